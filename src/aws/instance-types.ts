@@ -1,0 +1,48 @@
+/**
+ * Instance types wavectl accepts, with an on-demand USD/hour price (us-east-1, Linux) for `deploy --dry-run`
+ * estimates. A closed list so that a typo fails at `init` instead of at RunInstances twenty minutes later.
+ */
+export const INSTANCE_HOURLY_USD: Readonly<Record<string, number>> = {
+  't3.nano': 0.0052,
+  't3.micro': 0.0104,
+  't3.small': 0.0208,
+  't3.medium': 0.0416,
+  't3.large': 0.0832,
+  't3.xlarge': 0.1664,
+  't3.2xlarge': 0.3328,
+  't3a.nano': 0.0047,
+  't3a.micro': 0.0094,
+  't3a.small': 0.0188,
+  't3a.medium': 0.0376,
+  't3a.large': 0.0752,
+  't3a.xlarge': 0.1504,
+  't3a.2xlarge': 0.3008,
+  't4g.micro': 0.0084,
+  't4g.small': 0.0168,
+  't4g.medium': 0.0336,
+  'm6a.large': 0.0864,
+  'm6a.xlarge': 0.1728,
+  'm6a.2xlarge': 0.3456,
+  'm6a.4xlarge': 0.6912,
+  'm6i.large': 0.096,
+  'm6i.xlarge': 0.192,
+  'm6i.2xlarge': 0.384,
+  'm6i.4xlarge': 0.768,
+  'm7a.large': 0.11592,
+  'm7a.xlarge': 0.23184,
+  'm7a.2xlarge': 0.46368,
+  'm5.large': 0.096,
+  'm5.xlarge': 0.192,
+  'm5.2xlarge': 0.384,
+  'c6a.large': 0.0765,
+  'c6a.xlarge': 0.153,
+  'c6a.2xlarge': 0.306,
+  'c6i.large': 0.085,
+  'c6i.xlarge': 0.17,
+  'c6i.2xlarge': 0.34,
+  'r6a.large': 0.1134,
+  'r6a.xlarge': 0.2268,
+  'r6a.2xlarge': 0.4536,
+};
+
+export const KNOWN_INSTANCE_TYPES = Object.keys(INSTANCE_HOURLY_USD);

@@ -1,0 +1,125 @@
+import { existsSync } from 'node:fs';
+import { basename, relative } from 'node:path';
+
+import type { Context } from '../context';
+import { ConfigError, UsageError } from '../errors';
+import { packageFile } from '../paths';
+import { configPath, problemsOf, serializeConfig } from './file';
+import { IDENTITY_PROVIDERS, type WavectlConfig, WavectlConfigSchema } from './schema';
+
+export interface InitOptions {
+  identityProvider?: string;
+  profile?: string;
+  region?: string;
+  name?: string;
+  force?: boolean;
+  controllerInstanceType?: string;
+  kasmInstanceType?: string;
+  accessServerInstanceType?: string;
+  controllerUrl?: string;
+}
+
+/** A deployment name from a directory name: `~/Waveshift US` → `waveshift-us`. */
+export function deriveDeploymentName(dir: string): string {
+  return basename(dir)
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 32)
+    .replace(/-+$/g, '');
+}
+
+const OPTION_OF_PATH: Record<string, string> = {
+  name: '--name',
+  identityProvider: '--identity-provider',
+  'aws.profile': '--profile',
+  'aws.region': '--region',
+  'instances.controller.type': '--controller-instance-type',
+  'instances.kasm.type': '--kasm-instance-type',
+  'instances.accessServer.type': '--access-server-instance-type',
+  'controller.url': '--controller-url',
+};
+
+/** Pure: the config `init` writes for these options in `dir`, or every problem, named by option. */
+export function buildInitialConfig(
+  dir: string,
+  options: InitOptions,
+  schemaRef: string | undefined,
+): WavectlConfig {
+  const missing = (['identityProvider', 'profile', 'region'] as const).filter((k) => !options[k]);
+  if (missing.length > 0) {
+    const flags = missing.map(
+      (k) => ({ identityProvider: '--identity-provider', profile: '--profile', region: '--region' })[k],
+    );
+    throw new UsageError(
+      `missing ${flags.join(', ')}; e.g. wavectl init --identity-provider local --profile default --region us-east-1 (identity providers: ${IDENTITY_PROVIDERS.join(', ')})`,
+    );
+  }
+  const name = options.name ?? deriveDeploymentName(dir);
+  const document = {
+    ...(schemaRef ? { $schema: schemaRef } : {}),
+    version: 1,
+    name,
+    identityProvider: options.identityProvider,
+    aws: { profile: options.profile, region: options.region },
+    instances: {
+      controller: { ...(options.controllerInstanceType ? { type: options.controllerInstanceType } : {}) },
+      kasm: { ...(options.kasmInstanceType ? { type: options.kasmInstanceType } : {}) },
+      accessServer: {
+        ...(options.accessServerInstanceType ? { type: options.accessServerInstanceType } : {}),
+      },
+    },
+    controller: options.controllerUrl ? { url: options.controllerUrl } : {},
+  };
+  const parsed = WavectlConfigSchema.safeParse(document);
+  if (parsed.success) return parsed.data;
+  const problems = problemsOf(parsed.error).map((p) => {
+    const option = OPTION_OF_PATH[p.path];
+    if (p.path === 'name' && options.name === undefined) {
+      return {
+        path: p.path,
+        message: `${p.message} (derived from the directory name "${basename(dir)}"; pass --name)`,
+      };
+    }
+    return option ? { path: option, message: p.message } : p;
+  });
+  throw new ConfigError(`invalid options: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, {
+    problems,
+  });
+}
+
+/** Where `$schema` should point from `dir`: the shipped schema, relative when it is nearby. */
+function schemaReference(dir: string): string | undefined {
+  const schema = packageFile('wavectl.schema.json');
+  if (!existsSync(schema)) return undefined;
+  const rel = relative(dir, schema);
+  return rel.startsWith('.') ? rel : `./${rel}`;
+}
+
+export interface InitResult {
+  file: string;
+  overwritten: boolean;
+  config: WavectlConfig;
+}
+
+export async function initDeployment(ctx: Context, options: InitOptions): Promise<InitResult> {
+  const dir = ctx.options.dir;
+  const config = buildInitialConfig(dir, options, schemaReference(dir));
+  const file = configPath(dir);
+  if (!existsSync(dir))
+    throw new UsageError(`directory ${dir} does not exist; create it or pass another --dir`);
+  return ctx.withLock(async () => {
+    const exists = existsSync(file);
+    if (exists && !options.force) {
+      throw new ConfigError(
+        `${file} already exists; pass --force to overwrite it (its resources and sites records are lost)`,
+      );
+    }
+    await ctx.saveConfig(config);
+    return { file, overwritten: exists, config };
+  });
+}
+
+export function renderInitResult(result: InitResult): string {
+  return `${result.overwritten ? 'Overwrote' : 'Wrote'} ${result.file}:\n${serializeConfig(result.config)}`;
+}

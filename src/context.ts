@@ -1,0 +1,99 @@
+import type { Readable } from 'node:stream';
+import type { AwsClients } from './aws/clients';
+import type { WavectlConfig } from './config/schema';
+import { AbortedError } from './errors';
+import type { Output } from './io/output';
+
+export interface GlobalOptions {
+  dir: string;
+  json: boolean;
+  verbose: boolean;
+  /** No prompts: set by --yes, by CI=true, or when stdin is not a terminal. */
+  yes: boolean;
+  color: boolean;
+  endpointUrl?: string;
+}
+
+/**
+ * What every command handler receives. Heavy pieces (config schema, AWS SDK) are loaded on first use so that
+ * a command pays only for what it touches.
+ */
+export interface Context {
+  readonly options: GlobalOptions;
+  readonly io: Output;
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdin: Readable;
+  /** The invoked command's name, as recorded in the lock file. */
+  readonly commandName: string;
+  loadConfig(): Promise<WavectlConfig>;
+  /** Validates and writes wavectl.json atomically. Call inside `withLock`. */
+  saveConfig(config: WavectlConfig): Promise<void>;
+  /** Runs `work` holding the deployment directory's lock. */
+  withLock<T>(work: () => Promise<T>): Promise<T>;
+  /** AWS clients for the loaded config's profile and region (endpoint overrides honoured). */
+  aws(): Promise<AwsClients>;
+  /** Asks the operator to type `expected`; true at once under --yes. */
+  confirm(question: string, expected: string): Promise<boolean>;
+  /** Releases what the command opened (SDK sockets). */
+  close(): void;
+}
+
+export interface ContextInputs {
+  options: GlobalOptions;
+  io: Output;
+  env: NodeJS.ProcessEnv;
+  stdin: Readable;
+  commandName: string;
+}
+
+export function createContext(inputs: ContextInputs): Context {
+  let config: Promise<WavectlConfig> | undefined;
+  let clients: AwsClients | undefined;
+  const ctx: Context = {
+    ...inputs,
+    loadConfig() {
+      config ??= import('./config/file').then((m) => m.readConfig(inputs.options.dir));
+      return config;
+    },
+    async saveConfig(next) {
+      const { writeConfig } = await import('./config/file');
+      await writeConfig(inputs.options.dir, next);
+      config = Promise.resolve(next);
+    },
+    async withLock(work) {
+      const { withDirectoryLock } = await import('./config/lock');
+      return withDirectoryLock(inputs.options.dir, inputs.commandName, async () => {
+        // Another process may have changed the file while we waited for the lock.
+        config = undefined;
+        return work();
+      });
+    },
+    async aws() {
+      if (clients) return clients;
+      const loaded = await ctx.loadConfig();
+      const { createAwsClients, resolveEndpoint } = await import('./aws/clients');
+      clients = createAwsClients({
+        profile: loaded.aws.profile,
+        region: loaded.aws.region,
+        endpointUrl: resolveEndpoint(inputs.options.endpointUrl, inputs.env, loaded.aws.endpointUrl),
+      });
+      return clients;
+    },
+    async confirm(question, expected) {
+      if (inputs.options.yes) return true;
+      const { createInterface } = await import('node:readline/promises');
+      const rl = createInterface({ input: inputs.stdin, output: process.stderr, terminal: false });
+      try {
+        const answer = await rl.question(`${question} Type "${expected}" to continue: `);
+        if (answer.trim() !== expected) throw new AbortedError('not confirmed; nothing was changed');
+        return true;
+      } finally {
+        rl.close();
+      }
+    },
+    close() {
+      clients?.destroy();
+    },
+  };
+  return ctx;
+}

@@ -1,0 +1,79 @@
+/**
+ * Failures a user can act on. Each subclass carries the exit code and a message that says what to do.
+ * Anything thrown that is not a WavectlError is a bug in wavectl and is reported as such.
+ */
+export const ExitCode = { ok: 0, failed: 1, usage: 2 } as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class WavectlError extends Error {
+  readonly exitCode: ExitCode;
+  constructor(message: string, options?: { cause?: unknown; exitCode?: ExitCode }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.exitCode = options?.exitCode ?? ExitCode.failed;
+  }
+}
+
+/** Bad command-line usage: wrong or missing options. */
+export class UsageError extends WavectlError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, exitCode: ExitCode.usage });
+  }
+}
+
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+/** wavectl.json is missing, unreadable or invalid; `problems` lists every violation with its JSON path. */
+export class ConfigError extends WavectlError {
+  readonly problems: ConfigProblem[];
+  constructor(message: string, options?: { cause?: unknown; problems?: ConfigProblem[] }) {
+    super(message, { cause: options?.cause, exitCode: ExitCode.usage });
+    this.problems = options?.problems ?? [];
+  }
+}
+
+/** Another wavectl process holds the deployment directory. */
+export class LockError extends WavectlError {
+  readonly holderPid: number;
+  constructor(message: string, holderPid: number) {
+    super(message);
+    this.holderPid = holderPid;
+  }
+}
+
+/** An AWS API call failed; keeps the SDK's error name and request id for support. */
+export class AwsError extends WavectlError {
+  readonly awsCode: string | undefined;
+  readonly requestId: string | undefined;
+  constructor(message: string, options: { cause?: unknown; awsCode?: string; requestId?: string }) {
+    super(message, { cause: options.cause });
+    this.awsCode = options.awsCode;
+    this.requestId = options.requestId;
+  }
+}
+
+/** A router could not be reached or configured; says which host and which step. */
+export class RouterError extends WavectlError {
+  readonly host: string;
+  readonly step: string;
+  constructor(message: string, options: { host: string; step: string; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.host = options.host;
+    this.step = options.step;
+  }
+}
+
+/** The controller refused or failed a request. */
+export class ControllerError extends WavectlError {
+  readonly status: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; status?: number }) {
+    super(message, { cause: options?.cause });
+    this.status = options?.status;
+  }
+}
+
+/** The operator declined a confirmation, or one was needed and no terminal could ask for it. */
+export class AbortedError extends WavectlError {}
