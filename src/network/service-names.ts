@@ -1,0 +1,9 @@
+/**
+ * How sites and wavectl reach the services in the private subnet. Two private hosted zones, not one zone
+ * named "internal": that would shadow AWS's own ec2.internal host names inside the VPC.
+ */
+export const CONTROLLER_DNS_NAME = 'waveshift.internal';
+export const KASM_DNS_NAME = 'kasm.internal';
+/** The controller's HTTP API port. Plain HTTP: from sites it travels inside WireGuard, from wavectl through SSM. */
+export const CONTROLLER_PORT = 8080;
+export const controllerUrlThroughTunnel = `http://${CONTROLLER_DNS_NAME}:${CONTROLLER_PORT}`;
