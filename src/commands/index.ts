@@ -1,6 +1,23 @@
+import { accessServersCommand } from './access-servers';
 import type { CommandDefinition } from './command';
 import { configCommand } from './config';
+import { configureHubCommand } from './configure-hub';
+import { controllerCommand } from './controller';
+import { deployCommand } from './deploy';
+import { destroyCommand } from './destroy';
 import { initCommand } from './init';
+import { sitesCommand } from './sites';
+import { statusCommand } from './status';
 
 /** Every command wavectl offers, in the order `--help` lists them. */
-export const commands: CommandDefinition[] = [initCommand, configCommand];
+export const commands: CommandDefinition[] = [
+  initCommand,
+  configCommand,
+  deployCommand,
+  statusCommand,
+  destroyCommand,
+  controllerCommand,
+  accessServersCommand,
+  sitesCommand,
+  configureHubCommand,
+];

@@ -75,6 +75,12 @@ export const AccessServerRecord = z.strictObject({
   listenPort: z.int().min(1).max(65535).default(51820),
   instanceId: z.string().optional(),
   publicIp: z.string().optional(),
+  registered: z
+    .boolean()
+    .optional()
+    .describe(
+      'True once the controller has accepted this access server; `access-servers --add` finishes it otherwise.',
+    ),
 });
 
 export const WavectlConfigSchema = z

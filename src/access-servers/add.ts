@@ -1,0 +1,166 @@
+import { KNOWN_INSTANCE_TYPES } from '../aws/instance-types';
+import { resolveAmi } from '../aws/instances';
+import { parameterNames } from '../aws/naming';
+import { findSubnet } from '../aws/subnets';
+import { findVpc } from '../aws/vpc';
+import type { AccessServerRecord, WavectlConfig } from '../config/schema';
+import type { Context } from '../context';
+import { connectController } from '../controller-client/connect';
+import type { AccessServerInput } from '../controller-client/types';
+import { AwsError, UsageError } from '../errors';
+import { accessServerTunnelIp, MAX_ACCESS_SERVERS, WIREGUARD_PORT } from '../network/address-plan';
+import { putSecrets } from '../sites/parameters';
+import { generateKeyPair } from '../wireguard/keys';
+import { ensureAccessServerInstance, ensureAccessServerRole, ensureAccessServerSecurityGroup } from './aws';
+import { renderAccessServerUserData } from './user-data';
+
+/** Pure: the indexes `access-servers --add count` creates or finishes (records without an instance first). */
+export function planAddAccessServers(servers: readonly AccessServerRecord[], count: number): number[] {
+  const unfinished = servers
+    .filter((s) => !s.instanceId || !s.publicIp || s.registered !== true)
+    .map((s) => s.index);
+  const taken = new Set(servers.map((s) => s.index));
+  const fresh: number[] = [];
+  for (let k = 0; k < MAX_ACCESS_SERVERS && unfinished.length + fresh.length < count; k++) {
+    if (!taken.has(k)) fresh.push(k);
+  }
+  if (unfinished.length + fresh.length < count) {
+    throw new UsageError(
+      `cannot add ${count} access servers: a deployment holds at most ${MAX_ACCESS_SERVERS}, and ${MAX_ACCESS_SERVERS - taken.size} are free; nothing was changed`,
+    );
+  }
+  return [...unfinished, ...fresh].slice(0, Math.max(count, unfinished.length));
+}
+
+export const accessServerInput = (s: AccessServerRecord): AccessServerInput => ({
+  index: s.index,
+  publicKey: s.publicKey,
+  endpoint: s.publicIp ? `${s.publicIp}:${s.listenPort}` : null,
+  tunnelAddress: accessServerTunnelIp(s.index),
+  instanceId: s.instanceId ?? null,
+});
+
+const upsert = (servers: readonly AccessServerRecord[], s: AccessServerRecord) =>
+  [...servers.filter((x) => x.index !== s.index), s].sort((a, b) => a.index - b.index);
+
+/**
+ * `access-servers --add N`. The key pair is made and stored (SSM, then wavectl.json) before the instance is
+ * launched, so a re-run reuses it; instance, source/dest check and Elastic IP are each found again by tag.
+ */
+export async function addAccessServers(
+  ctx: Context,
+  count: number,
+  options: { instanceType?: string } = {},
+): Promise<{ accessServers: AccessServerRecord[] }> {
+  if (options.instanceType !== undefined && !KNOWN_INSTANCE_TYPES.includes(options.instanceType)) {
+    throw new UsageError(
+      `--instance-type must be a known instance type (${KNOWN_INSTANCE_TYPES.join(', ')}), got "${options.instanceType}"`,
+    );
+  }
+  return ctx.withLock(async () => {
+    let config: WavectlConfig = await ctx.loadConfig();
+    const indexes = planAddAccessServers(config.accessServers, count);
+    const aws = await ctx.aws();
+    const [ec2, ssm, iam] = [await aws.ec2(), await aws.ssm(), await aws.iam()];
+    const wait = { emulator: Boolean(aws.target.endpointUrl) };
+    const vpcId = await findVpc(ec2, config.name);
+    const subnet = await findSubnet(ec2, config.name, 'public');
+    if (!vpcId || !subnet) {
+      throw new AwsError(
+        `deployment ${config.name} has no VPC or public subnet yet: run \`wavectl deploy\` first`,
+        {},
+      );
+    }
+    const profile = await ctx.io.track('access-server role', () =>
+      ensureAccessServerRole(iam, config.name, aws.target.region),
+    );
+    const groupId = await ctx.io.track('access-server security group', () =>
+      ensureAccessServerSecurityGroup(ec2, config.name, vpcId),
+    );
+    const ami = await resolveAmi(ec2, ssm, 'controller', wait.emulator);
+
+    const fresh = indexes.filter((k) => !config.accessServers.some((s) => s.index === k));
+    if (fresh.length > 0) {
+      const pairs = new Map(fresh.map((k) => [k, generateKeyPair()]));
+      await ctx.io.track('store access-server keys in SSM', () =>
+        putSecrets(
+          ssm,
+          fresh.map((k) => ({
+            name: parameterNames(config.name).accessServerPrivateKey(k),
+            value: pairs.get(k)!.privateKey,
+          })),
+        ),
+      );
+      let servers = config.accessServers;
+      for (const k of fresh) {
+        servers = upsert(servers, {
+          index: k,
+          publicKey: pairs.get(k)!.publicKey,
+          listenPort: WIREGUARD_PORT,
+        });
+      }
+      config = { ...config, accessServers: servers };
+      await ctx.saveConfig(config);
+    }
+
+    const done: AccessServerRecord[] = [];
+    for (const k of indexes) {
+      const record = config.accessServers.find((s) => s.index === k)!;
+      const launched = await ctx.io.track(
+        `access server ${k}`,
+        () =>
+          ensureAccessServerInstance(
+            ec2,
+            {
+              deployment: config.name,
+              index: k,
+              imageId: ami.imageId,
+              rootDeviceName: ami.rootDeviceName,
+              instanceType: options.instanceType ?? config.instances.accessServer.type,
+              subnetId: subnet.id,
+              securityGroupId: groupId,
+              instanceProfileName: profile,
+              vpcId,
+              userData: renderAccessServerUserData({
+                deployment: config.name,
+                region: aws.target.region,
+                index: k,
+                listenPort: record.listenPort,
+              }),
+            },
+            wait,
+          ),
+        (r) => `${r.instanceId}, ${r.publicIp}`,
+      );
+      const next = {
+        ...record,
+        instanceId: launched.instanceId,
+        publicIp: launched.publicIp,
+        registered: false,
+      };
+      config = { ...config, accessServers: upsert(config.accessServers, next) };
+      await ctx.saveConfig(config);
+      done.push(next);
+    }
+    const controller = await connectController(ctx);
+    await ctx.io.track('register access servers with the controller', () =>
+      controller.putAccessServers(done.map(accessServerInput)),
+    );
+    const registered = done.map((s) => ({ ...s, registered: true }));
+    config = {
+      ...config,
+      accessServers: config.accessServers.map((s) => registered.find((r) => r.index === s.index) ?? s),
+    };
+    await ctx.saveConfig(config);
+    return { accessServers: registered };
+  });
+}
+
+export const renderAddAccessServers = ({ accessServers }: { accessServers: AccessServerRecord[] }) =>
+  [
+    ...accessServers.map(
+      (a) =>
+        `access server ${a.index}: ${a.instanceId}, endpoint ${a.publicIp}:${a.listenPort}, public key ${a.publicKey}`,
+    ),
+    'next: `wavectl sites --add N`',
+  ].join('\n');

@@ -1,0 +1,62 @@
+import { toAwsError } from './aws-error';
+
+/**
+ * How long to wait between polls. Against an emulator (an endpoint override), resources are ready at once,
+ * so polls are fast; against AWS the SDK waiters' own back-off is kept.
+ */
+export interface WaitOptions {
+  emulator: boolean;
+}
+
+/**
+ * An endpoint override that is not an AWS host (a VPC endpoint is `*.amazonaws.com`) is taken for an emulator
+ * such as moto: fast polls, and checks it cannot answer (SSM registration) are reported as not verified.
+ */
+export function isEmulatorEndpoint(endpointUrl: string | undefined): boolean {
+  if (!endpointUrl) return false;
+  try {
+    return !/\.amazonaws\.com(\.cn)?$/.test(new URL(endpointUrl).hostname);
+  } catch {
+    return true;
+  }
+}
+
+/** Waiter configuration for the SDK's waitUntil* functions. */
+export function waiterConfig<C>(client: C, wait: WaitOptions, maxWaitTime: number) {
+  return wait.emulator
+    ? { client, maxWaitTime, minDelay: 1, maxDelay: 1 }
+    : { client, maxWaitTime, minDelay: 5, maxDelay: 30 };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Calls `work`, retrying while `retryable(error)` (eventual consistency: a resource just created is not yet
+ * visible to another API). Other errors, or the last attempt's, become an AwsError naming `action`.
+ */
+export async function retryWhile<T>(
+  action: string,
+  work: () => Promise<T>,
+  retryable: (error: unknown) => boolean,
+  options: { attempts: number; delayMs: number },
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= options.attempts || !retryable(error)) throw toAwsError(action, error);
+      await sleep(options.delayMs);
+    }
+  }
+}
+
+export const errorName = (error: unknown): string => (error as { name?: string } | undefined)?.name ?? '';
+
+/** Runs an SDK call, turning its failure into an AwsError that names the call. */
+export async function call<T>(action: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw toAwsError(action, error);
+  }
+}

@@ -1,0 +1,63 @@
+import { UsageError } from '../errors';
+import type { CommandDefinition } from './command';
+import { oneAction, wholeNumber } from './numbers';
+
+interface SitesOptions {
+  add?: string;
+  list?: boolean;
+  show?: string;
+  remove?: string;
+  exportConfig?: string;
+  includePrivateKey?: boolean;
+}
+
+export const sitesCommand: CommandDefinition = {
+  register(program, run) {
+    program
+      .command('sites')
+      .description('add, list, show, remove sites (10.8.N.0/24 each), or print a site’s WireGuard config')
+      .option('--add <count>', 'add this many sites, numbered from the lowest free numbers')
+      .option('--list', 'list the sites and whether the controller has accepted them')
+      .option('--show <site>', 'everything a technician needs on site N')
+      .option('--remove <site>', 'deregister site N, remove its peer and secrets; its number becomes free')
+      .option('--export-config <site>', 'print site N’s WireGuard configuration (wg-quick format)')
+      .option('--include-private-key', 'with --export-config: include the private key (read from SSM)')
+      .action(
+        run<SitesOptions>(async (ctx, options) => {
+          const action = oneAction('sites', options as Record<string, unknown>, [
+            'add',
+            'list',
+            'show',
+            'remove',
+            'exportConfig',
+          ]);
+          if (options.includePrivateKey && action !== 'exportConfig') {
+            throw new UsageError('--include-private-key goes with --export-config');
+          }
+          if (action === 'add') {
+            const { addSites, renderAddSites } = await import('../sites/add');
+            ctx.io.result(await addSites(ctx, wholeNumber('--add', options.add, 1, 256)), renderAddSites);
+          } else if (action === 'list') {
+            const { listSites, renderSiteList } = await import('../sites/show');
+            ctx.io.result(await listSites(ctx), renderSiteList);
+          } else if (action === 'show') {
+            const { showSite, renderSiteDetail } = await import('../sites/show');
+            ctx.io.result(await showSite(ctx, wholeNumber('--show', options.show, 0, 255)), renderSiteDetail);
+          } else if (action === 'remove') {
+            const { removeSite, renderRemoveSite } = await import('../sites/remove');
+            ctx.io.result(
+              await removeSite(ctx, wholeNumber('--remove', options.remove, 0, 255)),
+              renderRemoveSite,
+            );
+          } else {
+            const { exportSiteConfig } = await import('../sites/show');
+            const site = wholeNumber('--export-config', options.exportConfig, 0, 255);
+            ctx.io.result(
+              await exportSiteConfig(ctx, site, options.includePrivateKey === true),
+              (r) => r.config,
+            );
+          }
+        }),
+      );
+  },
+};

@@ -1,0 +1,82 @@
+import { ControllerError } from '../errors';
+import type {
+  AccessServer,
+  AccessServerInput,
+  ControllerRequest,
+  ControllerTransport,
+  Site,
+  SiteInput,
+} from './types';
+
+/**
+ * The controller's API as wavectl uses it. Every call is one round trip of the transport; `roundTrips`
+ * counts them (a batch of registrations is one).
+ */
+export class ControllerClient {
+  roundTrips = 0;
+  constructor(readonly transport: ControllerTransport) {}
+
+  private async call<T>(
+    request: ControllerRequest,
+    accept: number[] = [200],
+  ): Promise<{ status: number; body: T }> {
+    this.roundTrips += 1;
+    const response = await this.transport.send(request);
+    if (!accept.includes(response.status)) {
+      const error = (response.body as { error?: { code?: string; message?: string } } | undefined)?.error;
+      const reason = error?.message ?? (typeof response.body === 'string' ? response.body : 'no detail');
+      throw new ControllerError(
+        `controller refused ${request.method} ${request.path} (${this.transport.description}): HTTP ${response.status} ${reason}${response.status === 401 ? ' — check the API key (WAVESHIFT_API_KEY, or the deployment’s key in SSM)' : ''}`,
+        { status: response.status },
+      );
+    }
+    return { status: response.status, body: response.body as T };
+  }
+
+  async listSites(): Promise<Site[]> {
+    return (await this.call<{ sites: Site[] }>({ method: 'GET', path: '/api/sites' })).body.sites;
+  }
+
+  /** One site as the controller sees it; undefined when it does not know the site. */
+  async getSite(number: number): Promise<Site | undefined> {
+    const { status, body } = await this.call<{ site: Site }>(
+      { method: 'GET', path: `/api/sites/${number}` },
+      [200, 404],
+    );
+    return status === 404 ? undefined : body.site;
+  }
+
+  /** Registers many sites in one request (one transaction on the controller). */
+  async putSites(sites: readonly SiteInput[]): Promise<Site[]> {
+    if (sites.length === 0) return [];
+    return (await this.call<{ sites: Site[] }>({ method: 'PUT', path: '/api/sites', body: { sites } })).body
+      .sites;
+  }
+
+  async deleteSite(number: number): Promise<boolean> {
+    return (await this.call<{ deleted: boolean }>({ method: 'DELETE', path: `/api/sites/${number}` })).body
+      .deleted;
+  }
+
+  async listAccessServers(): Promise<AccessServer[]> {
+    return (
+      await this.call<{ accessServers: AccessServer[] }>({ method: 'GET', path: '/api/access-servers' })
+    ).body.accessServers;
+  }
+
+  async putAccessServers(servers: readonly AccessServerInput[]): Promise<AccessServer[]> {
+    if (servers.length === 0) return [];
+    return (
+      await this.call<{ accessServers: AccessServer[] }>({
+        method: 'PUT',
+        path: '/api/access-servers',
+        body: { accessServers: servers },
+      })
+    ).body.accessServers;
+  }
+
+  async deleteAccessServer(index: number): Promise<boolean> {
+    return (await this.call<{ deleted: boolean }>({ method: 'DELETE', path: `/api/access-servers/${index}` }))
+      .body.deleted;
+  }
+}

@@ -1,0 +1,113 @@
+import { resolve } from 'node:path';
+import type { Context } from '../../context';
+import { ConfigError, ControllerError, UsageError, WavectlError } from '../../errors';
+import { CONTROLLER_PORT } from '../../network/service-names';
+import { DEFAULT_DATA_DIR, startController } from '../server';
+import { closeOnSignal } from '../shutdown';
+
+export interface ServeOptions {
+  host?: string;
+  port?: string;
+  dataDir?: string;
+  apiKeyFromSsm?: boolean;
+  offlineAfter?: string;
+}
+
+export interface ServeResult {
+  url: string;
+  database: 'embedded' | 'external';
+  dataDir: string | null;
+}
+
+function port(raw: string | undefined): number {
+  if (raw === undefined) return CONTROLLER_PORT;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535)
+    throw new UsageError(`--port must be 0-65535, not "${raw}"`);
+  return value;
+}
+
+function missedScans(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 1000) {
+    throw new UsageError(`--offline-after must be an integer from 1 to 1000, not "${raw}"`);
+  }
+  return value;
+}
+
+/**
+ * The deployment key `deploy` stored in SSM, read through the deployment's AWS profile (or the emulator), so
+ * that a local controller accepts the same key as the real one without the key touching argv or output.
+ */
+async function apiKeyFromSsm(ctx: Context): Promise<string> {
+  const config = await ctx.loadConfig();
+  const [{ GetParameterCommand }, { parameterNames }, { toAwsError }] = await Promise.all([
+    import('@aws-sdk/client-ssm'),
+    import('../../aws/naming'),
+    import('../../aws/aws-error'),
+  ]);
+  const name = parameterNames(config.name).apiKey;
+  const ssm = await (await ctx.aws()).ssm();
+  try {
+    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+    if (!Parameter?.Value) throw new ControllerError(`SSM parameter ${name} is empty`);
+    return Parameter.Value;
+  } catch (error) {
+    if (error instanceof WavectlError) throw error;
+    if ((error as { name?: string }).name === 'ParameterNotFound') {
+      throw new ConfigError(
+        `no API key in SSM at ${name}; run \`wavectl deploy\` first, or set WAVESHIFT_API_KEY`,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw toAwsError('SSM GetParameter', error);
+  }
+}
+
+/** `wavectl controller serve`: the controller in the foreground until SIGINT/SIGTERM. */
+export async function serveController(ctx: Context, options: ServeOptions): Promise<void> {
+  const listenPort = port(options.port);
+  const offlineAfterMissedScans = missedScans(options.offlineAfter);
+  const apiKey = options.apiKeyFromSsm ? await apiKeyFromSsm(ctx) : ctx.env.WAVESHIFT_API_KEY?.trim();
+  if (!apiKey) {
+    throw new ConfigError(
+      'WAVESHIFT_API_KEY is not set: the controller refuses to start without a deployment API key (set it, or pass --api-key-from-ssm)',
+    );
+  }
+  const databaseUrl = ctx.env.DATABASE_URL?.trim() || undefined;
+  const dataDir = databaseUrl ? undefined : resolve(ctx.options.dir, options.dataDir ?? DEFAULT_DATA_DIR);
+  const controller = await ctx.io
+    .track(
+      'start controller',
+      () =>
+        startController({
+          host: options.host ?? '127.0.0.1',
+          port: listenPort,
+          apiKey,
+          databaseUrl,
+          dataDir,
+          offlineAfterMissedScans,
+          // Request logs go to stderr (stdout holds the result); quiet unless --verbose.
+          logger: { level: ctx.options.verbose ? 'info' : 'warn', stream: process.stderr },
+        }),
+      (c) =>
+        (dataDir ? `embedded PostgreSQL in ${dataDir}` : 'PostgreSQL from DATABASE_URL') + ` at ${c.url}`,
+    )
+    .catch((error: unknown) => {
+      if (error instanceof WavectlError) throw error;
+      throw new ControllerError(`the controller could not start: ${(error as Error).message}`, {
+        cause: error,
+      });
+    });
+  ctx.io.result<ServeResult>(
+    { url: controller.url, database: databaseUrl ? 'external' : 'embedded', dataDir: dataDir ?? null },
+    (r) => `controller listening on ${r.url} (Ctrl-C stops it)`,
+  );
+  await closeOnSignal(controller.close, (signal) =>
+    ctx.io.info(`${signal}: finishing requests, then stopping`),
+  );
+  ctx.io.info('controller stopped');
+}

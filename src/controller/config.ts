@@ -1,0 +1,50 @@
+import { CONTROLLER_PORT } from '../network/service-names';
+
+/** The controller's settings from its environment (systemd's EnvironmentFile on EC2, the shell locally). */
+export interface ControllerEnv {
+  apiKey: string;
+  databaseUrl?: string;
+  host: string;
+  port: number;
+  offlineAfterMissedScans: number;
+  dataDir?: string;
+}
+
+export class ControllerConfigError extends Error {}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ControllerConfigError(`${name} must be an integer from ${min} to ${max}, not "${raw}"`);
+  }
+  return value;
+}
+
+/**
+ * Reads WAVESHIFT_API_KEY (required: the controller refuses to start without it), DATABASE_URL (absent:
+ * embedded PostgreSQL), HOST, PORT, WAVESHIFT_OFFLINE_AFTER_MISSED_SCANS and WAVESHIFT_DATA_DIR. Pure.
+ */
+export function controllerEnv(env: NodeJS.ProcessEnv, defaults: { host: string }): ControllerEnv {
+  const apiKey = env.WAVESHIFT_API_KEY?.trim();
+  if (!apiKey) {
+    throw new ControllerConfigError(
+      'WAVESHIFT_API_KEY is not set: the controller refuses to start without its deployment API key',
+    );
+  }
+  if (apiKey.length < 16)
+    throw new ControllerConfigError('WAVESHIFT_API_KEY is too short (at least 16 characters)');
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ControllerConfigError('DATABASE_URL must be a postgres:// URL');
+  }
+  return {
+    apiKey,
+    databaseUrl,
+    host: env.HOST?.trim() || defaults.host,
+    port: integer(env, 'PORT', CONTROLLER_PORT, 0, 65535),
+    offlineAfterMissedScans: integer(env, 'WAVESHIFT_OFFLINE_AFTER_MISSED_SCANS', 2, 1, 1000),
+    dataDir: env.WAVESHIFT_DATA_DIR?.trim() || undefined,
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The database schema as versioned migrations, embedded as strings so that the single-file bundle deployed
+ * to EC2 carries them (no migrations directory to ship). Append only: never edit a released migration; the
+ * runner refuses to start when a recorded migration's checksum differs from the one here.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+create table users (
+  id bigint generated always as identity primary key,
+  username text not null,
+  display_name text,
+  role text not null default 'user' check (role in ('admin', 'user')),
+  password_hash text not null,
+  disabled boolean not null default false,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+create unique index users_username_key on users (lower(username));
+
+create table sessions (
+  token_hash text primary key,
+  user_id bigint not null references users (id) on delete cascade,
+  created_at timestamptz not null default now(),
+  expires_at timestamptz not null,
+  last_used_at timestamptz not null default now()
+);
+create index sessions_user_id_idx on sessions (user_id);
+create index sessions_expires_at_idx on sessions (expires_at);
+
+create table access_servers (
+  index smallint primary key check (index between 0 and 63),
+  public_key text not null,
+  endpoint text,
+  tunnel_address inet not null,
+  instance_id text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+
+-- access_server is not a foreign key on purpose: wavectl may register sites before their access server,
+-- and DELETE of an access server answers 409 while sites still point at it.
+create table sites (
+  number smallint primary key check (number between 0 and 255),
+  name text not null,
+  cidr cidr not null,
+  public_key text not null,
+  access_server integer not null check (access_server >= 0),
+  last_report_at timestamptz,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  check (cidr = ('10.8.' || number || '.0/24')::cidr)
+);
+
+-- Scoped API keys, stored as SHA-256 hashes. Today only scanner keys (one per site); the deployment key
+-- comes from the controller's environment and is never stored.
+create table api_keys (
+  id bigint generated always as identity primary key,
+  kind text not null check (kind in ('scanner')),
+  site smallint references sites (number) on delete cascade,
+  key_hash text not null unique check (key_hash ~ '^[0-9a-f]{64}$'),
+  created_at timestamptz not null default now(),
+  unique (kind, site)
+);
+
+-- device_key identifies a device within its site: its MAC, or 'ip:<address>' while no MAC is known.
+create table devices (
+  id bigint generated always as identity primary key,
+  site smallint not null references sites (number) on delete cascade,
+  device_key text not null,
+  ip inet not null,
+  mac macaddr,
+  hostname text,
+  vendor text,
+  online boolean not null default true,
+  missed_scans integer not null default 0,
+  first_seen timestamptz not null,
+  last_seen timestamptz not null,
+  unique (site, device_key)
+);
+create index devices_site_online_idx on devices (site, online);
+
+-- One row per processed scanner report: resending a report (same scannedAt) changes nothing.
+create table scan_reports (
+  site smallint not null references sites (number) on delete cascade,
+  scanned_at timestamptz not null,
+  received_at timestamptz not null default now(),
+  received integer not null,
+  created integer not null,
+  updated integer not null,
+  marked_offline integer not null,
+  stale boolean not null,
+  primary key (site, scanned_at)
+);
+
+create table audit_log (
+  id bigint generated always as identity primary key,
+  at timestamptz not null default now(),
+  actor text not null,
+  action text not null,
+  target text not null,
+  detail jsonb,
+  request_id text
+);
+create index audit_log_at_idx on audit_log (at);
+`,
+  },
+];

@@ -1,0 +1,48 @@
+import fp from 'fastify-plugin';
+import pg from 'pg';
+import { migrate } from './migrate';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: pg.Pool;
+  }
+}
+
+export interface DatabaseOptions {
+  databaseUrl: string;
+  /** Connections in the pool; reports of different sites run in parallel, one connection each. */
+  poolSize?: number;
+}
+
+// Return bigint ids and counts as numbers (ours stay far below 2^53), not strings.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/**
+ * The database: one pg Pool for the app, migrated before the first route is ready, drained when the app
+ * closes (after Fastify has finished the requests in flight).
+ */
+export const databasePlugin = fp<DatabaseOptions>(
+  async (app, options) => {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 20,
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+      application_name: 'waveshift-controller',
+    });
+    // An idle connection dropped by the server must not crash the process; the next query reconnects.
+    pool.on('error', (error) => app.log.warn({ err: error }, 'idle database connection lost'));
+    try {
+      const result = await migrate(pool);
+      app.log.info({ applied: result.applied, schemaVersion: result.current }, 'database migrated');
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    app.decorate('db', pool);
+    app.addHook('onClose', async () => {
+      await pool.end();
+    });
+  },
+  { name: 'waveshift-database', fastify: '5.x' },
+);

@@ -1,0 +1,162 @@
+#!/bin/bash
+# Installs or updates the Waveshift controller on Amazon Linux 2023. Run as root through SSM Run Command by
+# `wavectl deploy`; idempotent, so a re-run upgrades the bundle and changes nothing else.
+#
+# Inputs (environment):
+#   WAVESHIFT_BUNDLE               path of dist/controller.cjs already copied to this instance
+#   WAVESHIFT_API_KEY_PARAMETER    SSM SecureString holding the deployment API key
+#   AWS_REGION                     region of that parameter
+#   WAVESHIFT_PORT                 optional, default 8080
+#   WAVESHIFT_UNIT_FILE            optional, a waveshift-controller.service to install instead of the copy below
+#
+# The API key never appears in a command line, in this script's output or in SSM's command parameters: it
+# goes from Parameter Store straight into two root-only files.
+set -euo pipefail
+umask 077
+
+: "${WAVESHIFT_BUNDLE:?WAVESHIFT_BUNDLE must name the controller bundle (controller.cjs)}"
+: "${WAVESHIFT_API_KEY_PARAMETER:?WAVESHIFT_API_KEY_PARAMETER must name the SSM parameter of the API key}"
+: "${AWS_REGION:?AWS_REGION must be set}"
+PORT="${WAVESHIFT_PORT:-8080}"
+APP_USER=waveshift
+DB_NAME=waveshift
+INSTALL_DIR=/opt/waveshift
+CONFIG_DIR=/etc/waveshift
+UNIT=waveshift-controller
+
+log() { printf 'waveshift-install: %s\n' "$*"; }
+
+[ -f "$WAVESHIFT_BUNDLE" ] || { log "bundle $WAVESHIFT_BUNDLE not found"; exit 1; }
+case "$PORT" in '' | *[!0-9]*) log "WAVESHIFT_PORT must be a number"; exit 1 ;; esac
+
+# --- packages -------------------------------------------------------------------------------------------
+node_binary() {
+  # AL2023's nodejs20 installs node-20; a plain `node` of version 20 or later does too.
+  if command -v node-20 >/dev/null 2>&1; then command -v node-20; return; fi
+  if command -v node >/dev/null 2>&1 && node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+    command -v node
+  fi
+}
+if [ -z "$(node_binary)" ]; then
+  log "installing nodejs20"
+  dnf install -y -q nodejs20
+fi
+NODE="$(node_binary)"
+[ -n "$NODE" ] || { log "no Node.js 20 after installing nodejs20"; exit 1; }
+
+if ! command -v postgresql-setup >/dev/null 2>&1; then
+  log "installing postgresql15-server"
+  dnf install -y -q postgresql15-server
+fi
+
+# --- PostgreSQL -----------------------------------------------------------------------------------------
+if [ ! -f /var/lib/pgsql/data/PG_VERSION ]; then
+  log "initialising PostgreSQL"
+  postgresql-setup --initdb
+fi
+systemctl enable --now postgresql >/dev/null
+for _ in $(seq 1 30); do
+  runuser -u postgres -- psql -qtAc 'select 1' >/dev/null 2>&1 && break
+  sleep 1
+done
+
+# The service runs as the system user "waveshift" and reaches its role of the same name over the local
+# socket with peer authentication (AL2023's default pg_hba): no database password exists to be leaked.
+if ! id -u "$APP_USER" >/dev/null 2>&1; then
+  useradd --system --home-dir "$INSTALL_DIR" --no-create-home --shell /sbin/nologin "$APP_USER"
+fi
+psql_admin() { runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qtA "$@"; }
+if [ "$(psql_admin -c "select 1 from pg_roles where rolname = '$APP_USER'")" != "1" ]; then
+  log "creating database role $APP_USER"
+  psql_admin -c "create role $APP_USER login"
+fi
+if [ "$(psql_admin -c "select 1 from pg_database where datname = '$DB_NAME'")" != "1" ]; then
+  log "creating database $DB_NAME"
+  psql_admin -c "create database $DB_NAME owner $APP_USER"
+fi
+
+# --- files ----------------------------------------------------------------------------------------------
+install -d -m 0755 -o root -g root "$INSTALL_DIR"
+install -d -m 0700 -o root -g root "$CONFIG_DIR"
+install -m 0644 -o root -g root "$WAVESHIFT_BUNDLE" "$INSTALL_DIR/controller.cjs.new"
+mv -f "$INSTALL_DIR/controller.cjs.new" "$INSTALL_DIR/controller.cjs"
+ln -sfn "$NODE" "$INSTALL_DIR/node"
+
+API_KEY="$(aws ssm get-parameter --with-decryption --name "$WAVESHIFT_API_KEY_PARAMETER" --region "$AWS_REGION" \
+  --query Parameter.Value --output text)"
+if [ -z "$API_KEY" ] || [ "$API_KEY" = "None" ]; then
+  log "SSM parameter $WAVESHIFT_API_KEY_PARAMETER is empty"
+  exit 1
+fi
+
+# Written to a temporary file then renamed: a reader never sees half a file. Mode 600, owner root.
+write_secret_file() {
+  local target="$1" temp
+  temp="$(mktemp "$target.XXXXXX")"
+  cat >"$temp"
+  chmod 600 "$temp"
+  mv -f "$temp" "$target"
+}
+write_secret_file "$CONFIG_DIR/controller.env" <<ENV
+WAVESHIFT_API_KEY=$API_KEY
+DATABASE_URL=postgresql://$APP_USER@/$DB_NAME?host=/run/postgresql
+PORT=$PORT
+HOST=0.0.0.0
+ENV
+# For relay commands on this instance: curl -H @/etc/waveshift/api-key-header http://127.0.0.1:8080/...
+write_secret_file "$CONFIG_DIR/api-key-header" <<HEADER
+X-API-Key: $API_KEY
+HEADER
+unset API_KEY
+
+if [ -n "${WAVESHIFT_UNIT_FILE:-}" ]; then
+  install -m 0644 -o root -g root "$WAVESHIFT_UNIT_FILE" "/etc/systemd/system/$UNIT.service"
+else
+  write_unit() { cat >"/etc/systemd/system/$UNIT.service"; chmod 644 "/etc/systemd/system/$UNIT.service"; }
+  # Identical to src/controller/install/waveshift-controller.service (a test keeps them equal).
+  write_unit <<'UNIT_FILE'
+[Unit]
+Description=Waveshift controller (Fastify + PostgreSQL)
+Documentation=https://github.com/waveshift/wavectl
+Requires=postgresql.service
+After=network-online.target postgresql.service
+Wants=network-online.target
+
+[Service]
+Type=simple
+User=waveshift
+Group=waveshift
+# WAVESHIFT_API_KEY, DATABASE_URL, PORT (mode 600, read by systemd before it drops privileges).
+EnvironmentFile=/etc/waveshift/controller.env
+Environment=NODE_ENV=production
+ExecStart=/opt/waveshift/node /opt/waveshift/controller.cjs
+# SIGTERM: the controller stops accepting, finishes requests in flight, closes its pool, exits.
+KillSignal=SIGTERM
+TimeoutStopSec=30
+Restart=on-failure
+RestartSec=2
+NoNewPrivileges=yes
+ProtectSystem=full
+ProtectHome=yes
+PrivateTmp=yes
+
+[Install]
+WantedBy=multi-user.target
+UNIT_FILE
+fi
+
+systemctl daemon-reload
+systemctl enable "$UNIT" >/dev/null 2>&1
+systemctl restart "$UNIT"
+
+# --- wait for health ------------------------------------------------------------------------------------
+for _ in $(seq 1 60); do
+  if curl -fsS --max-time 2 "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then
+    log "controller healthy on port $PORT"
+    exit 0
+  fi
+  sleep 1
+done
+log "controller did not become healthy within 60s; last log lines:"
+journalctl -u "$UNIT" -n 40 --no-pager || true
+exit 1

@@ -1,0 +1,145 @@
+import type { Pool, PoolClient } from 'pg';
+
+export type Role = 'admin' | 'user';
+
+export interface User {
+  id: number;
+  username: string;
+  displayName: string | null;
+  role: Role;
+  disabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const COLUMNS = 'id, username, display_name, role, disabled, created_at, updated_at';
+
+function toUser(r: Record<string, unknown>): User {
+  return {
+    id: r.id as number,
+    username: r.username as string,
+    displayName: (r.display_name as string | null) ?? null,
+    role: r.role as Role,
+    disabled: r.disabled as boolean,
+    createdAt: (r.created_at as Date).toISOString(),
+    updatedAt: (r.updated_at as Date).toISOString(),
+  };
+}
+
+export async function listUsers(db: Pool): Promise<User[]> {
+  const { rows } = await db.query(`select ${COLUMNS} from users order by id`);
+  return rows.map(toUser);
+}
+
+export async function getUser(db: Pool | PoolClient, id: number): Promise<User | undefined> {
+  const { rows } = await db.query(`select ${COLUMNS} from users where id = $1`, [id]);
+  return rows[0] ? toUser(rows[0]) : undefined;
+}
+
+export async function createUser(
+  db: PoolClient,
+  user: { username: string; displayName: string | null; role: Role; passwordHash: string },
+): Promise<User> {
+  const { rows } = await db.query(
+    `insert into users (username, display_name, role, password_hash) values ($1, $2, $3, $4)
+     returning ${COLUMNS}`,
+    [user.username, user.displayName, user.role, user.passwordHash],
+  );
+  return toUser(rows[0]);
+}
+
+export interface UserChanges {
+  displayName?: string | null;
+  role?: Role;
+  disabled?: boolean;
+  passwordHash?: string;
+}
+
+export async function updateUser(
+  db: PoolClient,
+  id: number,
+  changes: UserChanges,
+): Promise<User | undefined> {
+  const { rows } = await db.query(
+    `update users set
+       display_name = case when $2 then $3 else display_name end,
+       role = coalesce($4, role),
+       disabled = coalesce($5, disabled),
+       password_hash = coalesce($6, password_hash),
+       updated_at = now()
+     where id = $1 returning ${COLUMNS}`,
+    [
+      id,
+      changes.displayName !== undefined,
+      changes.displayName ?? null,
+      changes.role ?? null,
+      changes.disabled ?? null,
+      changes.passwordHash ?? null,
+    ],
+  );
+  return rows[0] ? toUser(rows[0]) : undefined;
+}
+
+export async function deleteUser(db: PoolClient, id: number): Promise<boolean> {
+  const { rowCount } = await db.query('delete from users where id = $1', [id]);
+  return (rowCount ?? 0) > 0;
+}
+
+/** The user a login names, with the stored hash; user names compare case-insensitively. */
+export async function findLogin(
+  db: Pool,
+  username: string,
+): Promise<{ user: User; passwordHash: string } | undefined> {
+  const { rows } = await db.query(
+    `select ${COLUMNS}, password_hash from users where lower(username) = lower($1)`,
+    [username],
+  );
+  return rows[0] ? { user: toUser(rows[0]), passwordHash: rows[0].password_hash } : undefined;
+}
+
+export async function createSession(
+  db: Pool | PoolClient,
+  session: { tokenHash: string; userId: number; ttlSeconds: number },
+): Promise<{ expiresAt: string }> {
+  const { rows } = await db.query<{ expires_at: Date }>(
+    `insert into sessions (token_hash, user_id, expires_at) values ($1, $2, now() + make_interval(secs => $3))
+     returning expires_at`,
+    [session.tokenHash, session.userId, session.ttlSeconds],
+  );
+  return { expiresAt: rows[0]!.expires_at.toISOString() };
+}
+
+/** The live session of a token: not expired, its user not disabled. Expired rows are removed on the way. */
+export async function findSession(
+  db: Pool,
+  tokenHash: string,
+): Promise<{ user: User; expiresAt: string } | undefined> {
+  const { rows } = await db.query(
+    `update sessions s set last_used_at = now() from users u
+     where s.token_hash = $1 and u.id = s.user_id and s.expires_at > now() and not u.disabled
+     returning u.id, u.username, u.display_name, u.role, u.disabled, u.created_at, u.updated_at, s.expires_at`,
+    [tokenHash],
+  );
+  if (!rows[0]) {
+    await db.query('delete from sessions where token_hash = $1 and expires_at <= now()', [tokenHash]);
+    return undefined;
+  }
+  return { user: toUser(rows[0]), expiresAt: (rows[0].expires_at as Date).toISOString() };
+}
+
+export async function deleteSession(db: Pool | PoolClient, tokenHash: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ user_id: number }>(
+    'delete from sessions where token_hash = $1 returning user_id',
+    [tokenHash],
+  );
+  return rows[0]?.user_id;
+}
+
+export async function deleteSessionsOf(db: PoolClient, userId: number): Promise<void> {
+  await db.query('delete from sessions where user_id = $1', [userId]);
+}
+
+export async function purgeExpiredSessions(db: Pool): Promise<number> {
+  const { rowCount } = await db.query('delete from sessions where expires_at <= now()');
+  return rowCount ?? 0;
+}

@@ -1,0 +1,138 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { DECOY_HASH_PROMISE, verifyPassword } from '../../auth/passwords';
+import { hashToken, newSessionToken } from '../../auth/tokens';
+import { unauthorized } from '../../http-errors';
+import { recordAudit } from '../../repositories/audit';
+import {
+  createSession,
+  deleteSession,
+  findLogin,
+  findSession,
+  purgeExpiredSessions,
+} from '../../repositories/users';
+import { responses, timestamp } from '../../schemas/common';
+import { loginSchema, sessionSchema } from '../../schemas/users';
+
+export interface AuthRouteOptions {
+  sessionTtlSeconds: number;
+  /** Requests per client address and window on every /auth route (brute-force brake). */
+  rateLimit: { max: number; timeWindowMs: number };
+}
+
+const bearer = (request: FastifyRequest): string | undefined => {
+  const header = request.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9_-]{20,100})$/.exec(header) : null;
+  return match?.[1];
+};
+
+/** Password login for users (Kasm and the controller's own UI): sessions are bearer tokens that expire. */
+export const authRoutes: FastifyPluginAsync<AuthRouteOptions> = async (app, options) => {
+  const rateLimit = { max: options.rateLimit.max, timeWindow: options.rateLimit.timeWindowMs };
+  const headers = {
+    type: 'object',
+    properties: { authorization: { type: 'string', description: 'Bearer <session token>' } },
+  } as const;
+
+  app.post<{ Body: { username: string; password: string } }>(
+    '/auth/login',
+    {
+      config: { auth: 'none', rateLimit },
+      schema: {
+        tags: ['auth'],
+        summary: 'log in with a password; returns a session token',
+        body: loginSchema,
+        response: responses({
+          200: {
+            type: 'object',
+            required: ['token', 'expiresAt', 'user'],
+            properties: { token: { type: 'string' }, expiresAt: timestamp, user: { $ref: 'User#' } },
+          },
+        }),
+      },
+    },
+    async (request) => {
+      const login = await findLogin(app.db, request.body.username);
+      const valid = await verifyPassword(
+        request.body.password,
+        login?.passwordHash ?? (await DECOY_HASH_PROMISE()),
+      );
+      if (!login || !valid || login.user.disabled) {
+        await recordAudit(app.db, {
+          actor: 'anonymous',
+          action: 'auth.login-failed',
+          target: `user:${request.body.username.slice(0, 64)}`,
+          requestId: request.id,
+        });
+        throw unauthorized();
+      }
+      const token = newSessionToken();
+      const { expiresAt } = await createSession(app.db, {
+        tokenHash: hashToken(token),
+        userId: login.user.id,
+        ttlSeconds: options.sessionTtlSeconds,
+      });
+      await recordAudit(app.db, {
+        actor: `user:${login.user.username}`,
+        action: 'auth.login',
+        target: `user:${login.user.username}`,
+        requestId: request.id,
+      });
+      return { token, expiresAt, user: login.user };
+    },
+  );
+
+  app.get(
+    '/auth/session',
+    {
+      config: { auth: 'none', rateLimit },
+      schema: {
+        tags: ['auth'],
+        summary: 'check a session token',
+        headers,
+        response: responses({ 200: sessionSchema }),
+      },
+    },
+    async (request) => {
+      const token = bearer(request);
+      const session = token ? await findSession(app.db, hashToken(token)) : undefined;
+      if (!session) throw unauthorized();
+      return session;
+    },
+  );
+
+  app.post(
+    '/auth/logout',
+    {
+      config: { auth: 'none', rateLimit },
+      schema: {
+        tags: ['auth'],
+        summary: 'end a session',
+        headers,
+        response: responses({
+          200: { type: 'object', required: ['loggedOut'], properties: { loggedOut: { type: 'boolean' } } },
+        }),
+      },
+    },
+    async (request) => {
+      const token = bearer(request);
+      if (!token) throw unauthorized();
+      const userId = await deleteSession(app.db, hashToken(token));
+      if (userId !== undefined) {
+        await recordAudit(app.db, {
+          actor: `user-id:${userId}`,
+          action: 'auth.logout',
+          target: `user-id:${userId}`,
+          requestId: request.id,
+        });
+      }
+      return { loggedOut: userId !== undefined };
+    },
+  );
+
+  // Expired sessions are refused at once (findSession checks expires_at); this only keeps the table small.
+  const sweep = setInterval(() => {
+    purgeExpiredSessions(app.db).catch((error) => app.log.warn({ err: error }, 'session sweep failed'));
+  }, 10 * 60_000);
+  sweep.unref();
+  app.addHook('onClose', async () => clearInterval(sweep));
+};

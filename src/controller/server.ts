@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import { type AppOptions, buildApp } from './app';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from './embedded/embedded-postgres';
+
+export interface StartOptions extends Omit<AppOptions, 'databaseUrl'> {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** PostgreSQL to use; absent: an embedded PostgreSQL kept in `dataDir`. */
+  databaseUrl?: string;
+  /** Where the embedded PostgreSQL keeps its data (default ./.waveshift-controller). */
+  dataDir?: string;
+}
+
+export interface RunningController {
+  /** http://host:port of the listening server. */
+  url: string;
+  app: FastifyInstance;
+  /** Where the data lives when the database is embedded. */
+  dataDir?: string;
+  /** Stops taking requests, finishes those in flight, drains the pool, then stops an embedded database. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_DATA_DIR = '.waveshift-controller';
+const DRAIN_MS = 20_000;
+
+/** Starts the controller listening on host:port: the one code path of tests, `wavectl controller serve` and EC2. */
+export async function startController(options: StartOptions): Promise<RunningController> {
+  const { host, port, dataDir, databaseUrl, ...appOptions } = options;
+  let embedded: EmbeddedDatabase | undefined;
+  if (!databaseUrl) embedded = await startEmbeddedPostgres(dataDir ?? DEFAULT_DATA_DIR);
+  let app: FastifyInstance | undefined;
+  try {
+    app = await buildApp({ ...appOptions, databaseUrl: databaseUrl ?? embedded!.url });
+    await app.listen({ host, port });
+  } catch (error) {
+    await app?.close();
+    await embedded?.stop();
+    throw error;
+  }
+  const address = app.server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  let closing: Promise<void> | undefined;
+  const running = app;
+  return {
+    url: `http://${urlHost}:${boundPort}`,
+    app: running,
+    dataDir: embedded?.dataDir,
+    close() {
+      closing ??= (async () => {
+        // Requests in flight get DRAIN_MS to finish; connections still open after that are cut.
+        const cut = setTimeout(() => running.server.closeAllConnections(), DRAIN_MS);
+        try {
+          await running.close();
+        } finally {
+          clearTimeout(cut);
+          await embedded?.stop();
+        }
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * Runs until SIGINT or SIGTERM, then calls `close` once (Fastify drains requests, the pool ends, an embedded
+ * database stops). A second signal while closing exits at once: an operator pressing Ctrl-C twice means it.
+ */
+export function closeOnSignal(
+  close: () => Promise<void>,
+  onSignal?: (signal: string) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let closing = false;
+    const handler = (signal: NodeJS.Signals) => {
+      if (closing) process.exit(130);
+      closing = true;
+      onSignal?.(signal);
+      close().then(() => {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+        resolve();
+      }, reject);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}

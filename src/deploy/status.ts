@@ -1,0 +1,132 @@
+import { DescribeInstanceStatusCommand } from '@aws-sdk/client-ec2';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { call, isEmulatorEndpoint } from '../aws/retry';
+import { runShellScript } from '../aws/ssm-run';
+import { stagingBucketName } from '../aws/staging-bucket';
+import type { Context } from '../context';
+import { renderTable } from '../io/output';
+import { type FoundResource, takeCensus } from './census';
+import { type Drift, detectDrift } from './plan';
+import { CONTROLLER_HEALTH_SCRIPT, KASM_HEALTH_SCRIPT } from './service-scripts';
+
+export interface InstanceHealth {
+  component: string;
+  instanceId: string;
+  state: string;
+  /** EC2 status checks: "ok", "impaired", "initializing", or "not running". */
+  checks: string;
+}
+
+export interface ServiceHealth {
+  health: 'healthy' | 'unhealthy' | 'unknown';
+  detail: string;
+}
+
+export interface StatusResult {
+  deployment: string;
+  region: string;
+  endpoint?: string;
+  resources: FoundResource[];
+  instances: InstanceHealth[];
+  controller: ServiceHealth;
+  kasm: ServiceHealth;
+  drift: Drift;
+  inSync: boolean;
+}
+
+export async function deploymentStatus(ctx: Context): Promise<StatusResult> {
+  const config = await ctx.loadConfig();
+  const aws = await ctx.aws();
+  const [ec2, iam, route53, ssm, s3, sts] = await Promise.all([
+    aws.ec2(),
+    aws.iam(),
+    aws.route53(),
+    aws.ssm(),
+    aws.s3(),
+    aws.sts(),
+  ]);
+  const emulator = isEmulatorEndpoint(aws.target.endpointUrl);
+  const deployment = config.name;
+  const region = config.aws.region;
+  const account =
+    (await call('STS GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})))).Account ?? '';
+  const resources = await ctx.io.track(
+    'census',
+    () =>
+      takeCensus(
+        { ec2, iam, route53, ssm, s3 },
+        { deployment, region, bucket: stagingBucketName(deployment, region, account) },
+      ),
+    (r) => `${r.length} resources`,
+  );
+  const found = resources.filter((r) => r.kind === 'instance');
+  const running = found.filter((r) => r.state === 'running').map((r) => r.id);
+  const statuses =
+    running.length === 0
+      ? []
+      : ((
+          await call('EC2 DescribeInstanceStatus', () =>
+            ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: running })),
+          )
+        ).InstanceStatuses ?? []);
+  const instances: InstanceHealth[] = found.map((r) => {
+    const s = statuses.find((x) => x.InstanceId === r.id);
+    const checks = r.state !== 'running' ? 'not running' : (s?.InstanceStatus?.Status ?? 'initializing');
+    return { component: r.component, instanceId: r.id, state: r.state ?? '', checks };
+  });
+
+  // Both checks through SSM Run Command on the instance itself: the services listen in the private subnet.
+  const probe = async (component: string, script: string): Promise<ServiceHealth> => {
+    const instance = found.find((r) => r.component === component && r.state === 'running');
+    if (!instance) return { health: 'unknown', detail: `no running ${component} instance` };
+    return ctx.io.track(`${component} health`, async () => {
+      const run = await runShellScript(ssm, instance.id, script, {
+        timeoutSeconds: 60,
+        comment: `wavectl status: ${component} health`,
+        pollMs: emulator ? 200 : 2000,
+      });
+      const out = (run.stdout || run.stderr).trim().split('\n').at(-1) ?? '';
+      return run.status === 'Success'
+        ? {
+            health: 'healthy' as const,
+            detail: `${out || 'ok'}${emulator ? ' (command status only: the emulator does not execute commands)' : ''}`,
+          }
+        : { health: 'unhealthy' as const, detail: `${run.status}: ${out || 'no output'}` };
+    });
+  };
+  const [controller, kasm] = await Promise.all([
+    probe('controller', CONTROLLER_HEALTH_SCRIPT),
+    probe('kasm', KASM_HEALTH_SCRIPT),
+  ]);
+  const drift = detectDrift(resources);
+  return {
+    deployment,
+    region,
+    ...(aws.target.endpointUrl ? { endpoint: aws.target.endpointUrl } : {}),
+    resources,
+    instances,
+    controller,
+    kasm,
+    drift,
+    inSync: drift.missing.length + drift.extra.length + drift.duplicates.length === 0,
+  };
+}
+
+export function renderStatus(s: StatusResult): string {
+  const rows = s.resources.map((r) => [r.kind, r.component, r.id, r.state ?? '']);
+  const health = s.instances.map((i) => [i.component, i.instanceId, i.state, i.checks]);
+  const drift = [
+    ...s.drift.missing.map((m) => `  missing: ${m.kind} ${m.component}`),
+    ...s.drift.extra.map((e) => `  extra: ${e.kind} ${e.component || '(no component tag)'} ${e.id}`),
+    ...s.drift.duplicates.map((d) => `  duplicate: ${d.kind} ${d.component} ${d.id}`),
+  ];
+  return [
+    `Deployment ${s.deployment} (${s.region})${s.endpoint ? ` at ${s.endpoint}` : ''}: ${s.resources.length} resources`,
+    renderTable(['kind', 'component', 'id', 'state'], rows),
+    '',
+    health.length > 0 ? renderTable(['instance', 'id', 'state', 'status checks'], health) : 'No instances.',
+    `Controller: ${s.controller.health} (${s.controller.detail})`,
+    `Kasm: ${s.kasm.health} (${s.kasm.detail})`,
+    s.inSync ? 'Drift: none' : `Drift:\n${drift.join('\n')}`,
+  ].join('\n');
+}

@@ -1,0 +1,267 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DescribeInstancesCommand,
+  DescribeVolumesCommand,
+  StopInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resourceTags, tagFilters } from '../src/aws/naming';
+import type { DeployResult } from '../src/deploy/deploy';
+import type { DestroyResult } from '../src/deploy/destroy';
+import type { StatusResult } from '../src/deploy/status';
+import { runCli } from './helpers/cli';
+import {
+  census,
+  FULL_DEPLOYMENT,
+  initDeployment,
+  motoWithManagedPolicies,
+  PROFILE,
+  rawClients,
+} from './helpers/deploy-fixture';
+import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './helpers/moto';
+import { makeTempDir } from './helpers/tmp';
+
+type Applied = Extract<DeployResult, { mode: 'apply' }>;
+type DryRun = Extract<DeployResult, { mode: 'dry-run' }>;
+
+describe('deploy, status, destroy against moto', () => {
+  let moto: MotoServer;
+  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  let us: string;
+  let eu: string;
+  const cli = (dir: string, ...args: string[]) =>
+    runCli([...args, '--dir', dir, '--endpoint-url', moto.endpoint], { cwd: dir });
+
+  beforeAll(async () => {
+    motoWithManagedPolicies();
+    moto = await startMoto();
+    tmp = await makeTempDir();
+    applyEnv(await writeAwsProfile(join(tmp.path, 'aws'), PROFILE, 'us-east-1'));
+    // The same deployment name in two regions of one account: IAM, zones and buckets must not collide.
+    us = await initDeployment(tmp.path, 'flow', 'us-east-1');
+    eu = await initDeployment(tmp.path, 'flow', 'eu-west-1');
+  });
+  afterAll(async () => {
+    await moto?.stop();
+    await tmp?.remove();
+  });
+
+  it('deploys everything once, in dependency order, with progress and a JSON result', async () => {
+    const run = await cli(us, 'deploy', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const result = run.json<Applied>();
+    expect(result.mode).toBe('apply');
+    expect(result.status).toBe('changed');
+    expect(result.unhealthy).toEqual([]);
+    expect(result.steps).toHaveLength(24);
+    expect(result.notes.join('\n')).toMatch(/emulator/);
+    // Every step reported started then done; the NAT gateway only after its subnet, EIP and IGW.
+    const done = run.events
+      .filter((e) => e.kind === 'step' && e.state === 'done')
+      .map((e) => (e as { id: string }).id);
+    expect(done).toHaveLength(24);
+    for (const [before, after] of [
+      ['public-subnet', 'nat-gateway'],
+      ['nat-eip', 'nat-gateway'],
+      ['internet-gateway', 'nat-gateway'],
+      ['nat-gateway', 'private-route-table'],
+      ['private-route-table', 'controller-instance'],
+      ['controller-role', 'controller-instance'],
+      ['controller-instance', 'controller-record'],
+      ['controller-service', 'controller-health'],
+    ]) {
+      expect(done.indexOf(before!), `${before} before ${after}`).toBeLessThan(done.indexOf(after!));
+    }
+    expect((await census(moto.endpoint, 'flow', 'us-east-1')).counts).toEqual(FULL_DEPLOYMENT);
+    const config = JSON.parse(await readFile(join(us, 'wavectl.json'), 'utf8'));
+    expect(config.resources.vpc).toMatch(/^vpc-/);
+    expect(config.resources['controller-instance']).toMatch(/^i-/);
+  });
+
+  it('creates instances with IMDSv2, encrypted gp3 volumes of the configured size, and DNS records', async () => {
+    const { ec2, route53, ssm } = rawClients(moto.endpoint, 'us-east-1');
+    const reservations = await ec2.send(new DescribeInstancesCommand({ Filters: tagFilters('flow') }));
+    const instances = (reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+    expect(instances.map((i) => i.InstanceType).sort()).toEqual(['m6a.2xlarge', 't3a.medium']);
+    for (const i of instances) {
+      expect(i.MetadataOptions?.HttpTokens).toBe('required');
+      expect(i.SubnetId).toBeDefined();
+    }
+    const volumes =
+      (await ec2.send(new DescribeVolumesCommand({ Filters: tagFilters('flow') }))).Volumes ?? [];
+    expect(volumes.map((v) => [v.Size, v.VolumeType, v.Encrypted]).sort()).toEqual([
+      [150, 'gp3', true],
+      [20, 'gp3', true],
+    ]);
+    const controller = instances.find((i) => i.InstanceType === 't3a.medium')!;
+    for (const name of ['waveshift.internal.', 'kasm.internal.']) {
+      const zones = await route53.send(new ListHostedZonesByNameCommand({ DNSName: name }));
+      const ours = (zones.HostedZones ?? []).filter(
+        (z) => z.Name === name && z.CallerReference?.includes(':flow:'),
+      );
+      expect(ours.map((z) => z.Config?.PrivateZone)).toEqual([true]);
+    }
+    const zones = await route53.send(new ListHostedZonesByNameCommand({ DNSName: 'waveshift.internal.' }));
+    const usZone = zones.HostedZones!.find((z) => z.CallerReference?.startsWith('wavectl:us-east-1:flow:'))!;
+    const records = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: usZone.Id }));
+    const apex = records.ResourceRecordSets?.find((r) => r.Type === 'A');
+    expect(apex?.ResourceRecords?.[0]?.Value).toBe(controller.PrivateIpAddress);
+    const key = await ssm.send(
+      new GetParameterCommand({ Name: '/waveshift/flow/api-key', WithDecryption: true }),
+    );
+    expect(key.Parameter?.Type).toBe('SecureString');
+    expect(Buffer.from(key.Parameter!.Value!, 'base64url').length).toBeGreaterThanOrEqual(32);
+  });
+
+  it('never prints the API key', async () => {
+    const { ssm } = rawClients(moto.endpoint, 'us-east-1');
+    const key = await ssm.send(
+      new GetParameterCommand({ Name: '/waveshift/flow/api-key', WithDecryption: true }),
+    );
+    const runs = [
+      await cli(us, 'deploy'),
+      await cli(us, 'status', '--json'),
+      await cli(us, 'deploy', '--dry-run'),
+    ];
+    for (const run of runs) expect(run.stdout + run.stderr).not.toContain(key.Parameter!.Value!);
+  });
+
+  it('changes nothing on a second deploy and says so', async () => {
+    const run = await cli(us, 'deploy');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/is up to date: unchanged/);
+    const json = await cli(us, 'deploy', '--json');
+    const result = json.json<Applied>();
+    expect(result.status).toBe('unchanged');
+    expect(new Set(result.steps.map((s) => s.status))).toEqual(new Set(['unchanged', 'healthy']));
+    expect((await census(moto.endpoint, 'flow', 'us-east-1')).counts).toEqual(FULL_DEPLOYMENT);
+  });
+
+  it('reports every resource, instance and controller health, and no drift', async () => {
+    const run = await cli(us, 'status', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const status = run.json<StatusResult>();
+    expect(status.resources).toHaveLength(20);
+    expect(status.inSync).toBe(true);
+    expect(status.instances.map((i) => [i.component, i.state, i.checks]).sort()).toEqual([
+      ['controller', 'running', 'ok'],
+      ['kasm', 'running', 'ok'],
+    ]);
+    expect(status.controller.health).toBe('healthy');
+    expect(status.kasm.health).toBe('healthy');
+    const human = await cli(us, 'status');
+    expect(human.stdout).toMatch(/Drift: none/);
+    expect(human.stdout).toMatch(/Controller: healthy/);
+  });
+
+  it('shows a plan and a cost estimate on --dry-run without changing anything', async () => {
+    const before = await readFile(join(us, 'wavectl.json'), 'utf8');
+    const run = await cli(us, 'deploy', '--dry-run', '--json', '--kasm-instance-type', 'm6a.xlarge');
+    expect(run.code, run.stderr).toBe(0);
+    const plan = run.json<DryRun>();
+    expect(plan.changes.filter((c) => c.action !== 'keep')).toEqual([
+      expect.objectContaining({ action: 'update', before: 'm6a.2xlarge', after: 'm6a.xlarge' }),
+    ]);
+    expect(plan.cost.totalUsd).toBeGreaterThan(100);
+    expect(await readFile(join(us, 'wavectl.json'), 'utf8')).toBe(before);
+    const fresh = await cli(eu, 'deploy', '--dry-run');
+    expect(fresh.stdout).toMatch(/20 to create or change/);
+    expect(fresh.stdout).toMatch(/total\s+\$\d+\.\d\d/);
+    expect((await census(moto.endpoint, 'flow', 'eu-west-1')).found).toEqual([]);
+  });
+
+  it('resizes an instance in place, keeping its id and volume, and records the size', async () => {
+    const { ec2 } = rawClients(moto.endpoint, 'us-east-1');
+    const volumesBefore = (
+      await ec2.send(new DescribeVolumesCommand({ Filters: tagFilters('flow', 'kasm') }))
+    ).Volumes!;
+    const idBefore = (await census(moto.endpoint, 'flow', 'us-east-1')).found.find(
+      (f) => f.kind === 'instance' && f.component === 'kasm',
+    )!.id;
+    const run = await cli(us, 'deploy', '--json', '--kasm-instance-type', 'm6a.xlarge');
+    expect(run.code, run.stderr).toBe(0);
+    const step = run.json<Applied>().steps.find((s) => s.step === 'kasm-instance')!;
+    expect(step).toMatchObject({ status: 'changed', id: idBefore, detail: 'm6a.2xlarge → m6a.xlarge' });
+    const after = (await census(moto.endpoint, 'flow', 'us-east-1')).found.find(
+      (f) => f.kind === 'instance' && f.component === 'kasm',
+    )!;
+    expect(after).toMatchObject({ id: idBefore, facts: { instanceType: 'm6a.xlarge' } });
+    const volumesAfter = (await ec2.send(new DescribeVolumesCommand({ Filters: tagFilters('flow', 'kasm') })))
+      .Volumes!;
+    expect(volumesAfter.map((v) => v.VolumeId)).toEqual(volumesBefore.map((v) => v.VolumeId));
+    const config = JSON.parse(await readFile(join(us, 'wavectl.json'), 'utf8'));
+    expect(config.instances.kasm.type).toBe('m6a.xlarge');
+  });
+
+  it('starts an instance found stopped (e.g. a resize interrupted after the stop)', async () => {
+    const { ec2 } = rawClients(moto.endpoint, 'us-east-1');
+    const controller = (await census(moto.endpoint, 'flow', 'us-east-1')).found.find(
+      (f) => f.kind === 'instance' && f.component === 'controller',
+    )!;
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [controller.id] }));
+    const run = await cli(us, 'deploy', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const step = run.json<Applied>().steps.find((s) => s.step === 'controller-instance')!;
+    expect(step).toMatchObject({ status: 'changed', id: controller.id, detail: 'started (was stopped)' });
+    const after = (await census(moto.endpoint, 'flow', 'us-east-1')).found.find(
+      (f) => f.id === controller.id,
+    )!;
+    expect(after.state).toBe('running');
+  });
+
+  it('refuses an unknown instance type with one line and exit 2', async () => {
+    const run = await cli(us, 'deploy', '--controller-instance-type', 't3a.huge');
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/--controller-instance-type/);
+  });
+
+  it('keeps two regions of one account apart: destroying one leaves the other intact', async () => {
+    const eu1 = await cli(eu, 'deploy', '--json');
+    expect(eu1.code, eu1.stderr).toBe(0);
+    expect((await census(moto.endpoint, 'flow', 'eu-west-1')).counts).toEqual(FULL_DEPLOYMENT);
+    // A resource someone tagged with the deployment by hand: status calls it drift, destroy removes it.
+    const { ec2 } = rawClients(moto.endpoint, 'us-east-1');
+    const vpcId = (await census(moto.endpoint, 'flow', 'us-east-1')).found.find((f) => f.kind === 'vpc')!.id;
+    const rogue = await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: 'rogue',
+        Description: 'added by hand',
+        VpcId: vpcId,
+        TagSpecifications: [{ ResourceType: 'security-group', Tags: resourceTags('flow', 'rogue') }],
+      }),
+    );
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: rogue.GroupId,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 1, ToPort: 1, IpRanges: [{ CidrIp: '10.0.0.0/16' }] }],
+      }),
+    );
+    const drift = (await cli(us, 'status', '--json')).json<StatusResult>();
+    expect(drift.inSync).toBe(false);
+    expect(drift.drift.extra.map((e) => [e.kind, e.component])).toEqual([['security-group', 'rogue']]);
+
+    const gone = await cli(us, 'destroy', '--yes', '--json');
+    expect(gone.code, gone.stderr).toBe(0);
+    const result = gone.json<DestroyResult>();
+    expect(result.status).toBe('destroyed');
+    expect(result.deleted).toHaveLength(21);
+    expect((await census(moto.endpoint, 'flow', 'us-east-1')).found).toEqual([]);
+    expect((await census(moto.endpoint, 'flow', 'eu-west-1')).counts).toEqual(FULL_DEPLOYMENT);
+    const config = JSON.parse(await readFile(join(us, 'wavectl.json'), 'utf8'));
+    expect(config.resources).toEqual({});
+
+    const again = await cli(us, 'destroy', '--yes');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/Nothing to destroy/);
+
+    const euGone = await cli(eu, 'destroy', '--yes');
+    expect(euGone.code, euGone.stderr).toBe(0);
+    expect((await census(moto.endpoint, 'flow', 'eu-west-1')).found).toEqual([]);
+  });
+});
