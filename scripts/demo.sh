@@ -23,13 +23,13 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  [ "${DEMO_KEEP:-1}" = 0 ] && rm -rf "$root"
+  if [ "${DEMO_KEEP:-1}" = 0 ]; then rm -rf "$root"; fi
 }
 trap cleanup EXIT
 
 # The AWS emulator, with a named profile of fake credentials in a private AWS config.
 moto_port="$(free_port)"
-.venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" >"$root/moto.log" 2>&1 &
+MOTO_IAM_LOAD_MANAGED_POLICIES=true .venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" >"$root/moto.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$moto_port/moto-api/data.json"
 mkdir -p "$root/aws"

@@ -1,13 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigureHubResult } from '../src/router/configure-hub';
 import { runCli } from './helpers/cli';
 import { describeWithNetns } from './helpers/netns';
 import { freePort, waitFor } from './helpers/ports';
 import { type RouterDeployment, startRouterDeployment } from './helpers/router-deployment';
-import { type RouterSandbox, startRouterSandbox } from './helpers/router-sandbox';
+import { generateEd25519, type RouterSandbox, startRouterSandbox } from './helpers/router-sandbox';
 
 const PASSWORD = "pa ss'word$(x)";
 
@@ -336,7 +335,7 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
   });
 
   it('logs in with a key file (--identity) when no password is given', async () => {
-    const key = ssh2.utils.generateKeyPairSync('ed25519');
+    const key = generateEd25519();
     const file = join(deployment.dir, 'id_ed25519');
     await writeFile(file, key.private, { mode: 0o600 });
     await addSite(9);
@@ -385,6 +384,43 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
     if (r?.status !== 'failed') throw new Error('not failed');
     expect(r.reason).toContain('missing packages: kmod-wireguard, nmap, curl');
     expect(await router.calls()).toEqual([]);
+  });
+
+  it("fails with opkg's reason when a package cannot be installed, changing nothing", async () => {
+    await addSite(10);
+    const router = await sandbox({
+      packages: ['wireguard-tools', 'curl', 'nmap'],
+      unavailable: ['kmod-wireguard'],
+    });
+    const run = await configureHub([
+      '--site',
+      '10',
+      '--host',
+      router.host,
+      '--port',
+      String(router.port),
+      '--accept-new-host-key',
+    ]);
+    expect(run.code).toBe(1);
+    const [r] = run.json<ConfigureHubResult>().results;
+    expect(r).toMatchObject({ status: 'failed', step: 'install' });
+    if (r?.status !== 'failed') throw new Error('not failed');
+    expect(r.reason).toContain("Unknown package 'kmod-wireguard'");
+    expect(await router.calls()).toEqual(['opkg update', 'opkg install kmod-wireguard']);
+    expect(await router.sh('uci get network.lan.ipaddr')).toBe('192.168.8.1\n');
+  });
+
+  it('--all reports each recorded router and names the sites it cannot reach', async () => {
+    const run = await configureHub(['--all', '--dry-run']);
+    expect(run.code).toBe(1);
+    const result = run.json<ConfigureHubResult>();
+    const bySite = new Map(result.results.map((r) => [r.site, r]));
+    expect(bySite.get(3)).toMatchObject({ status: 'failed', step: 'host key' });
+    expect(bySite.get(20)).toMatchObject({ status: 'unchanged' });
+    expect(bySite.get(22)).toMatchObject({ status: 'failed', step: 'connect' });
+    expect(bySite.get(7)).toMatchObject({ status: 'failed', step: 'config' });
+    if (bySite.get(7)?.status !== 'failed') throw new Error('site 7 not failed');
+    expect((bySite.get(7) as { reason: string }).reason).toMatch(/no router address recorded for site 7/);
   });
 
   it('gives one clear line for bad usage', async () => {

@@ -98,10 +98,17 @@ describe('sites and access servers on a real `deploy` (moto)', () => {
     ]);
     // …and none of them is drift.
     expect(status.drift.extra).toEqual([]);
+    // With controller.url set, the controller's health is its own /health answer, not an SSM command status.
+    expect(status.controller.health).toBe('healthy');
+    expect(status.controller.detail).toContain(`${controller.url}/health: HTTP 200, database ok`);
     expect(status.drift.duplicates).toEqual([]);
     const { counts } = await census(moto.endpoint, 'joint', REGION);
     expect(counts['instance/access-server-0']).toBe(1);
     expect(counts['elastic-ip/access-server-0-eip']).toBe(1);
+    await controller.close();
+    const down = (await cli('status', '--json')).json<StatusResult>();
+    expect(down.controller.health).toBe('unhealthy');
+    expect(down.controller.detail).toMatch(/no answer/);
     const gone = await cli('destroy', '--yes');
     expect(gone.code, gone.stderr).toBe(0);
     expect((await census(moto.endpoint, 'joint', REGION)).found).toEqual([]);

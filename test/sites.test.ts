@@ -115,6 +115,31 @@ describe('sites and access servers against moto and the real controller', () => 
     ]);
   });
 
+  it('prints the plan of an --add with --dry-run and changes nothing', async () => {
+    bed.seen.length = 0;
+    const run = await bed.cli(['sites', '--add', '3', '--dry-run', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const plan = run.json<{
+      add: unknown[];
+      routes: { action: string; cidr: string }[];
+      controllerRequests: number;
+    }>();
+    expect(plan.add).toEqual([0, 1, 2].map((number) => ({ number, accessServer: 0 })));
+    expect(plan.routes.map((r) => `${r.action} ${r.cidr}`)).toEqual([
+      'create 10.8.0.0/16',
+      'create 10.8.0.0/16',
+    ]);
+    expect(plan.controllerRequests).toBe(1);
+    expect(bed.seen).toEqual([]);
+    expect((await config()).sites).toEqual([]);
+    await expect(secret(`/waveshift/${DEPLOYMENT}/sites/0/scanner-key`)).rejects.toThrow(/not found/);
+    expect((await routesOf()).flat()).toEqual([]);
+    const human = await bed.cli(['sites', '--add', '1', '--dry-run']);
+    expect(human.stdout).toMatch(
+      /would add site 0 \(10\.8\.0\.0\/24\) on access server 0\n[\s\S]*dry run: nothing was changed/,
+    );
+  });
+
   it('adds sites in one controller round trip, with peers, routes and a working scanner key', async () => {
     bed.seen.length = 0;
     const run = await bed.cli(['sites', '--add', '3', '--json']);
@@ -209,7 +234,8 @@ describe('sites and access servers against moto and the real controller', () => 
     expect((await api<{ sites: unknown[] }>('/api/sites')).sites).toHaveLength(5);
   });
 
-  it('removes a site: deregistered, secrets gone, number free again', async () => {
+  it('removes a site: deregistered, peer and route updates, secrets gone, number free again', async () => {
+    const removedKey = (await config()).sites.find((s) => s.number === 1)!.publicKey;
     const run = await bed.cli(['sites', '--remove', '1']);
     expect(run.code, run.stderr).toBe(0);
     expect((await config()).sites.map((s) => s.number)).toEqual([0, 2, 3, 4]);
@@ -220,6 +246,16 @@ describe('sites and access servers against moto and the real controller', () => 
       /not found/,
     );
     await expect(secret(`/waveshift/${DEPLOYMENT}/sites/1/scanner-key`)).rejects.toThrow(/not found/);
+    // The access server's new peer list (the last one pushed) no longer holds the site; the others stay.
+    const commands = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    const last = commands
+      .filter((c) => c.Comment === 'wavectl peers of access server 0')
+      .sort((a, b) => (a.RequestedDateTime?.getTime() ?? 0) - (b.RequestedDateTime?.getTime() ?? 0))
+      .at(-1);
+    const script = last?.Parameters?.commands?.join('\n') ?? '';
+    expect(script).not.toContain(removedKey);
+    expect(script).toContain('# site 0\n');
+    expect(script).toContain('# site 4\n');
     const add = await bed.cli(['sites', '--add', '1', '--json']);
     expect(add.json()).toMatchObject({ added: [1] });
   });

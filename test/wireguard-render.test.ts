@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderAccessServerUserData } from '../src/access-servers/user-data';
 import type { AccessServerRecord, SiteRecord } from '../src/config/schema';
@@ -11,6 +13,7 @@ import {
   renderAccessServerUpScript,
   renderSiteWgQuick,
 } from '../src/wireguard/render';
+import { makeTempDir } from './helpers/tmp';
 
 const sites: SiteRecord[] = [
   { number: 3, name: 'site-3', publicKey: 'S3'.padEnd(43, 'x') + '=', accessServer: 1, registered: true },
@@ -78,6 +81,24 @@ PersistentKeepalive = 25
       expect(script).not.toContain('PRIVATE');
     }
     expect(renderAccessServerSyncScript(network, [])).toContain('wg syncconf wg0');
+  });
+
+  it('keeps the peers for the first start when the tunnel is not up yet (a site added during boot)', async () => {
+    const tmp = await makeTempDir();
+    try {
+      const files = { keyFile: join(tmp.path, 'missing.key'), peersFile: join(tmp.path, 'peers.conf') };
+      // The interface name is absent from this (test) network namespace, as on an instance still booting.
+      const script = renderAccessServerSyncScript({ index: 0, listenPort: 51820, files }, [
+        { site: 5, publicKey: 'K5' },
+      ]).replaceAll('wg0', 'wvabsent0');
+      const out = execFileSync('bash', ['-c', script]).toString();
+      expect(out).toContain('wvabsent0 is not up yet: peers kept for its first start');
+      expect(await readFile(files.peersFile, 'utf8')).toBe(
+        renderAccessServerPeers([{ site: 5, publicKey: 'K5' }]),
+      );
+    } finally {
+      await tmp.remove();
+    }
   });
 
   it('round-trips a relay answer', () => {

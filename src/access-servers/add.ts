@@ -1,6 +1,7 @@
 import { KNOWN_INSTANCE_TYPES } from '../aws/instance-types';
 import { resolveAmi } from '../aws/instances';
 import { parameterNames } from '../aws/naming';
+import { waitManaged } from '../aws/ssm-managed';
 import { findSubnet } from '../aws/subnets';
 import { findVpc } from '../aws/vpc';
 import type { AccessServerRecord, WavectlConfig } from '../config/schema';
@@ -142,6 +143,12 @@ export async function addAccessServers(
       await ctx.saveConfig(config);
       done.push(next);
     }
+    // Peers reach a server through Run Command, which needs its SSM agent registered.
+    const managed = await ctx.io.track('access servers reachable through SSM', () =>
+      Promise.all(done.map((s) => waitManaged(ssm, s.instanceId!, { emulator: wait.emulator }))),
+    );
+    const unverifiable = managed.find((m) => m.status === 'unverifiable');
+    if (unverifiable?.status === 'unverifiable') ctx.io.info(unverifiable.reason);
     const controller = await connectController(ctx);
     await ctx.io.track('register access servers with the controller', () =>
       controller.putAccessServers(done.map(accessServerInput)),

@@ -23,10 +23,12 @@ export function renderAccessServerUserData(input: {
   const keyParameter = parameterNames(input.deployment).accessServerPrivateKey(input.index);
   return `#!/bin/bash
 set -euo pipefail
-dnf install -y -q wireguard-tools nftables
+# The Elastic IP is attached a little after launch: until then there is no way out, so keep trying.
+retry() { for _ in $(seq 1 60); do "$@" && return 0; sleep 10; done; return 1; }
+retry dnf install -y -q wireguard-tools nftables
 umask 077
 mkdir -p /etc/wireguard /etc/waveshift
-aws ssm get-parameter --region ${input.region} --name ${keyParameter} --with-decryption --query Parameter.Value --output text > ${ACCESS_SERVER_KEY_FILE}.new
+retry aws ssm get-parameter --region ${input.region} --name ${keyParameter} --with-decryption --query Parameter.Value --output text > ${ACCESS_SERVER_KEY_FILE}.new
 mv ${ACCESS_SERVER_KEY_FILE}.new ${ACCESS_SERVER_KEY_FILE}
 [ -f ${ACCESS_SERVER_PEERS_FILE} ] || : > ${ACCESS_SERVER_PEERS_FILE}
 cat > ${UP_SCRIPT_FILE} <<'UP'

@@ -9,6 +9,7 @@ interface SitesOptions {
   remove?: string;
   exportConfig?: string;
   includePrivateKey?: boolean;
+  dryRun?: boolean;
 }
 
 export const sitesCommand: CommandDefinition = {
@@ -22,6 +23,7 @@ export const sitesCommand: CommandDefinition = {
       .option('--remove <site>', 'deregister site N, remove its peer and secrets; its number becomes free')
       .option('--export-config <site>', 'print site N’s WireGuard configuration (wg-quick format)')
       .option('--include-private-key', 'with --export-config: include the private key (read from SSM)')
+      .option('--dry-run', 'with --add: print what would be added, routed and registered; change nothing')
       .action(
         run<SitesOptions>(async (ctx, options) => {
           const action = oneAction('sites', options as Record<string, unknown>, [
@@ -34,7 +36,14 @@ export const sitesCommand: CommandDefinition = {
           if (options.includePrivateKey && action !== 'exportConfig') {
             throw new UsageError('--include-private-key goes with --export-config');
           }
-          if (action === 'add') {
+          if (options.dryRun && action !== 'add') throw new UsageError('--dry-run goes with --add');
+          if (action === 'add' && options.dryRun) {
+            const { planAddSitesDryRun, renderAddSitesDryRun } = await import('../sites/dry-run');
+            ctx.io.result(
+              await planAddSitesDryRun(ctx, wholeNumber('--add', options.add, 1, 256)),
+              renderAddSitesDryRun,
+            );
+          } else if (action === 'add') {
             const { addSites, renderAddSites } = await import('../sites/add');
             ctx.io.result(await addSites(ctx, wholeNumber('--add', options.add, 1, 256)), renderAddSites);
           } else if (action === 'list') {

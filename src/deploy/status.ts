@@ -4,6 +4,7 @@ import { call, isEmulatorEndpoint } from '../aws/retry';
 import { runShellScript } from '../aws/ssm-run';
 import { stagingBucketName } from '../aws/staging-bucket';
 import type { Context } from '../context';
+import { fetchControllerHealth } from '../controller-client/health';
 import { renderTable } from '../io/output';
 import { type FoundResource, takeCensus } from './census';
 import { type Drift, detectDrift } from './plan';
@@ -94,8 +95,12 @@ export async function deploymentStatus(ctx: Context): Promise<StatusResult> {
         : { health: 'unhealthy' as const, detail: `${run.status}: ${out || 'no output'}` };
     });
   };
+  // With controller.url (a local controller, or an operator on the VPN) the controller answers directly.
+  const controllerUrl = config.controller.url;
   const [controller, kasm] = await Promise.all([
-    probe('controller', CONTROLLER_HEALTH_SCRIPT),
+    controllerUrl
+      ? ctx.io.track('controller health', () => fetchControllerHealth(controllerUrl))
+      : probe('controller', CONTROLLER_HEALTH_SCRIPT),
     probe('kasm', KASM_HEALTH_SCRIPT),
   ]);
   const drift = detectDrift(resources);

@@ -179,6 +179,29 @@ function hostKeyApproval(ctx: Context, options: ConfigureHubOptions) {
   };
 }
 
+/**
+ * The controller's view of a site's scanner reports, when the controller speaks HTTP (controller.url);
+ * undefined otherwise, and when the controller cannot be reached: the tunnel handshake still counts.
+ */
+async function scannerReports(
+  ctx: Context,
+  config: WavectlConfig,
+): Promise<RouterRunOptions['reportedSince'] | undefined> {
+  if (!config.controller.url) return undefined;
+  try {
+    const { connectController } = await import('../controller-client/connect');
+    const controller = await connectController(ctx);
+    return async (site, since) => {
+      const last = (await controller.getSite(site))?.lastReportAt;
+      // lastReportAt is the report's scan time, in whole seconds of the router's clock: allow one second.
+      return typeof last === 'string' && new Date(last).getTime() >= since.getTime() - 1000;
+    };
+  } catch (error) {
+    ctx.io.debug(`controller not used to confirm sites online: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
 function routerRecordFor(site: SiteRecord | undefined, options: ConfigureHubOptions, single: boolean) {
   const port = intOption('--port', options.port, site?.router?.port ?? 22, 1, 65535);
   const host =
@@ -247,6 +270,7 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
       connectTimeoutMs: 10_000,
       pollMs: 500,
       handshakeFreshSeconds: 180,
+      reportedSince: await scannerReports(ctx, config),
       progress: (site, step, state, detail) => ctx.io.step(`site ${site}: ${step}`, state, detail),
     };
     let saving = Promise.resolve();

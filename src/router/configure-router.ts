@@ -48,6 +48,11 @@ export interface RouterRunOptions {
   pollMs: number;
   /** A handshake newer than this counts as online. */
   handshakeFreshSeconds: number;
+  /**
+   * The other evidence of a site online: the controller received a scanner report from it since `since`.
+   * Absent when the controller is not reachable over HTTP (a relay per poll would cost an SSM command).
+   */
+  reportedSince?: (site: number, since: Date) => Promise<boolean>;
   progress: (site: number, step: string, state: 'started' | 'done' | 'failed', detail?: string) => void;
 }
 
@@ -80,6 +85,9 @@ export type RouterResult =
       files: { path: string; mode: string; content: string }[];
     })
   | (Common & { status: 'failed'; step: string; reason: string });
+
+/** An answer that waiting longer cannot change (a rollback already happened): stops a retry loop. */
+class FinalRouterError extends RouterError {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -139,7 +147,12 @@ class Attempt {
         if (value !== undefined) return value;
       } catch (error) {
         // A changed host key is never retried: it is an answer, not an outage.
-        if (error instanceof RouterError && error.step === 'host key') throw error;
+        if (
+          error instanceof FinalRouterError ||
+          (error instanceof RouterError && error.step === 'host key')
+        ) {
+          throw error;
+        }
         last = error;
       }
       await sleep(this.options.pollMs);
@@ -250,7 +263,7 @@ async function confirm(attempt: Attempt, target: string): Promise<string> {
     async () => {
       const state = (await attempt.exec('confirm', CONFIRM_SCRIPT)).stdout.trim();
       if (state === 'rolledback') {
-        throw new RouterError('the router rolled back the configuration before it was confirmed', {
+        throw new FinalRouterError('the router rolled back the configuration before it was confirmed', {
           host: target,
           step: 'confirm',
         });
@@ -276,15 +289,25 @@ async function rebootAndReturn(attempt: Attempt, deadline: number): Promise<void
   );
 }
 
-async function waitOnline(attempt: Attempt, deadline: number): Promise<void> {
-  await attempt.retry(
+/** Polls until the tunnel has a fresh handshake or the controller has a report of the site since `since`. */
+async function waitOnline(attempt: Attempt, deadline: number, since: Date): Promise<string> {
+  const { reportedSince, handshakeFreshSeconds, timeoutMs } = attempt.options;
+  const reported = async () => {
+    try {
+      return (await reportedSince?.(attempt.job.site, since)) === true;
+    } catch {
+      return false; // the controller may be unreachable from here; the handshake still counts
+    }
+  };
+  return attempt.retry(
     'online',
-    `no tunnel handshake within ${Math.round(attempt.options.timeoutMs / 1000)}s; check the access server and the router's WAN`,
+    `no tunnel handshake${reportedSince ? ' and no scanner report' : ''} within ${Math.round(timeoutMs / 1000)}s; check the access server and the router's WAN`,
     attempt.host,
     deadline,
     async () => {
       const out = await attempt.exec('online', STATUS_SCRIPT);
-      return isOnline(parseStatus(out.stdout), attempt.options.handshakeFreshSeconds) ? true : undefined;
+      if (isOnline(parseStatus(out.stdout), handshakeFreshSeconds)) return 'tunnel handshake';
+      return (await reported()) ? 'scanner report received' : undefined;
     },
   );
 }
@@ -304,6 +327,7 @@ export async function configureRouter(job: RouterJob, options: RouterRunOptions)
     options.progress(job.site, name, 'done', describe?.(value));
     return value;
   };
+  const startedAt = new Date();
   try {
     const { address } = job;
     await track(
@@ -365,8 +389,8 @@ export async function configureRouter(job: RouterJob, options: RouterRunOptions)
       );
     await track(
       'online',
-      () => waitOnline(attempt, deadline),
-      () => 'tunnel handshake',
+      () => waitOnline(attempt, deadline, startedAt),
+      (evidence) => evidence,
     );
     attempt.drop();
     return {

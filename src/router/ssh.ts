@@ -76,7 +76,11 @@ export class RouterSession {
             cause,
           }),
         );
-      const timer = setTimeout(() => fail(`no answer within ${Math.round(timeoutMs / 1000)}s`), timeoutMs);
+      const timer = setTimeout(() => {
+        // A router that stopped answering mid-command: drop the connection rather than leave it hanging.
+        this.client.end();
+        fail(`no answer within ${Math.round(timeoutMs / 1000)}s`);
+      }, timeoutMs);
       this.client.exec(command, (error, channel) => {
         if (error) {
           clearTimeout(timer);
@@ -96,7 +100,8 @@ export class RouterSession {
         });
         channel.on('close', () => {
           clearTimeout(timer);
-          if (code === -1 && this.closed) return fail('the connection dropped before the command finished');
+          // No exit status: the connection went away under the command (a restart or reboot cut it).
+          if (code === -1) return fail('the connection dropped before the command finished');
           resolve({ code, stdout, stderr });
         });
         channel.end(stdin ?? '');

@@ -101,11 +101,15 @@ ${renderAccessServerNftables(network.index)}NFT
 `;
 }
 
-/** Loads the peers file into the running interface with `wg syncconf` (changes only what differs). */
+/**
+ * Loads the peers file into the running interface with `wg syncconf` (changes only what differs). Before
+ * the first boot has brought the interface up, the file is only kept: the boot script loads it.
+ */
 export function renderLoadPeers(network: AccessServerNetwork): string {
   const wg = ACCESS_SERVER_INTERFACE;
   const { keyFile, peersFile } = filesOf(network);
-  return `conf=$(mktemp)
+  return `if ! ip link show ${wg} >/dev/null 2>&1; then echo "${wg} is not up yet: peers kept for its first start"; exit 0; fi
+conf=$(mktemp)
 trap 'rm -f "$conf"' EXIT
 { printf '[Interface]\\nPrivateKey = %s\\nListenPort = %s\\n\\n' "$(cat ${keyFile})" ${network.listenPort}; cat ${peersFile}; } > "$conf"
 wg syncconf ${wg} "$conf"

