@@ -1,33 +1,4 @@
-/** The controller API's shapes that wavectl sends and reads (briefs/controller-api.md). */
-export interface SiteInput {
-  number: number;
-  name: string;
-  cidr: string;
-  publicKey: string;
-  accessServer: number;
-  scannerKeyHash: string;
-}
-
-export interface Site extends Omit<SiteInput, 'scannerKeyHash'> {
-  createdAt: string;
-  updatedAt: string;
-  lastReportAt: string | null;
-  deviceCount: number;
-  onlineCount: number;
-}
-
-export interface AccessServerInput {
-  index: number;
-  publicKey: string;
-  endpoint: string | null;
-  tunnelAddress: string;
-  instanceId: string | null;
-}
-
-export interface AccessServer extends AccessServerInput {
-  createdAt: string;
-  updatedAt: string;
-}
+export type { AccessServer, AccessServerInput, Site, SiteInput } from '../controller/api-types';
 
 /** One HTTP exchange with the controller, however it travels (HTTP, or curl on the instance through SSM). */
 export interface ControllerRequest {

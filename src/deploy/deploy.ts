@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { ensureApiKey } from '../aws/api-key';
 import { COMPONENT } from '../aws/components';
 import { ensureApexRecord, ensureZone, ZONES } from '../aws/dns';
@@ -18,12 +17,12 @@ import {
 import { ensureInternetGateway } from '../aws/internet-gateway';
 import { parameterNames } from '../aws/naming';
 import { ensureNatElasticIp, ensureNatGateway } from '../aws/nat-gateway';
-import { call, isEmulatorEndpoint, type WaitOptions } from '../aws/retry';
+import type { WaitOptions } from '../aws/retry';
 import { ensureRouteTable } from '../aws/route-tables';
 import { ensureSecurityGroup, type SecurityGroupName } from '../aws/security-groups';
 import { waitManaged } from '../aws/ssm-managed';
 import { runShellScript } from '../aws/ssm-run';
-import { contentKey, ensureStagingBucket, stageObject, stagingBucketName } from '../aws/staging-bucket';
+import { contentKey, ensureStagingBucket, stageObject } from '../aws/staging-bucket';
 import { ensureSubnet } from '../aws/subnets';
 import { ensureVpc } from '../aws/vpc';
 import type { WavectlConfig } from '../config/schema';
@@ -32,6 +31,7 @@ import { AwsError, WavectlError } from '../errors';
 import { formatElapsed, renderTable } from '../io/output';
 import { takeCensus } from './census';
 import { readControllerArtifacts } from './controller-artifacts';
+import { openDeploymentAws } from './deployment-aws';
 import { type GraphStep, runGraph } from './graph';
 import { type Change, estimateMonthlyCost, planDeploy } from './plan';
 import {
@@ -128,13 +128,6 @@ export function withInstanceTypes(config: WavectlConfig, options: DeployOptions)
   };
 }
 
-async function accountId(ctx: Context): Promise<string> {
-  const sts = await (await ctx.aws()).sts();
-  const out = await call('STS GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})));
-  if (!out.Account) throw new AwsError('STS GetCallerIdentity returned no account', {});
-  return out.Account;
-}
-
 export async function deploy(ctx: Context, options: DeployOptions): Promise<DeployResult> {
   if (options.dryRun) return dryRun(ctx, options);
   return ctx.withLock(async () => {
@@ -144,25 +137,19 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
     validateInstanceTypes(config);
     if (config !== loaded) await ctx.saveConfig(config);
     const began = Date.now();
-    const clients = await ctx.aws();
-    const [ec2, iam, route53, ssm, s3] = await Promise.all([
-      clients.ec2(),
-      clients.iam(),
-      clients.route53(),
-      clients.ssm(),
-      clients.s3(),
-    ]);
-    const emulator = isEmulatorEndpoint(clients.target.endpointUrl);
+    const {
+      clients: { ec2, iam, route53, ssm, s3 },
+      scope: { deployment, region, bucket },
+      emulator,
+      endpointUrl,
+    } = await openDeploymentAws(ctx, config);
     const wait: WaitOptions = { emulator };
-    const deployment = config.name;
-    const region = config.aws.region;
-    const bucket = stagingBucketName(deployment, region, await accountId(ctx));
     const notes: string[] = [];
     const note = (message: string) => {
       notes.push(message);
       ctx.io.info(message);
     };
-    if (emulator) note(`AWS endpoint override ${clients.target.endpointUrl}: treating it as an emulator`);
+    if (emulator) note(`AWS endpoint override ${endpointUrl}: treating it as an emulator`);
 
     // Facts the steps hand to the steps that need them; the graph's edges order the writes and reads.
     const ids: Record<string, string> = {};
@@ -407,19 +394,8 @@ async function dryRun(ctx: Context, options: DeployOptions): Promise<DeployResul
   const config = withInstanceTypes(await ctx.loadConfig(), options);
   const { validateInstanceTypes } = await import('./validate-options');
   validateInstanceTypes(config);
-  const clients = await ctx.aws();
-  const [ec2, iam, route53, ssm, s3] = await Promise.all([
-    clients.ec2(),
-    clients.iam(),
-    clients.route53(),
-    clients.ssm(),
-    clients.s3(),
-  ]);
-  const bucket = stagingBucketName(config.name, config.aws.region, await accountId(ctx));
-  const found = await takeCensus(
-    { ec2, iam, route53, ssm, s3 },
-    { deployment: config.name, region: config.aws.region, bucket },
-  );
+  const { clients, scope } = await openDeploymentAws(ctx, config);
+  const found = await takeCensus(clients, scope);
   return {
     mode: 'dry-run',
     deployment: config.name,

@@ -37,15 +37,14 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { DeleteParametersCommand } from '@aws-sdk/client-ssm';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { toAwsError } from '../aws/aws-error';
 import type { ResourceKind } from '../aws/components';
-import { call, errorName, isEmulatorEndpoint, type WaitOptions, waiterConfig } from '../aws/retry';
-import { stagingBucketName } from '../aws/staging-bucket';
+import { errorName, type WaitOptions, waiterConfig } from '../aws/retry';
 import type { Context } from '../context';
 import { AbortedError, AwsError } from '../errors';
 import { formatElapsed } from '../io/output';
 import { type CensusClients, type FoundResource, takeCensus } from './census';
+import { openDeploymentAws } from './deployment-aws';
 
 /**
  * The order AWS requires: what holds a thing goes first. Instances hold ENIs in subnets and security
@@ -278,20 +277,9 @@ export async function destroy(ctx: Context): Promise<DestroyResult> {
   }
   return ctx.withLock(async () => {
     const began = Date.now();
-    const aws = await ctx.aws();
-    const [ec2, iam, route53, ssm, s3, sts] = await Promise.all([
-      aws.ec2(),
-      aws.iam(),
-      aws.route53(),
-      aws.ssm(),
-      aws.s3(),
-      aws.sts(),
-    ]);
-    const clients: CensusClients = { ec2, iam, route53, ssm, s3 };
-    const wait: WaitOptions = { emulator: isEmulatorEndpoint(aws.target.endpointUrl) };
-    const account =
-      (await call('STS GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})))).Account ?? '';
-    const scope = { deployment, region, bucket: stagingBucketName(deployment, region, account) };
+    const { clients, scope, emulator } = await openDeploymentAws(ctx, config);
+    const { ec2 } = clients;
+    const wait: WaitOptions = { emulator };
     const found = await ctx.io.track(
       'census',
       () => takeCensus(clients, scope),

@@ -1,12 +1,11 @@
 import { DescribeInstanceStatusCommand } from '@aws-sdk/client-ec2';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { call, isEmulatorEndpoint } from '../aws/retry';
+import { call } from '../aws/retry';
 import { runShellScript } from '../aws/ssm-run';
-import { stagingBucketName } from '../aws/staging-bucket';
 import type { Context } from '../context';
 import { fetchControllerHealth } from '../controller-client/health';
 import { renderTable } from '../io/output';
 import { type FoundResource, takeCensus } from './census';
+import { openDeploymentAws } from './deployment-aws';
 import { type Drift, detectDrift } from './plan';
 import { CONTROLLER_HEALTH_SCRIPT, KASM_HEALTH_SCRIPT } from './service-scripts';
 
@@ -37,27 +36,12 @@ export interface StatusResult {
 
 export async function deploymentStatus(ctx: Context): Promise<StatusResult> {
   const config = await ctx.loadConfig();
-  const aws = await ctx.aws();
-  const [ec2, iam, route53, ssm, s3, sts] = await Promise.all([
-    aws.ec2(),
-    aws.iam(),
-    aws.route53(),
-    aws.ssm(),
-    aws.s3(),
-    aws.sts(),
-  ]);
-  const emulator = isEmulatorEndpoint(aws.target.endpointUrl);
-  const deployment = config.name;
-  const region = config.aws.region;
-  const account =
-    (await call('STS GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})))).Account ?? '';
+  const { clients, scope, emulator, endpointUrl } = await openDeploymentAws(ctx, config);
+  const { ec2, ssm } = clients;
+  const { deployment, region } = scope;
   const resources = await ctx.io.track(
     'census',
-    () =>
-      takeCensus(
-        { ec2, iam, route53, ssm, s3 },
-        { deployment, region, bucket: stagingBucketName(deployment, region, account) },
-      ),
+    () => takeCensus(clients, scope),
     (r) => `${r.length} resources`,
   );
   const found = resources.filter((r) => r.kind === 'instance');
@@ -107,7 +91,7 @@ export async function deploymentStatus(ctx: Context): Promise<StatusResult> {
   return {
     deployment,
     region,
-    ...(aws.target.endpointUrl ? { endpoint: aws.target.endpointUrl } : {}),
+    ...(endpointUrl ? { endpoint: endpointUrl } : {}),
     resources,
     instances,
     controller,

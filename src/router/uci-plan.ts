@@ -103,8 +103,34 @@ function planOwned(
     b.setSection(spec.config, spec.name, spec.type);
     b.change({ action: 'create', resource: target, after: spec.type }, false);
   }
-  for (const [option, value] of Object.entries(spec.options)) {
+  planOptions(b, target, spec.options, current);
+  // wavectl owns this section whole: anything else in it goes.
+  for (const option of Object.keys(current?.options ?? {})) {
+    if (!(option in spec.options)) deleteOption(b, target, option, current);
+  }
+}
+
+function deleteOption(b: PlanBuilder, target: string, option: string, current: UciSection | undefined) {
+  b.deleteTarget(`${target}.${checkName(option)}`);
+  b.change(
+    { action: 'delete', resource: `${target}.${option}`, before: current?.options[option] },
+    SECRET_OPTIONS.has(option),
+  );
+}
+
+/** Writes each wanted option that differs; a null value means "must be absent". */
+function planOptions(
+  b: PlanBuilder,
+  target: string,
+  options: Record<string, UciValue | null>,
+  current: UciSection | undefined,
+) {
+  for (const [option, value] of Object.entries(options)) {
     const before = current?.options[option];
+    if (value === null) {
+      if (before !== undefined) deleteOption(b, target, option, current);
+      continue;
+    }
     if (sameValue(before, value)) continue;
     b.writeOption(target, option, value, before !== undefined);
     b.change(
@@ -116,11 +142,6 @@ function planOwned(
       },
       SECRET_OPTIONS.has(option),
     );
-  }
-  for (const [option, before] of Object.entries(current?.options ?? {})) {
-    if (option in spec.options) continue;
-    b.deleteTarget(`${target}.${checkName(option)}`);
-    b.change({ action: 'delete', resource: `${target}.${option}`, before }, SECRET_OPTIONS.has(option));
   }
 }
 
@@ -138,26 +159,7 @@ function planMerge(
   } else {
     throw new RangeError(`the router has no ${spec.config} section of type ${spec.ref.type}`);
   }
-  for (const [option, value] of Object.entries(spec.options)) {
-    const before = current?.options[option];
-    if (value === null) {
-      if (before === undefined) continue;
-      b.deleteTarget(`${target}.${checkName(option)}`);
-      b.change({ action: 'delete', resource: `${target}.${option}`, before }, SECRET_OPTIONS.has(option));
-      continue;
-    }
-    if (sameValue(before, value)) continue;
-    b.writeOption(target, option, value, before !== undefined);
-    b.change(
-      {
-        action: before === undefined ? 'create' : 'update',
-        resource: `${target}.${option}`,
-        before,
-        after: value,
-      },
-      SECRET_OPTIONS.has(option),
-    );
-  }
+  planOptions(b, target, spec.options, current);
 }
 
 function planMembers(

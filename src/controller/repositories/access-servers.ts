@@ -1,17 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
 
-export interface AccessServerInput {
-  index: number;
-  publicKey: string;
-  endpoint: string | null;
-  tunnelAddress: string;
-  instanceId: string | null;
-}
+import type { AccessServer, AccessServerInput } from '../api-types';
 
-export interface AccessServer extends AccessServerInput {
-  createdAt: string;
-  updatedAt: string;
-}
+export type { AccessServer, AccessServerInput };
 
 const SELECT = `select index, public_key, endpoint, host(tunnel_address) as tunnel_address, instance_id,
   created_at, updated_at from access_servers`;

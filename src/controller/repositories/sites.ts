@@ -1,26 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
 
-export interface SiteInput {
-  number: number;
-  name: string;
-  cidr: string;
-  publicKey: string;
-  accessServer: number;
-  scannerKeyHash: string;
-}
+import type { Site, SiteInput } from '../api-types';
 
-export interface Site {
-  number: number;
-  name: string;
-  cidr: string;
-  publicKey: string;
-  accessServer: number;
-  createdAt: string;
-  updatedAt: string;
-  lastReportAt: string | null;
-  deviceCount: number;
-  onlineCount: number;
-}
+export type { Site, SiteInput };
 
 const SELECT = `
   select s.number, s.name, s.cidr::text as cidr, s.public_key, s.access_server, s.created_at, s.updated_at,
