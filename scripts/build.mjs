@@ -2,7 +2,7 @@
 // CommonJS output on purpose: esbuild keeps a lazily reached module's require() calls inside that module's
 // initialiser, so heavy packages (AWS SDK, ssh2, pg, fastify) load only when a command reaches them, while
 // an ESM bundle would hoist every external import to the top and load them all for `--help`.
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -65,3 +65,4 @@ await build({
 const { createRequire } = await import('node:module');
 const { configJsonSchema } = createRequire(import.meta.url)(schemaBundle);
 writeFileSync(`${root}wavectl.schema.json`, `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+rmSync(schemaBundle);
