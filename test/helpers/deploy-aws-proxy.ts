@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { startForwardingProxy } from './forwarding-proxy';
 
 /**
  * A loopback HTTP proxy in front of moto that can add latency to every call, answer chosen calls with the
@@ -60,62 +60,34 @@ export function throttlingResponse(service: string): { status: number; type: str
 }
 
 export async function startAwsProxy(target: string, options: AwsProxyOptions = {}): Promise<AwsProxy> {
-  const upstream = new URL(target);
   const counts: Record<string, number> = {};
-  const proxy = { throttled: 0 };
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+  const tally = { throttled: 0 };
+  const proxy = await startForwardingProxy(
+    target,
+    (req) => {
       const service = signingService(req);
       const nth = (counts[service] ?? 0) + 1;
       counts[service] = nth;
-      const forward = () => {
-        if (options.throttle?.(service, nth)) {
-          proxy.throttled++;
-          const error = throttlingResponse(service);
-          res.writeHead(error.status, { 'content-type': error.type, 'x-amzn-requestid': 'throttle-proxy' });
-          res.end(error.body);
-          return;
-        }
-        const out = request(
-          {
-            host: upstream.hostname,
-            port: upstream.port,
-            method: req.method,
-            path: req.url,
-            headers: { ...req.headers, host: upstream.host },
-          },
-          (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          },
-        );
-        out.on('error', (error) => {
-          res.writeHead(502);
-          res.end(String(error));
-        });
-        out.end(Buffer.concat(chunks));
+      if (!options.throttle?.(service, nth)) return undefined;
+      tally.throttled++;
+      const error = throttlingResponse(service);
+      return {
+        status: error.status,
+        headers: { 'content-type': error.type, 'x-amzn-requestid': 'throttle-proxy' },
+        body: error.body,
       };
-      if (options.latencyMs) setTimeout(forward, options.latencyMs);
-      else forward();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+    },
+    { delayMs: options.latencyMs },
+  );
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: proxy.url,
     counts,
     get throttled() {
-      return proxy.throttled;
+      return tally.throttled;
     },
     resetCounts() {
       for (const key of Object.keys(counts)) delete counts[key];
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: proxy.stop,
   };
 }

@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
 import {
   CreateRouteTableCommand,
   CreateSubnetCommand,
@@ -10,6 +9,7 @@ import { resourceTags } from '../../src/aws/naming';
 import { type RunningController, startController } from '../../src/controller/server';
 import { runCli } from './cli';
 import { motoWithManagedPolicies } from './deploy-fixture';
+import { startForwardingProxy } from './forwarding-proxy';
 import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './moto';
 import { type PostgresServer, startPostgres } from './postgres';
 import { makeTempDir } from './tmp';
@@ -37,48 +37,19 @@ export interface SiteBed {
   stop(): Promise<void>;
 }
 
-function startProxy(
-  target: string,
-  bed: { failing: RegExp[]; seen: string[] },
-): Promise<{ server: Server; url: string }> {
-  const upstream = new URL(target);
-  const server = createServer((req, res) => {
+function startProxy(target: string, bed: { failing: RegExp[]; seen: string[] }) {
+  return startForwardingProxy(target, (req) => {
     const line = `${req.method} ${req.url}`;
     bed.seen.push(line);
     const fail = bed.failing.findIndex((m) => m.test(line));
-    if (fail >= 0) {
-      bed.failing.splice(fail, 1);
-      req.resume();
-      res.writeHead(503, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({ error: { code: 'unavailable', message: 'injected failure', requestId: 'x' } }),
-      );
-      return;
-    }
-    const forward = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        path: req.url,
-        method: req.method,
-        headers: req.headers,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    req.pipe(forward);
+    if (fail < 0) return undefined;
+    bed.failing.splice(fail, 1);
+    return {
+      status: 503,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ error: { code: 'unavailable', message: 'injected failure', requestId: 'x' } }),
+    };
   });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      resolve({
-        server,
-        url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
-      });
-    }),
-  );
 }
 
 export async function startSiteBed(): Promise<SiteBed & { postgres: PostgresServer }> {
@@ -152,7 +123,7 @@ export async function startSiteBed(): Promise<SiteBed & { postgres: PostgresServ
     cli,
     async stop() {
       ec2.destroy();
-      await new Promise((r) => proxy.server.close(r));
+      await proxy.stop();
       await controller.close();
       await postgres.stop();
       await moto.stop();
