@@ -8,7 +8,7 @@ import { describeWithNetns } from './helpers/netns';
 import { waitFor } from './helpers/ports';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
 import { type RouterDeployment, startRouterDeployment } from './helpers/router-deployment';
-import { type RouterSandbox, startRouterSandbox } from './helpers/router-sandbox';
+import { hubArgs, type RouterSandbox, startRouterSandbox } from './helpers/router-sandbox';
 
 /**
  * The other evidence that a site is online: its first scanner report in the controller (real controller,
@@ -51,13 +51,7 @@ describeWithNetns('configure-hub confirms a site online by its first scanner rep
       [
         'configure-hub',
         '--json',
-        '--site',
-        String(site),
-        '--host',
-        router.host,
-        '--port',
-        String(router.port),
-        '--accept-new-host-key',
+        ...hubArgs(site, router),
         '--reach',
         '127.8.{site}.1',
         '--timeout',

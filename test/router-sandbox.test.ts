@@ -6,7 +6,7 @@ import { runCli } from './helpers/cli';
 import { describeWithNetns } from './helpers/netns';
 import { freePort, waitFor } from './helpers/ports';
 import { type RouterDeployment, startRouterDeployment } from './helpers/router-deployment';
-import { generateEd25519, type RouterSandbox, startRouterSandbox } from './helpers/router-sandbox';
+import { generateEd25519, hubArgs, type RouterSandbox, startRouterSandbox } from './helpers/router-sandbox';
 
 const PASSWORD = "pa ss'word$(x)";
 
@@ -70,19 +70,7 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
     });
 
     it('--dry-run prints the exact batch and files with secrets redacted, and changes nothing', async () => {
-      const run = await configureHub(
-        [
-          '--site',
-          '3',
-          '--host',
-          router.host,
-          '--port',
-          String(router.port),
-          '--accept-new-host-key',
-          '--dry-run',
-        ],
-        {},
-      );
+      const run = await configureHub([...hubArgs(3, router), '--dry-run'], {});
       expect(run.code).toBe(0);
       const [r] = run.json<ConfigureHubResult>().results;
       expect(r).toMatchObject({ status: 'planned', missingPackages: ['nmap'], model: 'GL.iNet GL-MT3000' });
@@ -97,38 +85,17 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
       expect(router.execs).toHaveLength(1);
       expect(await router.calls()).toEqual([]);
       expect((await readConfig()).sites[0].router).toBeUndefined();
-      const human = await runCli(
-        [
-          'configure-hub',
-          '--site',
-          '3',
-          '--host',
-          router.host,
-          '--port',
-          String(router.port),
-          '--accept-new-host-key',
-          '--dry-run',
-        ],
-        {
-          cwd: deployment.dir,
-          env: { WAVECTL_ROUTER_PASSWORD: PASSWORD, SSH_AUTH_SOCK: '' },
-        },
-      );
+      const human = await runCli(['configure-hub', ...hubArgs(3, router), '--dry-run'], {
+        cwd: deployment.dir,
+        env: { WAVECTL_ROUTER_PASSWORD: PASSWORD, SSH_AUTH_SOCK: '' },
+      });
       expect(human.stdout).toContain("set network.waveshift.private_key='<redacted>'");
       expect(human.stdout).toContain('# site 3: file /etc/waveshift/scanner.conf (mode 0600)');
     });
 
     it('configures a factory router: one batch, scanner, rollback safety net, new address, reboot, online', async () => {
       const before = router.execs.length;
-      const run = await configureHub([
-        '--site',
-        '3',
-        '--host',
-        router.host,
-        '--port',
-        String(router.port),
-        '--accept-new-host-key',
-      ]);
+      const run = await configureHub([...hubArgs(3, router)]);
       expect(run.stderr).not.toMatch(/wavectl:/);
       expect(run.code).toBe(0);
       const [r] = run.json<ConfigureHubResult>().results;
@@ -231,15 +198,7 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
     const name = 'x\'; reboot; $(touch /etc/pwned) `id` "q" #';
     await addSite(5, name);
     const router = await sandbox();
-    const run = await configureHub([
-      '--site',
-      '5',
-      '--host',
-      router.host,
-      '--port',
-      String(router.port),
-      '--accept-new-host-key',
-    ]);
+    const run = await configureHub([...hubArgs(5, router)]);
     expect(run.code).toBe(0);
     expect(await router.sh('uci get network.waveshift_server.description')).toBe(
       `Waveshift access server 0 for site 5 ${name}\n`,
@@ -252,13 +211,7 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
     await addSite(6);
     const router = await sandbox();
     const run = await configureHub([
-      '--site',
-      '6',
-      '--host',
-      router.host,
-      '--port',
-      String(router.port),
-      '--accept-new-host-key',
+      ...hubArgs(6, router),
       '--reach',
       '127.9.{site}.1',
       '--rollback-timeout',
@@ -368,16 +321,7 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
   it('says what is missing with --no-install instead of installing', async () => {
     await addSite(8);
     const router = await sandbox({ packages: ['wireguard-tools'] });
-    const run = await configureHub([
-      '--site',
-      '8',
-      '--host',
-      router.host,
-      '--port',
-      String(router.port),
-      '--accept-new-host-key',
-      '--no-install',
-    ]);
+    const run = await configureHub([...hubArgs(8, router), '--no-install']);
     expect(run.code).toBe(1);
     const [r] = run.json<ConfigureHubResult>().results;
     expect(r).toMatchObject({ status: 'failed', step: 'packages' });
@@ -392,15 +336,7 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
       packages: ['wireguard-tools', 'curl', 'nmap'],
       unavailable: ['kmod-wireguard'],
     });
-    const run = await configureHub([
-      '--site',
-      '10',
-      '--host',
-      router.host,
-      '--port',
-      String(router.port),
-      '--accept-new-host-key',
-    ]);
+    const run = await configureHub([...hubArgs(10, router)]);
     expect(run.code).toBe(1);
     const [r] = run.json<ConfigureHubResult>().results;
     expect(r).toMatchObject({ status: 'failed', step: 'install' });

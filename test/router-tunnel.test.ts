@@ -5,7 +5,7 @@ import type { ConfigureHubResult } from '../src/router/configure-hub';
 import { runCli } from './helpers/cli';
 import { describeWithNetns, NetLab } from './helpers/netns';
 import { type RouterDeployment, startRouterDeployment } from './helpers/router-deployment';
-import { type RouterSandbox, startRouterSandbox } from './helpers/router-sandbox';
+import { hubArgs, type RouterSandbox, startRouterSandbox } from './helpers/router-sandbox';
 
 /**
  * The uci configuration configure-hub writes makes a real WireGuard tunnel: the sandboxed router's network
@@ -92,21 +92,7 @@ describeWithNetns('configure-hub brings up a real tunnel to the access server', 
 
   it('configures the router, which handshakes with the access server and carries traffic', async () => {
     const run = await runCli(
-      [
-        'configure-hub',
-        '--json',
-        '--site',
-        String(SITE),
-        '--host',
-        router.host,
-        '--port',
-        String(router.port),
-        '--accept-new-host-key',
-        '--reach',
-        '127.8.{site}.1',
-        '--timeout',
-        '60',
-      ],
+      ['configure-hub', '--json', ...hubArgs(SITE, router), '--reach', '127.8.{site}.1', '--timeout', '60'],
       { cwd: deployment.dir, env: { WAVECTL_ROUTER_PASSWORD: 'pw', SSH_AUTH_SOCK: '' } },
     );
     expect(run.stderr).not.toMatch(/wavectl:/);

@@ -621,3 +621,16 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
     },
   };
 }
+
+/** `configure-hub` arguments that point site N at a sandbox router and accept its host key on first contact. */
+export function hubArgs(site: number | string, router: { host: string; port: number }): string[] {
+  return [
+    '--site',
+    String(site),
+    '--host',
+    router.host,
+    '--port',
+    String(router.port),
+    '--accept-new-host-key',
+  ];
+}
