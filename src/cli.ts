@@ -87,6 +87,7 @@ export async function main(argv: string[], run: RunEnvironment): Promise<number>
         io,
         env: run.env,
         stdin: run.stdin,
+        stderr: run.stderr,
         commandName: names.join(' '),
       });
       active = { io, ctx };

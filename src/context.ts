@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { AwsClients } from './aws/clients';
 import type { WavectlConfig } from './config/schema';
 import { AbortedError } from './errors';
@@ -23,6 +23,8 @@ export interface Context {
   readonly io: Output;
   readonly env: NodeJS.ProcessEnv;
   readonly stdin: Readable;
+  /** Where prompts are written: the terminal's stderr, so stdout stays clean for --json. */
+  readonly stderr: Writable;
   /** The invoked command's name, as recorded in the lock file. */
   readonly commandName: string;
   loadConfig(): Promise<WavectlConfig>;
@@ -43,6 +45,7 @@ export interface ContextInputs {
   io: Output;
   env: NodeJS.ProcessEnv;
   stdin: Readable;
+  stderr: Writable;
   commandName: string;
 }
 
@@ -82,7 +85,7 @@ export function createContext(inputs: ContextInputs): Context {
     async confirm(question, expected) {
       if (inputs.options.yes) return true;
       const { createInterface } = await import('node:readline/promises');
-      const rl = createInterface({ input: inputs.stdin, output: process.stderr, terminal: false });
+      const rl = createInterface({ input: inputs.stdin, output: inputs.stderr, terminal: false });
       try {
         const answer = await rl.question(`${question} Type "${expected}" to continue: `);
         if (answer.trim() !== expected) throw new AbortedError('not confirmed; nothing was changed');

@@ -359,6 +359,43 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
     expect((bySite.get(7) as { reason: string }).reason).toMatch(/no router address recorded for site 7/);
   });
 
+  it('asks a terminal for the password and the new host key, and pins only an approved key', async () => {
+    await addSite(30);
+    const refused = await sandbox();
+    const atTerminal = (router: RouterSandbox, answers: string) =>
+      runCli(
+        ['configure-hub', '--json', '--reach', '127.8.{site}.1', '--timeout', '30', '--site', '30'].concat([
+          '--host',
+          router.host,
+          '--port',
+          String(router.port),
+        ]),
+        {
+          cwd: deployment.dir,
+          tty: true,
+          stdin: answers,
+          env: { WAVECTL_ROUTER_PASSWORD: undefined, SSH_AUTH_SOCK: '' },
+        },
+      );
+    const no = await atTerminal(refused, `${PASSWORD}\nno\n`);
+    expect(no.stderr).toContain('Router root password: ');
+    expect(no.stderr).toContain(`offers the SSH host key ${refused.fingerprint}`);
+    expect(no.code).toBe(1);
+    expect(no.json<ConfigureHubResult>().results[0]).toMatchObject({ status: 'failed', step: 'host key' });
+    expect(refused.execs).toEqual([]);
+
+    const approved = await sandbox();
+    const yes = await atTerminal(approved, `${PASSWORD}\nyes\n`);
+    expect(yes.stderr).not.toContain(PASSWORD);
+    expect(yes.code).toBe(0);
+    expect(yes.json<ConfigureHubResult>().results[0]).toMatchObject({
+      status: 'changed',
+      hostKey: approved.fingerprint,
+    });
+    const site = (await readConfig()).sites.find((s: { number: number }) => s.number === 30);
+    expect(site.router.hostKey).toBe(approved.fingerprint);
+  });
+
   it('gives one clear line for bad usage', async () => {
     const both = await runCli(['configure-hub', '--site', '3', '--all'], { cwd: deployment.dir });
     expect(both.code).toBe(2);

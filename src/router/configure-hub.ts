@@ -104,21 +104,28 @@ async function readSecrets(ctx: Context, names: string[]): Promise<Map<string, s
 /** Reads a line from the terminal without echoing it (for the router password). */
 async function promptHidden(ctx: Context, question: string): Promise<string> {
   const input = ctx.stdin as NodeJS.ReadStream;
-  process.stderr.write(question);
+  ctx.stderr.write(question);
   const raw = typeof input.setRawMode === 'function';
   if (raw) input.setRawMode(true);
   try {
     return await new Promise<string>((resolve, reject) => {
       let text = '';
-      const onData = (chunk: Buffer) => {
-        for (const ch of chunk.toString('utf8')) {
+      const onData = (chunk: Buffer | string) => {
+        const typed = [...chunk.toString()];
+        for (const [at, ch] of typed.entries()) {
           if (ch === '\r' || ch === '\n') {
+            // Pause now, not later: a flowing stream with no listener drops what is typed next.
             input.off('data', onData);
-            process.stderr.write('\n');
+            input.pause();
+            // A pasted "password⏎yes⏎" carries the next prompt's answer too: hand it back to the stream.
+            const rest = typed.slice(at + 1).join('');
+            if (rest.length > 0) input.unshift(rest);
+            ctx.stderr.write('\n');
             return resolve(text);
           }
           if (ch === '\u0003') {
             input.off('data', onData);
+            input.pause();
             return reject(new AbortedError('interrupted; nothing was changed'));
           }
           if (ch === '\u007f') text = text.slice(0, -1);

@@ -23,21 +23,28 @@ function finish(code: number, stdout: string, stderr: string, events: OutputEven
   return { code, stdout, stderr, events, json: <T>() => JSON.parse(stdout) as T };
 }
 
-/** Drives the real CLI entry in-process, output captured; `env` is added to process.env. */
+/**
+ * Drives the real CLI entry in-process, output captured; `env` is added to process.env. With `tty`, stdin
+ * says it is a terminal and CI is unset, so prompts are asked; each `stdin` line arrives as its own chunk,
+ * as typed answers do.
+ */
 export async function runCli(
   args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string },
+  options: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string; tty?: boolean },
 ): Promise<CliRun> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out = collect(stdout);
   const err = collect(stderr);
   const events: OutputEvent[] = [];
+  const stdin = options.tty
+    ? Object.assign(Readable.from((options.stdin ?? '').split(/(?<=\n)/)), { isTTY: true })
+    : Readable.from([options.stdin ?? '']);
   const code = await main(args, {
     stdout,
     stderr,
-    stdin: Readable.from([options.stdin ?? '']),
-    env: { ...process.env, CI: 'true', ...options.env },
+    stdin,
+    env: { ...process.env, CI: options.tty ? '' : 'true', ...options.env },
     cwd: options.cwd,
     onEvent: (e) => events.push(e),
   });

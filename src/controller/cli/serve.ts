@@ -91,7 +91,7 @@ export async function serveController(ctx: Context, options: ServeOptions): Prom
           dataDir,
           offlineAfterMissedScans,
           // Request logs go to stderr (stdout holds the result); quiet unless --verbose.
-          logger: { level: ctx.options.verbose ? 'info' : 'warn', stream: process.stderr },
+          logger: { level: ctx.options.verbose ? 'info' : 'warn', stream: ctx.stderr },
         }),
       (c) =>
         (dataDir ? `embedded PostgreSQL in ${dataDir}` : 'PostgreSQL from DATABASE_URL') + ` at ${c.url}`,

@@ -1,0 +1,60 @@
+import { CreateVpcCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resourceTags, tagFilters } from '../src/aws/naming';
+import { runCli } from './helpers/cli';
+import { initDeployment, PROFILE, rawClients } from './helpers/deploy-fixture';
+import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './helpers/moto';
+import { makeTempDir } from './helpers/tmp';
+
+const REGION = 'eu-west-2';
+
+/** At a terminal, `destroy` deletes nothing until the operator types the deployment's name. */
+describe('destroy asks for the deployment name at a terminal (moto)', () => {
+  let moto: MotoServer;
+  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  let dir: string;
+  const vpcs = async () => {
+    const { ec2 } = rawClients(moto.endpoint, REGION);
+    const out = await ec2.send(new DescribeVpcsCommand({ Filters: tagFilters('asked') }));
+    ec2.destroy();
+    return out.Vpcs ?? [];
+  };
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    tmp = await makeTempDir();
+    applyEnv(await writeAwsProfile(`${tmp.path}/aws`, PROFILE, REGION));
+    dir = await initDeployment(tmp.path, 'asked', REGION);
+    const { ec2 } = rawClients(moto.endpoint, REGION);
+    await ec2.send(
+      new CreateVpcCommand({
+        CidrBlock: '10.0.0.0/16',
+        TagSpecifications: [{ ResourceType: 'vpc', Tags: resourceTags('asked', 'vpc') }],
+      }),
+    );
+    ec2.destroy();
+  });
+  afterAll(async () => {
+    await moto?.stop();
+    await tmp?.remove();
+  });
+
+  const destroy = (answer: string) =>
+    runCli(['destroy', '--endpoint-url', moto.endpoint], { cwd: dir, tty: true, stdin: answer });
+
+  it('changes nothing when the answer is not the name', async () => {
+    const run = await destroy('yes\n');
+    expect(run.stderr).toContain('This deletes every AWS resource of deployment "asked" in eu-west-2.');
+    expect(run.stderr).toContain('Type "asked" to continue:');
+    expect(run.stderr).toMatch(/wavectl: not confirmed; nothing was changed/);
+    expect(run.code).toBe(1);
+    expect(await vpcs()).toHaveLength(1);
+  });
+
+  it('deletes the deployment once its name is typed', async () => {
+    const run = await destroy('asked\n');
+    expect(run.stderr).not.toMatch(/wavectl:/);
+    expect(run.code).toBe(0);
+    expect(await vpcs()).toEqual([]);
+  });
+});
