@@ -11,7 +11,8 @@ root="$(mktemp -d /tmp/waveshift-demo-XXXXXX)"
 chmod 755 "$root"
 deployment="$root/demo-us"
 mkdir -p "$deployment"
-wavectl() { node "$PWD/dist/wavectl.cjs" --dir "$deployment" "$@"; }
+wavectl_cmd=(node "$PWD/dist/wavectl.cjs" --dir "$deployment")
+wavectl() { "${wavectl_cmd[@]}" "$@"; }
 
 free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 wait_http() {
@@ -23,6 +24,11 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if pgrep -f "$root/controller-data" >/dev/null; then
+    echo "demo: a process of the local controller outlived it:" >&2
+    pgrep -af "$root/controller-data" >&2
+    exit 1
+  fi
   if [ "${DEMO_KEEP:-1}" = 0 ]; then rm -rf "$root"; fi
 }
 trap cleanup EXIT
@@ -48,8 +54,10 @@ wavectl deploy
 
 # The controller runs locally on an embedded PostgreSQL, with the API key deploy stored in (emulated) SSM.
 echo "== wavectl controller serve (local, embedded PostgreSQL)"
-wavectl controller serve --host 127.0.0.1 --port "$controller_port" --data-dir "$root/controller-data" \
-  --api-key-from-ssm >"$root/controller.log" 2>&1 &
+# Started as node itself, not through the shell function: $! must be the controller's PID so that the
+# SIGTERM at the end reaches it and it stops its embedded PostgreSQL on the way out.
+"${wavectl_cmd[@]}" controller serve --host 127.0.0.1 --port "$controller_port" \
+  --data-dir "$root/controller-data" --api-key-from-ssm >"$root/controller.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$controller_port/health"
 
