@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { VERSION } from '../version';
 import { authPlugin } from './auth/plugin';
+import { databaseErrorSummary } from './db/connection-failure';
 import { databasePlugin } from './db/plugin';
 import { ApiError, errorResponse } from './http-errors';
 import { accessServerRoutes } from './routes/access-servers/index';
@@ -87,8 +88,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (closing) reply.header('connection', 'close');
   });
   app.setErrorHandler((error, request, reply) => {
-    const { statusCode, body } = errorResponse(error, request.id);
-    if (statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    const { statusCode, body, retryAfterSeconds } = errorResponse(error, request.id);
+    if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
+    if (body.error.code === 'database_unavailable')
+      request.log.warn({ err: databaseErrorSummary(error) }, 'database unavailable');
+    else if (statusCode >= 500) request.log.error({ err: databaseErrorSummary(error) }, 'request failed');
     else if (!(error instanceof ApiError))
       request.log.info({ code: body.error.code, statusCode }, body.error.message);
     return reply.code(statusCode).send(body);

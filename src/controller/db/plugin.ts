@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import pg from 'pg';
+import { databaseErrorSummary } from './connection-failure';
 import { migrate } from './migrate';
 
 declare module 'fastify' {
@@ -14,6 +15,19 @@ export interface DatabaseOptions {
   poolSize?: number;
 }
 
+/**
+ * Bounds on every wait for the database, so that a frozen or unreachable server turns into a 503 within
+ * seconds instead of requests piling up forever: a connection must open within CONNECT_TIMEOUT_MS, the
+ * server cancels a statement after STATEMENT_TIMEOUT_MS, and the client gives up on an answer that does
+ * not come (a server that no longer reads its socket cannot cancel anything) after QUERY_TIMEOUT_MS.
+ */
+export const DATABASE_TIMEOUTS = {
+  connectMs: 5_000,
+  statementMs: 10_000,
+  queryMs: 12_000,
+  idleInTransactionMs: 30_000,
+} as const;
+
 // Return bigint ids and counts as numbers (ours stay far below 2^53), not strings.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
@@ -26,12 +40,17 @@ export const databasePlugin = fp<DatabaseOptions>(
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 20,
-      connectionTimeoutMillis: 10_000,
+      connectionTimeoutMillis: DATABASE_TIMEOUTS.connectMs,
+      statement_timeout: DATABASE_TIMEOUTS.statementMs,
+      query_timeout: DATABASE_TIMEOUTS.queryMs,
+      idle_in_transaction_session_timeout: DATABASE_TIMEOUTS.idleInTransactionMs,
       idleTimeoutMillis: 30_000,
       application_name: 'waveshift-controller',
     });
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
-    pool.on('error', (error) => app.log.warn({ err: error }, 'idle database connection lost'));
+    pool.on('error', (error) =>
+      app.log.warn({ err: databaseErrorSummary(error) }, 'idle database connection lost'),
+    );
     try {
       const result = await migrate(pool);
       app.log.info({ applied: result.applied, schemaVersion: result.current }, 'database migrated');
