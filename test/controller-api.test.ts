@@ -461,6 +461,75 @@ describe('controller API', () => {
     });
   });
 
+  describe('hostile input', () => {
+    const raw = (
+      method: string,
+      url: string,
+      payload: string,
+      headers: Record<string, string> = DEPLOYMENT,
+    ) =>
+      app.inject({
+        method: method as 'POST',
+        url,
+        headers: { ...headers, 'content-type': 'application/json' },
+        payload,
+      });
+
+    it('refuses control characters in every text field with a 400, the login included', async () => {
+      const nul = 'a\u0000b';
+      const attempts = [
+        call('PUT', '/api/sites/40', { ...siteInput(40), name: nul }),
+        call('PUT', '/api/access-servers/40', { ...accessServerInput(40), instanceId: nul }),
+        call('POST', '/users', { username: 'nul-user', password: 'a-long-password-1', displayName: nul }),
+        call('POST', '/users', { username: `x${nul}`, password: 'a-long-password-1' }),
+        call('POST', '/auth/login', { username: nul, password: 'a-long-password-1' }, {}),
+        call('POST', '/auth/login', { username: 'a\u001bb', password: 'a-long-password-1' }, {}),
+      ];
+      for (const res of await Promise.all(attempts)) {
+        expect(res.statusCode, res.body).toBe(400);
+        expect(res.json().error.code).toBe('bad_request');
+      }
+      await call('PUT', '/api/sites/41', siteInput(41));
+      const report = await call('POST', '/api/sites/41/devices', {
+        scannedAt: new Date().toISOString(),
+        devices: [{ ip: '10.8.41.2', hostname: `printer${nul}` }],
+      });
+      expect(report.statusCode).toBe(400);
+    });
+
+    it('refuses ids beyond the largest integer and numbers that are not finite', async () => {
+      for (const url of ['/users/51776662148415684608', '/users/9007199254740992/disable']) {
+        const res = await call(url.endsWith('disable') ? 'POST' : 'GET', url);
+        expect(res.statusCode, url).toBe(400);
+      }
+      const body = JSON.stringify({ ...siteInput(42), accessServer: 0 }).replace(
+        '"accessServer":0',
+        '"accessServer":1e309',
+      );
+      expect((await raw('PUT', '/api/sites/42', body)).statusCode).toBe(400);
+      expect((await call('GET', '/api/devices?site=1e309')).statusCode).toBe(400);
+      expect((await call('GET', '/api/audit-log?limit=Infinity')).statusCode).toBe(400);
+    });
+
+    it('takes body values as sent: no coercion of a boolean, a number or a null', async () => {
+      const user = (await call('POST', '/users', { username: 'dora', password: 'a-long-password-1' })).json()
+        .user;
+      await call('POST', `/users/${user.id}/disable`);
+      const refused = [
+        call('PATCH', `/users/${user.id}`, { displayName: false }),
+        call('PATCH', `/users/${user.id}`, { disabled: null }),
+        call('PATCH', `/users/${user.id}`, { disabled: 'false' }),
+        call('PUT', '/api/sites/43', { ...siteInput(43), accessServer: '0' }),
+        call('PUT', '/api/sites/43', { ...siteInput(43), name: 43 }),
+      ];
+      for (const res of await Promise.all(refused)) expect(res.statusCode, res.body).toBe(400);
+      const after = (await call('GET', `/users/${user.id}`)).json().user;
+      expect(after).toMatchObject({ displayName: null, disabled: true });
+      // Query strings and paths are text: they are still read as the numbers and booleans they spell.
+      expect((await call('GET', '/api/devices?site=43&online=true')).statusCode).toBe(200);
+    });
+  });
+
   describe('errors and audit', () => {
     it('answers with the stable error shape, echoing the request id', async () => {
       const res = await app.inject({

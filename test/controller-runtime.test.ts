@@ -322,6 +322,17 @@ describe('wavectl controller serve', () => {
     expect(run.stderr).toMatch(/^wavectl: WAVESHIFT_API_KEY is not set/m);
   });
 
+  it('refuses a key shorter than the bundled service accepts, and names a generator', async () => {
+    const run = await runCli(['controller', 'serve', '--dir', tmp.path], {
+      cwd: tmp.path,
+      env: { WAVESHIFT_API_KEY: 'k' },
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /^wavectl: WAVESHIFT_API_KEY is too short \(at least 16 characters\); generate one with `openssl rand -base64 32`$/m,
+    );
+  });
+
   it('serves from the built binary on an embedded PostgreSQL with the key from SSM, and stops on SIGINT', async () => {
     const profileEnv = await writeAwsProfile(join(tmp.path, 'aws'), 'serve-test', 'eu-west-1');
     applyEnv(profileEnv);

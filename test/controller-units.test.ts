@@ -1,5 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { buildApp } from '../src/controller/app';
+import { API_KEY_GENERATOR, apiKeyProblem, MIN_API_KEY_LENGTH } from '../src/controller/auth/api-key-policy';
 import { hashPassword, verifyPassword } from '../src/controller/auth/passwords';
 import { hashScannerKey, sameKeyHash } from '../src/controller/auth/scanner-key';
 import { controllerEnv } from '../src/controller/config';
@@ -200,6 +202,27 @@ describe('errorResponse', () => {
     });
     expect(errorResponse({ statusCode: 503, message: 'secret detail' }, 'r').body.error.message).not.toMatch(
       /secret/,
+    );
+  });
+});
+
+describe('the deployment API key policy', () => {
+  it('takes a generated key and refuses a short, spaced or non-ASCII one, naming a generator', () => {
+    expect(apiKeyProblem(randomBytes(32).toString('base64url'), 'K')).toBeUndefined();
+    expect(apiKeyProblem(randomBytes(32).toString('base64'), 'K')).toBeUndefined();
+    expect(apiKeyProblem('x'.repeat(MIN_API_KEY_LENGTH), 'K')).toBeUndefined();
+    expect(apiKeyProblem(undefined, 'K')).toMatch(/^K is not set/);
+    for (const bad of [
+      'x'.repeat(MIN_API_KEY_LENGTH - 1),
+      'a key with spaces inside',
+      `${'x'.repeat(20)}\u00e9`,
+    ]) {
+      expect(apiKeyProblem(bad, 'K')).toContain(`generate one with \`${API_KEY_GENERATOR}\``);
+    }
+  });
+  it('is enforced by buildApp itself, before any database is touched', async () => {
+    await expect(buildApp({ apiKey: 'short', databaseUrl: 'postgres://127.0.0.1:1/none' })).rejects.toThrow(
+      /too short/,
     );
   });
 });

@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { VERSION } from '../version';
+import { apiKeyProblem } from './auth/api-key-policy';
 import { authPlugin } from './auth/plugin';
 import { databaseErrorSummary } from './db/connection-failure';
 import { databasePlugin } from './db/plugin';
@@ -19,6 +20,7 @@ import { errorSchema } from './schemas/common';
 import { deviceSchema } from './schemas/devices';
 import { siteInputSchema, siteSchema } from './schemas/sites';
 import { userSchema } from './schemas/users';
+import { buildRequestValidator } from './validation';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -61,7 +63,8 @@ function loggerOption(logger: AppOptions['logger']): FastifyServerOptions['logge
  * listens. Fails (and releases the pool) when the database cannot be reached or migrated.
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  if (!options.apiKey) throw new Error('buildApp needs the deployment API key');
+  const keyProblem = apiKeyProblem(options.apiKey, 'the deployment API key');
+  if (keyProblem) throw new Error(keyProblem);
   const app = Fastify({
     logger: loggerOption(options.logger),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
@@ -71,8 +74,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    // Reject unknown body fields instead of silently dropping them: a caller with a typo hears about it.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: buildRequestValidator } },
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   });

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Context } from '../../context';
 import { ConfigError, ControllerError, UsageError, WavectlError } from '../../errors';
 import { CONTROLLER_PORT } from '../../network/service-names';
+import { apiKeyProblem } from '../auth/api-key-policy';
 import { DEFAULT_DATA_DIR, startController } from '../server';
 import { closeOnSignal } from '../shutdown';
 
@@ -72,10 +73,12 @@ export async function serveController(ctx: Context, options: ServeOptions): Prom
   const listenPort = port(options.port);
   const offlineAfterMissedScans = missedScans(options.offlineAfter);
   const apiKey = options.apiKeyFromSsm ? await apiKeyFromSsm(ctx) : ctx.env.WAVESHIFT_API_KEY?.trim();
-  if (!apiKey) {
-    throw new ConfigError(
-      'WAVESHIFT_API_KEY is not set: the controller refuses to start without a deployment API key (set it, or pass --api-key-from-ssm)',
-    );
+  const keyProblem = apiKeyProblem(
+    apiKey,
+    options.apiKeyFromSsm ? 'the API key in SSM' : 'WAVESHIFT_API_KEY',
+  );
+  if (keyProblem || !apiKey) {
+    throw new ConfigError(apiKey ? keyProblem! : `${keyProblem} (set it, or pass --api-key-from-ssm)`);
   }
   const databaseUrl = ctx.env.DATABASE_URL?.trim() || undefined;
   const dataDir = databaseUrl ? undefined : resolve(ctx.options.dir, options.dataDir ?? DEFAULT_DATA_DIR);

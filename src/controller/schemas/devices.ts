@@ -1,4 +1,4 @@
-import { timestamp } from './common';
+import { nullableText, timestamp } from './common';
 
 export const MAX_DEVICES_PER_REPORT = 1024;
 
@@ -18,7 +18,7 @@ export const reportSchema = {
         properties: {
           ip: { type: 'string', format: 'ipv4' },
           mac: { type: ['string', 'null'], pattern: '^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$' },
-          hostname: { type: ['string', 'null'], maxLength: 253 },
+          hostname: nullableText(253),
         },
       },
     },
