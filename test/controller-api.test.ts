@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/controller/app';
+import { unknownUsernameTarget } from '../src/controller/auth/unknown-username';
 import { accessServerInput, asScanner, DEPLOYMENT, siteInput, TEST_API_KEY } from './helpers/controller';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
 
@@ -90,11 +91,46 @@ describe('controller API', () => {
         expect(doc.paths, path).toHaveProperty([path]);
       }
       expect(doc.paths['/api/sites/{number}'].put.requestBody).toBeDefined();
-      expect(doc.components.securitySchemes.apiKey).toEqual({
+      expect(doc.components.securitySchemes.apiKey).toMatchObject({
         type: 'apiKey',
         in: 'header',
         name: 'X-API-Key',
       });
+    });
+
+    it('says in the OpenAPI document which key each route takes, and which routes are public', async () => {
+      const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+      expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['apiKey', 'scannerKey', 'session']);
+      expect(doc.paths['/health'].get.security).toEqual([]);
+      expect(doc.paths['/auth/login'].post.security).toEqual([]);
+      expect(doc.paths['/auth/session'].get.security).toEqual([{ session: [] }]);
+      expect(doc.paths['/auth/logout'].post.security).toEqual([{ session: [] }]);
+      expect(doc.paths['/api/sites/{number}/devices'].post.security).toEqual([
+        { apiKey: [] },
+        { scannerKey: [] },
+      ]);
+      for (const [path, operations] of Object.entries(
+        doc.paths as Record<string, Record<string, { security?: unknown }>>,
+      )) {
+        if (path.startsWith('/auth/') || path === '/health' || path.endsWith('/devices')) continue;
+        for (const [method, operation] of Object.entries(operations)) {
+          expect(operation.security, `${method} ${path}`).toEqual([{ apiKey: [] }]);
+        }
+      }
+      // What JSON Schema cannot say is said in words.
+      expect(doc.paths['/api/sites/{number}'].put.description).toMatch(/10\.8\.N\.0\/24/);
+      expect(doc.paths['/api/sites/{number}/devices'].post.description).toMatch(/inside the site/);
+    });
+
+    it('answers 405 with Allow for a method a path does not support, 404 for a path that does not exist', async () => {
+      const res = await call('PATCH', '/api/sites/3', {});
+      expect(res.statusCode).toBe(405);
+      expect(res.headers.allow).toBe('DELETE, GET, HEAD, PUT');
+      expect(res.json().error).toMatchObject({ code: 'method_not_allowed' });
+      expect((await call('DELETE', '/health', undefined, {})).statusCode).toBe(401); // unknown to anonymous callers
+      expect((await call('DELETE', '/api/devices')).headers.allow).toBe('GET, HEAD');
+      expect((await call('PUT', '/users/7/disable')).headers.allow).toBe('POST');
+      expect((await call('GET', '/api/nothing-here')).statusCode).toBe(404);
     });
   });
 
@@ -509,6 +545,30 @@ describe('controller API', () => {
       expect((await raw('PUT', '/api/sites/42', body)).statusCode).toBe(400);
       expect((await call('GET', '/api/devices?site=1e309')).statusCode).toBe(400);
       expect((await call('GET', '/api/audit-log?limit=Infinity')).statusCode).toBe(400);
+    });
+
+    it('says what a MAC filter with mixed separators should look like', async () => {
+      const res = await call('GET', '/api/devices?mac=aa:bb-cc:dd:ee:ff');
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.message).toBe(
+        'querystring/mac must be a MAC address like aa:bb:cc:dd:ee:ff or aa-bb-cc-dd-ee-ff, with one kind of separator',
+      );
+      expect((await call('GET', '/api/devices?mac=AA-BB-CC-DD-EE-FF')).statusCode).toBe(200);
+    });
+
+    it('keeps no password typed into the user name field in the audit log', async () => {
+      const typedPassword = 'my-secret-password-typed-in-the-wrong-field';
+      const res = await call(
+        'POST',
+        '/auth/login',
+        { username: typedPassword, password: 'whatever-else' },
+        {},
+      );
+      expect(res.statusCode).toBe(401);
+      const { rows } = await app.db.query("select target from audit_log where action = 'auth.login-failed'");
+      expect(JSON.stringify(rows)).not.toContain(typedPassword);
+      expect(rows.map((r) => r.target)).toContain(unknownUsernameTarget(typedPassword));
+      expect(unknownUsernameTarget(typedPassword)).toMatch(/^unknown-user:sha256-[0-9a-f]{8}$/);
     });
 
     it('takes body values as sent: no coercion of a boolean, a number or a null', async () => {

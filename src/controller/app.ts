@@ -8,6 +8,7 @@ import { authPlugin } from './auth/plugin';
 import { databaseErrorSummary } from './db/connection-failure';
 import { databasePlugin } from './db/plugin';
 import { ApiError, errorResponse } from './http-errors';
+import { SECURITY_SCHEMES, trackRoutes } from './route-contract';
 import { accessServerRoutes } from './routes/access-servers/index';
 import { auditRoutes } from './routes/audit/index';
 import { authRoutes } from './routes/auth/index';
@@ -20,7 +21,7 @@ import { errorSchema } from './schemas/common';
 import { deviceSchema } from './schemas/devices';
 import { siteInputSchema, siteSchema } from './schemas/sites';
 import { userSchema } from './schemas/users';
-import { buildRequestValidator } from './validation';
+import { buildRequestValidator, validationMessage } from './validation';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -75,6 +76,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     schemaController: { compilersFactory: { buildValidator: buildRequestValidator } },
+    schemaErrorFormatter: validationMessage,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   });
@@ -99,15 +101,26 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       request.log.info({ code: body.error.code, statusCode }, body.error.message);
     return reply.code(statusCode).send(body);
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
-      error: {
-        code: 'not_found',
-        message: `no route ${request.method} ${request.url.split('?')[0]}`,
-        requestId: request.id,
-      },
-    }),
-  );
+  const routes = trackRoutes(app);
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = routes.allowedMethods(path);
+    if (allowed.length > 0) {
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({
+          error: {
+            code: 'method_not_allowed',
+            message: `${request.method} is not supported on ${path}; use ${allowed.join(', ')}`,
+            requestId: request.id,
+          },
+        });
+    }
+    return reply.code(404).send({
+      error: { code: 'not_found', message: `no route ${request.method} ${path}`, requestId: request.id },
+    });
+  });
 
   for (const schema of [
     errorSchema,
@@ -125,10 +138,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       openapi: '3.0.3',
       info: { title: 'Waveshift controller', version: VERSION },
       components: {
-        securitySchemes: {
-          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-          session: { type: 'http', scheme: 'bearer' },
-        },
+        securitySchemes: SECURITY_SCHEMES,
       },
       security: [{ apiKey: [] }],
     },

@@ -1,4 +1,6 @@
 import { AjvCompiler, type Options, type ValidatorFactory } from '@fastify/ajv-compiler';
+import type { FastifySchemaValidationError, SchemaErrorDataVar } from 'fastify/types/schema';
+import { PATTERN_MEANINGS } from './schemas/common';
 
 /** Ajv settings of every part of a request. */
 const SHARED = {
@@ -25,3 +27,15 @@ export const buildRequestValidator: ValidatorFactory = (externalSchemas, options
   const typed = compiler(false);
   return (route) => (route.httpPart === 'body' ? typed(route) : textual(route));
 };
+
+/**
+ * The message of a 400 for a request that fails its schema: Fastify's own (`body/name must be string`),
+ * except that a known pattern says what the value should look like instead of printing the regex.
+ */
+export function validationMessage(errors: FastifySchemaValidationError[], part: SchemaErrorDataVar): Error {
+  const lines = errors.map((e) => {
+    const meaning = e.keyword === 'pattern' ? PATTERN_MEANINGS[String(e.params.pattern)] : undefined;
+    return `${part}${e.instancePath} ${meaning ? `must be ${meaning}` : e.message}`;
+  });
+  return new Error(lines.join(', '));
+}

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { DECOY_HASH_PROMISE, verifyPassword } from '../../auth/passwords';
 import { hashToken, newSessionToken } from '../../auth/tokens';
+import { unknownUsernameTarget } from '../../auth/unknown-username';
 import { unauthorized } from '../../http-errors';
 import { recordAudit } from '../../repositories/audit';
 import {
@@ -60,7 +61,7 @@ export const authRoutes: FastifyPluginAsync<AuthRouteOptions> = async (app, opti
         await recordAudit(app.db, {
           actor: 'anonymous',
           action: 'auth.login-failed',
-          target: `user:${request.body.username.slice(0, 64)}`,
+          target: login ? `user:${login.user.username}` : unknownUsernameTarget(request.body.username),
           requestId: request.id,
         });
         throw unauthorized();
@@ -88,6 +89,7 @@ export const authRoutes: FastifyPluginAsync<AuthRouteOptions> = async (app, opti
       schema: {
         tags: ['auth'],
         summary: 'check a session token',
+        security: [{ session: [] }],
         headers,
         response: responses({ 200: sessionSchema }),
       },
@@ -107,6 +109,7 @@ export const authRoutes: FastifyPluginAsync<AuthRouteOptions> = async (app, opti
       schema: {
         tags: ['auth'],
         summary: 'end a session',
+        security: [{ session: [] }],
         headers,
         response: responses({
           200: { type: 'object', required: ['loggedOut'], properties: { loggedOut: { type: 'boolean' } } },
