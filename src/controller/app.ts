@@ -8,7 +8,7 @@ import { authPlugin } from './auth/plugin';
 import { databaseErrorSummary } from './db/connection-failure';
 import { databasePlugin } from './db/plugin';
 import { ApiError, errorResponse } from './http-errors';
-import { SECURITY_SCHEMES, trackRoutes } from './route-contract';
+import { SECURITY_SCHEMES, trackRoutes, withLinks } from './route-contract';
 import { accessServerRoutes } from './routes/access-servers/index';
 import { auditRoutes } from './routes/audit/index';
 import { authRoutes } from './routes/auth/index';
@@ -101,26 +101,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       request.log.info({ code: body.error.code, statusCode }, body.error.message);
     return reply.code(statusCode).send(body);
   });
-  const routes = trackRoutes(app);
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '/';
-    const allowed = routes.allowedMethods(path);
-    if (allowed.length > 0) {
-      return reply
-        .code(405)
-        .header('allow', allowed.join(', '))
-        .send({
-          error: {
-            code: 'method_not_allowed',
-            message: `${request.method} is not supported on ${path}; use ${allowed.join(', ')}`,
-            requestId: request.id,
-          },
-        });
-    }
-    return reply.code(404).send({
-      error: { code: 'not_found', message: `no route ${request.method} ${path}`, requestId: request.id },
-    });
-  });
+  trackRoutes(app);
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      error: {
+        code: 'not_found',
+        message: `no route ${request.method} ${request.url.split('?')[0]}`,
+        requestId: request.id,
+      },
+    }),
+  );
 
   for (const schema of [
     errorSchema,
@@ -142,6 +132,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       },
       security: [{ apiKey: [] }],
     },
+    transformObject: (document) =>
+      withLinks('openapiObject' in document ? document.openapiObject : document.swaggerObject),
   });
   await app.register(databasePlugin, { databaseUrl: options.databaseUrl, poolSize: options.poolSize });
   await app.register(authPlugin, { apiKey: options.apiKey });

@@ -120,15 +120,15 @@ export const authRoutes: FastifyPluginAsync<AuthRouteOptions> = async (app, opti
       const token = bearer(request);
       if (!token) throw unauthorized();
       const userId = await deleteSession(app.db, hashToken(token));
-      if (userId !== undefined) {
-        await recordAudit(app.db, {
-          actor: `user-id:${userId}`,
-          action: 'auth.logout',
-          target: `user-id:${userId}`,
-          requestId: request.id,
-        });
-      }
-      return { loggedOut: userId !== undefined };
+      // A token that opens no session is a wrong credential, as on /auth/session.
+      if (userId === undefined) throw unauthorized();
+      await recordAudit(app.db, {
+        actor: `user-id:${userId}`,
+        action: 'auth.logout',
+        target: `user-id:${userId}`,
+        requestId: request.id,
+      });
+      return { loggedOut: true };
     },
   );
 
