@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { DECOY_HASH_PROMISE, verifyPassword } from '../../auth/passwords';
 import { hashToken, newSessionToken } from '../../auth/tokens';
 import { unknownUsernameTarget } from '../../auth/unknown-username';
+import { databaseErrorSummary } from '../../db/connection-failure';
 import { unauthorized } from '../../http-errors';
 import { recordAudit } from '../../repositories/audit';
 import {
@@ -134,7 +135,9 @@ export const authRoutes: FastifyPluginAsync<AuthRouteOptions> = async (app, opti
 
   // Expired sessions are refused at once (findSession checks expires_at); this only keeps the table small.
   const sweep = setInterval(() => {
-    purgeExpiredSessions(app.db).catch((error) => app.log.warn({ err: error }, 'session sweep failed'));
+    purgeExpiredSessions(app.db).catch((error) =>
+      app.log.warn({ err: databaseErrorSummary(error) }, 'session sweep failed'),
+    );
   }, 10 * 60_000);
   sweep.unref();
   app.addHook('onClose', async () => clearInterval(sweep));
