@@ -47,7 +47,13 @@ export const databasePlugin = fp<DatabaseOptions>(
       idleTimeoutMillis: 30_000,
       application_name: 'waveshift-controller',
     });
-    // An idle connection dropped by the server must not crash the process; the next query reconnects.
+    // A connection the server drops must never crash the process. pg-pool listens on idle clients only, and
+    // withClient listens on the ones it holds, but between the two there is a window: the server's error can
+    // arrive in the same network read that completes the connection or the hand-over, before the caller's
+    // listener exists. So every connection carries a listener for its whole life; the error still reaches
+    // whoever uses the connection, as a failed query.
+    pool.on('connect', (client) => client.on('error', () => undefined));
+    // An idle connection dropped by the server: logged; the next query reconnects.
     pool.on('error', (error) =>
       app.log.warn({ err: databaseErrorSummary(error) }, 'idle database connection lost'),
     );
