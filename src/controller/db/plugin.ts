@@ -17,9 +17,10 @@ export interface DatabaseOptions {
 
 /**
  * Bounds on every wait for the database, so that a frozen or unreachable server turns into a 503 within
- * seconds instead of requests piling up forever: a connection must open within CONNECT_TIMEOUT_MS, the
- * server cancels a statement after STATEMENT_TIMEOUT_MS, and the client gives up on an answer that does
- * not come (a server that no longer reads its socket cannot cancel anything) after QUERY_TIMEOUT_MS.
+ * seconds instead of requests piling up forever: a connection must open within `connectMs`, the server
+ * cancels a statement (lock waits included) after `statementMs`, and the client gives up on an answer that
+ * does not come (a frozen server cancels nothing) after `queryMs`. A transaction left open by a stuck
+ * client is ended by the server after `idleInTransactionMs`.
  */
 export const DATABASE_TIMEOUTS = {
   connectMs: 5_000,
