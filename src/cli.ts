@@ -25,11 +25,14 @@ function isTty(stream: unknown): boolean {
 function globalOptions(raw: Record<string, unknown>, run: RunEnvironment): GlobalOptions {
   const env = run.env;
   const ci = env.CI === 'true' || env.CI === '1';
+  const yes = raw.yes === true;
   return {
     dir: resolve(run.cwd, typeof raw.dir === 'string' ? raw.dir : '.'),
     json: raw.json === true,
     verbose: raw.verbose === true,
-    yes: raw.yes === true || ci || !isTty(run.stdin),
+    yes,
+    terminal: !ci && isTty(run.stdin),
+    prompts: !yes && !ci && isTty(run.stdin),
     color: raw.color !== false && env.NO_COLOR === undefined && isTty(run.stderr),
     endpointUrl: typeof raw.endpointUrl === 'string' ? raw.endpointUrl : undefined,
   };
@@ -47,7 +50,10 @@ export async function main(argv: string[], run: RunEnvironment): Promise<number>
     .addOption(new Option('--dir <path>', 'deployment directory holding wavectl.json').default('.'))
     .option('--json', 'print a machine-readable result on stdout, and nothing else there')
     .option('-v, --verbose', 'more detail, and stack traces of errors')
-    .option('-y, --yes', 'never prompt (implied when CI=true or stdin is not a terminal)')
+    .option(
+      '-y, --yes',
+      'consent to destructive acts without asking, and ask nothing else; without it, CI=true or a stdin that is not a terminal refuses destructive acts',
+    )
     .option('--no-color', 'no colours (also NO_COLOR)')
     .option(
       '--endpoint-url <url>',

@@ -99,19 +99,19 @@ describe('planReassignment', () => {
       accessServers: [server(0), server(1), server(2)],
       sites: [site(0, 0), site(1, 0), site(16, 1), site(17, 1), site(32, 2)],
     };
-    const moved = planReassignment(config, 1);
+    const moved = planReassignment(config, [1]);
     expect(moved.map((s) => [s.number, s.registered])).toEqual([
       [16, false],
       [17, false],
     ]);
     expect(new Set(moved.map((s) => s.accessServer)).size).toBe(1);
     expect(moved[0]!.accessServer).not.toBe(1);
-    expect(planReassignment(config, 2)).toHaveLength(1);
+    expect(planReassignment(config, [2])).toHaveLength(1);
   });
 
   it('has nothing to move for an empty server, and refuses when no other server exists', () => {
-    expect(planReassignment({ accessServers: [server(0)], sites: [] }, 0)).toEqual([]);
-    expect(() => planReassignment({ accessServers: [server(0)], sites: [site(0, 0)] }, 0)).toThrow(
+    expect(planReassignment({ accessServers: [server(0)], sites: [] }, [0])).toEqual([]);
+    expect(() => planReassignment({ accessServers: [server(0)], sites: [site(0, 0)] }, [0])).toThrow(
       UsageError,
     );
   });

@@ -271,6 +271,7 @@ export async function destroy(ctx: Context): Promise<DestroyResult> {
     !(await ctx.confirm(
       `This deletes every AWS resource of deployment "${deployment}" in ${region}.`,
       deployment,
+      `destroy deployment "${deployment}"`,
     ))
   ) {
     throw new AbortedError('not confirmed; nothing was changed');

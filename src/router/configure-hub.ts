@@ -155,7 +155,7 @@ async function routerAuth(ctx: Context, options: ConfigureHubOptions): Promise<R
   if (ctx.env.SSH_AUTH_SOCK) auth.agent = ctx.env.SSH_AUTH_SOCK;
   if (ctx.env.WAVECTL_ROUTER_PASSWORD !== undefined) auth.password = ctx.env.WAVECTL_ROUTER_PASSWORD;
   if (!auth.privateKey && !auth.agent && auth.password === undefined) {
-    if (ctx.options.yes) {
+    if (!ctx.options.prompts) {
       throw new UsageError(
         'no way to log in to the router: set WAVECTL_ROUTER_PASSWORD, pass --identity <key file>, or run ssh-agent (never put a password on the command line)',
       );
@@ -173,7 +173,7 @@ function hostKeyApproval(ctx: Context, options: ConfigureHubOptions) {
       ctx.io.info(`pinning the host key of ${address.host}:${address.port}: ${fingerprint}`);
       return Promise.resolve(true);
     }
-    if (ctx.options.yes) return Promise.resolve(false);
+    if (!ctx.options.prompts) return Promise.resolve(false);
     queue = queue.then(() =>
       ctx
         .confirm(
