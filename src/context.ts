@@ -42,7 +42,7 @@ export interface Context {
    * Asks the operator to type `expected`; true at once under --yes. `act` names a destructive act ("destroy
    * deployment x"): without --yes and with no terminal to ask, it is refused (ConsentError), never assumed.
    */
-  confirm(question: string, expected: string, act?: string): Promise<boolean>;
+  confirm(question: string, expected: string, act?: string, hint?: string): Promise<boolean>;
   /** Releases what the command opened (SDK sockets). */
   close(): void;
 }
@@ -89,10 +89,12 @@ export function createContext(inputs: ContextInputs): Context {
       });
       return clients;
     },
-    async confirm(question, expected, act) {
+    async confirm(question, expected, act, hint) {
       if (inputs.options.yes) return true;
       if (!inputs.options.terminal) {
-        throw new ConsentError(`refusing to ${act ?? 'continue'} without --yes (no terminal to ask)`);
+        throw new ConsentError(
+          `refusing to ${act ?? 'continue'} without --yes (no terminal to ask)${hint ? `; ${hint}` : ''}`,
+        );
       }
       const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: inputs.stdin, output: inputs.stderr, terminal: false });

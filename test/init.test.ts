@@ -51,7 +51,9 @@ describe('wavectl init', () => {
     expect((await runCli([...BASE, '--name', 'first'], { cwd: tmp.path })).code).toBe(0);
     const refused = await runCli([...BASE, '--name', 'second'], { cwd: tmp.path });
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/already exists; pass --force/);
+    expect(refused.stderr).toMatch(
+      /already exists; to change one setting use `wavectl config set <path> <value>`; --force overwrites it$/m,
+    );
     expect(JSON.parse(await readFile(join(tmp.path, 'wavectl.json'), 'utf8')).name).toBe('first');
     const forced = await runCli([...BASE, '--name', 'second', '--force'], { cwd: tmp.path });
     expect(forced.code).toBe(0);

@@ -4,7 +4,7 @@ import { basename, relative } from 'node:path';
 import type { Context } from '../context';
 import { ConfigError, UsageError } from '../errors';
 import { packageFile } from '../paths';
-import { configPath, problemsOf, serializeConfig } from './file';
+import { configPath, problemsOf, readConfigDocument, serializeConfig } from './file';
 import { IDENTITY_PROVIDERS, type WavectlConfig, WavectlConfigSchema } from './schema';
 
 export interface InitOptions {
@@ -108,16 +108,51 @@ export async function initDeployment(ctx: Context, options: InitOptions): Promis
   const file = configPath(dir);
   if (!existsSync(dir))
     throw new UsageError(`directory ${dir} does not exist; create it or pass another --dir`);
+  if (existsSync(file) && options.force) await consentToOverwrite(ctx, file);
   return ctx.withLock(async () => {
     const exists = existsSync(file);
     if (exists && !options.force) {
       throw new ConfigError(
-        `${file} already exists; pass --force to overwrite it (its resources and sites records are lost)`,
+        `${file} already exists; to change one setting use \`wavectl config set <path> <value>\`; --force overwrites it`,
       );
     }
     await ctx.saveConfig(config);
     return { file, overwritten: exists, config };
   });
+}
+
+const SETTING_HINT = 'to change one setting, use `wavectl config set <path> <value>` instead';
+
+/** Pure: what a wavectl.json document records (resources, sites, access servers), as words; none → []. */
+export function describeRecords(document: unknown): string[] {
+  const d = (document ?? {}) as { resources?: unknown; sites?: unknown; accessServers?: unknown };
+  const count = (v: unknown) =>
+    Array.isArray(v) ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0;
+  const words: string[] = [];
+  const add = (n: number, one: string, many: string) => {
+    if (n > 0) words.push(`${n} ${n === 1 ? one : many}`);
+  };
+  add(count(d.resources), 'resource ID', 'resource IDs');
+  add(count(d.sites), 'site', 'sites');
+  add(count(d.accessServers), 'access server', 'access servers');
+  return words;
+}
+
+/** Overwriting records (or a file that cannot be read to know) is destructive: it needs consent. */
+async function consentToOverwrite(ctx: Context, file: string): Promise<void> {
+  let records: string[];
+  try {
+    records = describeRecords(await readConfigDocument(ctx.options.dir));
+  } catch {
+    records = ['records that cannot be read'];
+  }
+  if (records.length === 0) return;
+  await ctx.confirm(
+    `${file} records ${records.join(', ')}; overwriting loses them (${SETTING_HINT}).`,
+    'overwrite',
+    `overwrite ${file}, which records ${records.join(', ')},`,
+    SETTING_HINT,
+  );
 }
 
 export function renderInitResult(result: InitResult): string {
