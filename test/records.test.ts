@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { describeRecords } from '../src/config/init-deployment';
+import { describeRecords } from '../src/config/records';
 import { withSetting } from '../src/config/set-setting';
 import { runCli, runCliProcess } from './helpers/cli';
 import { makeTempDir } from './helpers/tmp';

@@ -112,5 +112,10 @@ describe('sites and access servers on a real `deploy` (moto)', () => {
     const gone = await cli('destroy', '--yes');
     expect(gone.code, gone.stderr).toBe(0);
     expect((await census(moto.endpoint, 'joint', REGION)).found).toEqual([]);
+    // wavectl.json keeps its settings but no longer claims live sites, access servers or resource IDs.
+    expect((await cli('sites', '--list', '--json')).json()).toEqual({ sites: [] });
+    expect((await cli('access-servers', '--list', '--json')).json()).toEqual({ accessServers: [] });
+    const kept = JSON.parse(await readFile(join(dir, 'wavectl.json'), 'utf8')) as WavectlConfig;
+    expect(kept).toMatchObject({ name: 'joint', controller: { url: controller.url }, resources: {} });
   });
 });

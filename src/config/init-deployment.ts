@@ -5,6 +5,7 @@ import type { Context } from '../context';
 import { ConfigError, UsageError } from '../errors';
 import { packageFile } from '../paths';
 import { configPath, problemsOf, readConfigDocument, serializeConfig } from './file';
+import { describeRecords } from './records';
 import { IDENTITY_PROVIDERS, type WavectlConfig, WavectlConfigSchema } from './schema';
 
 export interface InitOptions {
@@ -122,21 +123,6 @@ export async function initDeployment(ctx: Context, options: InitOptions): Promis
 }
 
 const SETTING_HINT = 'to change one setting, use `wavectl config set <path> <value>` instead';
-
-/** Pure: what a wavectl.json document records (resources, sites, access servers), as words; none → []. */
-export function describeRecords(document: unknown): string[] {
-  const d = (document ?? {}) as { resources?: unknown; sites?: unknown; accessServers?: unknown };
-  const count = (v: unknown) =>
-    Array.isArray(v) ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0;
-  const words: string[] = [];
-  const add = (n: number, one: string, many: string) => {
-    if (n > 0) words.push(`${n} ${n === 1 ? one : many}`);
-  };
-  add(count(d.resources), 'resource ID', 'resource IDs');
-  add(count(d.sites), 'site', 'sites');
-  add(count(d.accessServers), 'access server', 'access servers');
-  return words;
-}
 
 /** Overwriting records (or a file that cannot be read to know) is destructive: it needs consent. */
 async function consentToOverwrite(ctx: Context, file: string): Promise<void> {
