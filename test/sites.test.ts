@@ -218,14 +218,19 @@ describe('sites and access servers against moto and the real controller', () => 
     expect((await bed.cli(['sites', '--list', '--include-private-key'])).code).toBe(2);
   });
 
-  it('finishes an interrupted --add when run again: the sites show as not registered meanwhile', async () => {
+  it('finishes an interrupted --add when run again: the sites show as unregistered meanwhile', async () => {
     bed.failNext(/^PUT \/api\/sites$/);
     const failed = await bed.cli(['sites', '--add', '2']);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/HTTP 503/);
     const list = await bed.cli(['sites', '--list']);
-    expect(list.stdout).toMatch(/3\s+site-3.*not registered/);
-    expect(list.stdout).toMatch(/2 sites are not registered/);
+    expect(list.stdout).toMatch(/3\s+site-3.*unregistered/);
+    expect(list.stdout).toMatch(
+      /2 sites are unregistered \(left half-made by an interrupted run\): run `wavectl sites --add 2` to finish/,
+    );
+    expect((await bed.cli(['sites', '--list', '--json'])).json()).toMatchObject({
+      finish: 'wavectl sites --add 2',
+    });
     expect((await api<{ sites: unknown[] }>('/api/sites')).sites).toHaveLength(3);
     const again = await bed.cli(['sites', '--add', '2', '--json']);
     expect(again.code, again.stderr).toBe(0);
@@ -301,6 +306,11 @@ describe('sites and access servers against moto and the real controller', () => 
       [0, true, true],
       [1, true, false],
     ]);
+    const halfMade = await bed.cli(['access-servers', '--list']);
+    expect(halfMade.stdout).toMatch(/^1\s+i-\S+\s+running, unregistered\s/m);
+    expect(halfMade.stdout).toContain(
+      '1 access server is unregistered (left half-made by an interrupted run): run `wavectl access-servers --add 1` to finish',
+    );
     const again = await bed.cli(['access-servers', '--add', '1', '--json']);
     expect(again.code, again.stderr).toBe(0);
     const after = (await config()).accessServers;
