@@ -16,6 +16,8 @@ export interface RunEnvironment {
   cwd: string;
   /** Tests observe progress events here. */
   onEvent?: (event: OutputEvent) => void;
+  /** Called once the command is known, before it runs (the binary installs its Ctrl-C handling here). */
+  onCommand?: (command: { name: string; json: boolean }) => void;
 }
 
 function isTty(stream: unknown): boolean {
@@ -97,6 +99,7 @@ export async function main(argv: string[], run: RunEnvironment): Promise<number>
         commandName: names.join(' '),
       });
       active = { io, ctx };
+      run.onCommand?.({ name: ctx.commandName, json: global.json });
       // biome-ignore lint/suspicious/noExplicitAny: each command declares its own option type
       await handler(ctx, options as any, positional);
     };
