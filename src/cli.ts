@@ -61,12 +61,12 @@ export async function main(argv: string[], run: RunEnvironment): Promise<number>
       '--endpoint-url <url>',
       'send AWS calls to this endpoint (an emulator); overrides AWS_ENDPOINT_URL',
     )
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => run.stdout.write(s),
       writeErr: (s) => run.stderr.write(s),
-      outputError: (s, write) => write(s),
+      // Reported by `report` like every other failure: one `wavectl:` line, or JSON under --json.
+      outputError: () => {},
     })
     .addHelpText(
       'after',
@@ -130,6 +130,7 @@ function report(error: unknown, io: Output): number {
   if (error instanceof CommanderError) {
     // Help and version are "errors" to commander's exitOverride but successes to the user.
     if (error.exitCode === 0) return ExitCode.ok;
+    io.failure({ name: 'UsageError', message: commanderMessage(error), exitCode: ExitCode.usage });
     return ExitCode.usage;
   }
   if (error instanceof WavectlError) {
@@ -150,6 +151,20 @@ function report(error: unknown, io: Output): number {
     stackWithCauses(e),
   );
   return ExitCode.failed;
+}
+
+/** Commander's message as one line: "error: " dropped, its "(Did you mean …?)" hint kept. */
+export function commanderMessage(error: CommanderError): string {
+  // Without a command commander prints the help (on stderr) and says only "(outputHelp)".
+  if (error.code === 'commander.help')
+    return 'no command given; the commands are listed above (wavectl --help)';
+  const text = error.message
+    .replace(/^error: /, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ');
+  return `${text} (run with --help for usage)`;
 }
 
 function stackWithCauses(error: Error): string {

@@ -105,12 +105,20 @@ describe('destroy needs consent (moto)', () => {
     );
     ec2.destroy();
     expect(await vpcs()).toHaveLength(1);
-    const run = await runCliProcess(['destroy', '--yes', '--endpoint-url', moto.endpoint], {
+    const run = await runCliProcess(['destroy', '--yes', '--json', '--endpoint-url', moto.endpoint], {
       cwd: dir,
       stdin: null,
     });
     expect(run.stderr).not.toMatch(/wavectl:/);
     expect(run.code).toBe(0);
     expect(await vpcs()).toEqual([]);
+    // With --json, stdout is the result alone, and the progress is on stderr, one JSON event per line.
+    expect(run.json()).toMatchObject({ status: 'destroyed', remaining: 0 });
+    const events = run.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { kind: string; id?: string; state?: string });
+    expect(events).toContainEqual(expect.objectContaining({ kind: 'step', id: 'census', state: 'done' }));
+    expect(events.some((e) => e.kind === 'step' && e.id?.startsWith('delete vpc'))).toBe(true);
   });
 });
