@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { Runner } from './commands/command';
 import { commands } from './commands/index';
 import { type Context, createContext, type GlobalOptions } from './context';
-import { ExitCode, WavectlError } from './errors';
+import { AwsError, ExitCode, WavectlError } from './errors';
 import { Output, type OutputEvent } from './io/output';
 import { VERSION } from './version';
 
@@ -110,10 +110,25 @@ export async function main(argv: string[], run: RunEnvironment): Promise<number>
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.ok;
   } catch (error) {
-    return report(error, active?.io ?? fallbackOutput(argv, run));
+    return report(await withProfileNamed(error, active?.ctx), active?.io ?? fallbackOutput(argv, run));
   } finally {
     active?.ctx.close();
   }
+}
+
+/** A credentials failure names the profile it tried: the SDK's own message does not. */
+async function withProfileNamed(error: unknown, ctx: Context | undefined): Promise<unknown> {
+  if (!(error instanceof AwsError) || error.awsCode !== 'CredentialsProviderError' || !ctx) return error;
+  const profile = await ctx.loadConfig().then(
+    (c) => c.aws.profile,
+    () => undefined,
+  );
+  if (!profile) return error;
+  return new AwsError(`${error.message} [AWS profile "${profile}"]`, {
+    cause: error.cause,
+    awsCode: error.awsCode,
+    requestId: error.requestId,
+  });
 }
 
 function fallbackOutput(argv: string[], run: RunEnvironment): Output {

@@ -82,6 +82,11 @@ export function createContext(inputs: ContextInputs): Context {
       if (clients) return clients;
       const loaded = await ctx.loadConfig();
       const { createAwsClients, resolveEndpoint } = await import('./aws/clients');
+      const { assertEndpointUrls } = await import('./config/endpoint-url');
+      assertEndpointUrls([
+        ['--endpoint-url', inputs.options.endpointUrl],
+        ['AWS_ENDPOINT_URL', inputs.env.AWS_ENDPOINT_URL || undefined],
+      ]);
       clients = createAwsClients({
         profile: loaded.aws.profile,
         region: loaded.aws.region,

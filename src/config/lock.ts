@@ -50,7 +50,7 @@ export function releaseHeldLocksSync(): void {
 }
 
 /** Temporary files of atomic writes in a deployment directory: `.<file>.tmp-<pid>-<random>`. */
-const TEMPORARY = /^\.wavectl\.json(?:\.bak)?\.tmp-(\d+)-[0-9a-f]+$/;
+const TEMPORARY = /^\.wavectl\.(?:json|json\.bak|schema\.json)\.tmp-(\d+)-[0-9a-f]+$/;
 
 /**
  * Removes the temporary files a process killed mid-write left behind. Called holding the lock, so the only

@@ -97,7 +97,7 @@ export const WavectlConfigSchema = z
       profile: z.string().min(1).describe('Named profile of the AWS shared config/credentials files.'),
       region: Region,
       endpointUrl: z
-        .url()
+        .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
         .optional()
         .describe('Send every AWS call here instead of AWS (an emulator); AWS_ENDPOINT_URL overrides it.'),
     }),
@@ -117,7 +117,7 @@ export const WavectlConfigSchema = z
     controller: z
       .strictObject({
         url: z
-          .url()
+          .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
           .optional()
           .describe(
             'Speak HTTP to the controller here (local run, or on the VPN) instead of relaying through SSM.',

@@ -75,6 +75,10 @@ export async function setSetting(ctx: Context, path: string, text: string): Prom
         problems: check.problems,
       });
     }
+    if (path === 'aws.profile' || path === 'controller.url') {
+      const { warnAboutSettings } = await import('./init-deployment');
+      await warnAboutSettings(ctx, check.config);
+    }
     await ctx.saveConfig(check.config);
     return {
       file: configPath(dir),
