@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,44 +7,30 @@ import { accessServerInput, DEPLOYMENT, TEST_API_KEY } from './helpers/controlle
 import { cliBundle } from './helpers/paths';
 import { waitFor } from './helpers/ports';
 import { makeTempDir } from './helpers/tmp';
+import { type Watched, watch } from './helpers/watch';
 
-interface Serving {
-  child: ChildProcess;
+interface Serving extends Watched {
   url: string;
-  stderr(): string;
-  exited: Promise<number | null>;
 }
 
 /** `wavectl controller serve` from the built binary, on an embedded PostgreSQL in `dataDir`. */
 async function serve(dir: string, dataDir: string): Promise<Serving> {
-  const child = spawn(
+  const run = watch(
     process.execPath,
     [cliBundle, 'controller', 'serve', '--dir', dir, '--data-dir', dataDir, '--port', '0', '--json'],
-    {
-      cwd: dir,
-      env: { ...process.env, WAVESHIFT_API_KEY: TEST_API_KEY, DATABASE_URL: '', CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { ...process.env, WAVESHIFT_API_KEY: TEST_API_KEY, DATABASE_URL: '', CI: 'true' },
+    dir,
   );
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c) => {
-    out += c;
-  });
-  child.stderr?.on('data', (c) => {
-    err += c;
-  });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const result = await waitFor(
     'the serve result',
     async () => {
-      if (child.exitCode !== null) return { exited: child.exitCode };
-      return JSON.parse(out) as { url: string };
+      if (run.child.exitCode !== null) return { exited: run.child.exitCode };
+      return JSON.parse(run.stdout()) as { url: string };
     },
     60_000,
   );
-  if ('exited' in result) throw new Error(`serve exited early (${result.exited}): ${err}`);
-  return { child, url: result.url, stderr: () => err, exited };
+  if ('exited' in result) throw new Error(`serve exited early (${result.exited}): ${run.stderr()}`);
+  return { ...run, url: result.url };
 }
 
 const postgresOf = (cluster: string) =>

@@ -24,11 +24,8 @@ describe('destroy needs consent (moto)', () => {
     return out.Vpcs ?? [];
   };
 
-  beforeAll(async () => {
-    moto = await startMoto();
-    tmp = await makeTempDir();
-    applyEnv(await writeAwsProfile(`${tmp.path}/aws`, PROFILE, REGION));
-    dir = await initDeployment(tmp.path, 'asked', REGION);
+  /** One resource of the deployment, so that destroy has something to delete. */
+  const plantVpc = async () => {
     const { ec2 } = rawClients(moto.endpoint, REGION);
     await ec2.send(
       new CreateVpcCommand({
@@ -37,6 +34,14 @@ describe('destroy needs consent (moto)', () => {
       }),
     );
     ec2.destroy();
+  };
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    tmp = await makeTempDir();
+    applyEnv(await writeAwsProfile(`${tmp.path}/aws`, PROFILE, REGION));
+    dir = await initDeployment(tmp.path, 'asked', REGION);
+    await plantVpc();
   });
   afterAll(async () => {
     await moto?.stop();
@@ -96,14 +101,7 @@ describe('destroy needs consent (moto)', () => {
   });
 
   it('deletes without asking under --yes, with no terminal (the built binary)', async () => {
-    const { ec2 } = rawClients(moto.endpoint, REGION);
-    await ec2.send(
-      new CreateVpcCommand({
-        CidrBlock: '10.0.0.0/16',
-        TagSpecifications: [{ ResourceType: 'vpc', Tags: resourceTags('asked', 'vpc') }],
-      }),
-    );
-    ec2.destroy();
+    await plantVpc();
     expect(await vpcs()).toHaveLength(1);
     const run = await runCliProcess(['destroy', '--yes', '--json', '--endpoint-url', moto.endpoint], {
       cwd: dir,

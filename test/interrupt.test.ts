@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { initDeployment, PROFILE } from './helpers/deploy-fixture';
 import { writeAwsProfile } from './helpers/moto';
 import { cliBundle } from './helpers/paths';
 import { makeTempDir } from './helpers/tmp';
+import { watch } from './helpers/watch';
 
 /** Ctrl-C during a command: one line saying how to finish, exit 130, and the directory lock released. */
 describe('interrupting a command (SIGINT, the built binary)', () => {
@@ -38,29 +38,22 @@ describe('interrupting a command (SIGINT, the built binary)', () => {
   });
 
   const interrupted = async (args: string[]) => {
-    const child = spawn(process.execPath, [cliBundle, ...args], {
-      cwd: dir,
-      env: { ...process.env, ...awsEnv, CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
+    const { child, stdout, stderr, exited } = watch(
+      process.execPath,
+      [cliBundle, ...args],
+      { ...process.env, ...awsEnv, CI: 'true' },
+      dir,
+    );
     const lock = join(dir, 'wavectl.lock');
     const deadline = Date.now() + 30_000;
     reached = 0;
     while (!existsSync(lock) || reached === 0) {
-      if (Date.now() > deadline) throw new Error(`the command never reached AWS: ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`the command never reached AWS: ${stderr()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
-    return { code, stdout, stderr, lockLeft: existsSync(lock) };
+    const code = await exited;
+    return { code, stdout: stdout(), stderr: stderr(), lockLeft: existsSync(lock) };
   };
 
   it('prints how to finish, exits 130 and releases the lock', async () => {

@@ -31,6 +31,14 @@ describe('validate early, say what to do', () => {
     await writeFile(awsConfig, '[default]\nregion = us-east-1\n[profile acme]\nregion = eu-west-1\n');
   });
   afterEach(() => tmp.remove());
+  /** An initialised deployment whose wavectl.json records these access servers and sites, as written. */
+  const recorded = async (accessServers: AccessServerRecord[], sites: SiteRecord[]) => {
+    const file = join(tmp.path, 'wavectl.json');
+    if ((await cli([...INIT, '--region', 'eu-west-1', '--force', '--yes'])).code !== 0)
+      throw new Error('init');
+    const config = JSON.parse(await readFile(file, 'utf8'));
+    await writeFile(file, JSON.stringify({ ...config, accessServers, sites }));
+  };
   const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     runCli(args, {
       cwd: tmp.path,
@@ -120,12 +128,7 @@ describe('validate early, say what to do', () => {
   });
 
   it('config validate checks meaning: duplicates and a site on an access server that does not exist', async () => {
-    expect((await cli([...INIT, '--region', 'eu-west-1'])).code).toBe(0);
-    const file = join(tmp.path, 'wavectl.json');
-    const config = JSON.parse(await readFile(file, 'utf8'));
-    config.accessServers = [server(0), server(0)];
-    config.sites = [site(3, 0), site(3, 0), site(4, 7)];
-    await writeFile(file, JSON.stringify(config));
+    await recorded([server(0), server(0)], [site(3, 0), site(3, 0), site(4, 7)]);
     const run = await cli(['config', 'validate', '--json']);
     expect(run.code).toBe(2);
     const details = run.json<{ error: { details: { path: string; message: string }[] } }>().error.details;
@@ -135,9 +138,7 @@ describe('validate early, say what to do', () => {
     expect(details.find((d) => d.path === 'sites[2].accessServer')!.message).toMatch(
       /access server 7 is not recorded/,
     );
-    config.sites = [site(300, 0)];
-    config.accessServers = [server(0)];
-    await writeFile(file, JSON.stringify(config));
+    await recorded([server(0)], [site(300, 0)]);
     const outside = await cli(['config', 'validate', '--json']);
     expect(outside.code).toBe(2);
     expect(outside.json<{ error: { details: { path: string }[] } }>().error.details[0]!.path).toBe(
@@ -147,12 +148,7 @@ describe('validate early, say what to do', () => {
   });
 
   it('configure-hub: --all with no recorded router address, and an unreadable --identity, are bad usage', async () => {
-    expect((await cli([...INIT, '--region', 'eu-west-1'])).code).toBe(0);
-    const file = join(tmp.path, 'wavectl.json');
-    const config = JSON.parse(await readFile(file, 'utf8'));
-    config.accessServers = [server(0)];
-    config.sites = [site(0, 0), site(1, 0)];
-    await writeFile(file, JSON.stringify(config));
+    await recorded([server(0)], [site(0, 0), site(1, 0)]);
     const all = await cli(['configure-hub', '--all'], { WAVECTL_ROUTER_PASSWORD: 'x' });
     expect(all.code).toBe(2);
     expect(all.stderr.trim()).toMatch(
