@@ -145,6 +145,17 @@ describe('validate early, say what to do', () => {
       'sites[0].number',
     );
     expect(meaningProblems({ sites: [site(0, 0), site(1, 0)], accessServers: [server(0)] })).toEqual([]);
+    // A region typed by hand into the file is checked as init checks it.
+    const file = join(tmp.path, 'wavectl.json');
+    const config = JSON.parse(await readFile(file, 'utf8'));
+    await writeFile(
+      file,
+      JSON.stringify({ ...config, sites: [], aws: { ...config.aws, region: 'us-esat-1' } }),
+    );
+    const region = await cli(['config', 'validate', '--json']);
+    expect(region.json<{ error: { details: unknown[] } }>().error.details).toEqual([
+      { path: 'aws.region', message: '"us-esat-1" is not an AWS region; did you mean us-east-1?' },
+    ]);
   });
 
   it('configure-hub: --all with no recorded router address, and an unreadable --identity, are bad usage', async () => {

@@ -107,8 +107,8 @@ export interface InitResult {
 
 export async function initDeployment(ctx: Context, options: InitOptions): Promise<InitResult> {
   const dir = ctx.options.dir;
+  if (options.region) assertKnownRegion('--region', options.region);
   const config = buildInitialConfig(dir, options, SCHEMA_REFERENCE);
-  assertKnownRegion('--region', config.aws.region);
   const file = configPath(dir);
   if (!existsSync(dir))
     throw new UsageError(`directory ${dir} does not exist; create it or pass another --dir`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { KNOWN_INSTANCE_TYPES } from '../aws/instance-types';
+import { closestRegion, KNOWN_REGIONS } from './regions';
 
 /**
  * wavectl.json, the single source of truth for its shape: validation, defaults, TypeScript types and the
@@ -20,6 +21,10 @@ export const DeploymentName = z
 export const Region = z
   .string()
   .regex(REGION_PATTERN, 'must be an AWS region code such as us-east-1')
+  .refine((r) => KNOWN_REGIONS.includes(r), {
+    error: (issue) =>
+      `"${String(issue.input)}" is not an AWS region; did you mean ${closestRegion(String(issue.input))}?`,
+  })
   .describe('AWS region of this deployment, e.g. us-east-1.');
 
 export const InstanceType = z
