@@ -106,7 +106,11 @@ describe('sites and access servers on a real `deploy` (moto)', () => {
     expect(counts['instance/access-server-0']).toBe(1);
     expect(counts['elastic-ip/access-server-0-eip']).toBe(1);
     await controller.close();
-    const down = (await cli('status', '--json')).json<StatusResult>();
+    const downRun = await cli('status', '--json');
+    // An unhealthy controller fails the gate: exit 1, with the verdict in the JSON.
+    expect(downRun.code).toBe(1);
+    expect(downRun.json<{ verdict: { ok: boolean } }>().verdict.ok).toBe(false);
+    const down = downRun.json<StatusResult>();
     expect(down.controller.health).toBe('unhealthy');
     expect(down.controller.detail).toMatch(/no answer/);
     const gone = await cli('destroy', '--yes');
