@@ -11,6 +11,7 @@ import { GetParameterCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/cl
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WavectlConfig } from '../src/config/schema';
 import { publicKeyOf } from '../src/wireguard/keys';
+import { runCli } from './helpers/cli';
 import { API_KEY, DEPLOYMENT, REGION, type SiteBed, startSiteBed } from './helpers/site-bed';
 
 describe('sites and access servers against moto and the real controller', () => {
@@ -246,6 +247,15 @@ describe('sites and access servers against moto and the real controller', () => 
     expect(refused.stderr.trim()).toBe(
       'wavectl: refusing to remove sites 1, 3 without --yes (no terminal to ask)',
     );
+    expect(await config()).toEqual(before);
+    const declined = await runCli(['sites', '--remove', '1,3', '--dir', bed.dir], {
+      cwd: bed.dir,
+      env: bed.env,
+      tty: true,
+      stdin: 'yes\n',
+    });
+    expect(declined.stderr).toContain(`Type "${DEPLOYMENT}" to continue:`);
+    expect(declined.stderr).toMatch(/wavectl: not confirmed; nothing was changed/);
     expect(await config()).toEqual(before);
     const unknown = await bed.cli(['sites', '--remove', '1,9', '--yes']);
     expect(unknown.code).toBe(2);
