@@ -68,7 +68,7 @@ async function apiKeyFromSsm(ctx: Context): Promise<string> {
   }
 }
 
-/** `wavectl controller serve`: the controller in the foreground until SIGINT/SIGTERM. */
+/** `wavectl controller serve`: the controller in the foreground until SIGINT/SIGTERM/SIGHUP. */
 export async function serveController(ctx: Context, options: ServeOptions): Promise<void> {
   const listenPort = port(options.port);
   const offlineAfterMissedScans = missedScans(options.offlineAfter);
@@ -109,8 +109,16 @@ export async function serveController(ctx: Context, options: ServeOptions): Prom
     { url: controller.url, database: databaseUrl ? 'external' : 'embedded', dataDir: dataDir ?? null },
     (r) => `controller listening on ${r.url} (Ctrl-C stops it)`,
   );
-  await closeOnSignal(controller.close, (signal) =>
+  const stopped = closeOnSignal(controller.close, (signal) =>
     ctx.io.info(`${signal}: finishing requests, then stopping`),
-  );
+  ).then(() => undefined);
+  // A controller whose database died would answer 500 forever: exit non-zero so a supervisor restarts it.
+  const death = await Promise.race([stopped, controller.databaseDied ?? new Promise<never>(() => {})]);
+  if (typeof death === 'string') {
+    await controller.close().catch(() => undefined);
+    throw new ControllerError(
+      `${death}; the controller stops too: start it again (\`wavectl controller serve\`)`,
+    );
+  }
   ctx.io.info('controller stopped');
 }
