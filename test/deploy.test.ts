@@ -11,7 +11,7 @@ import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand } from '@aw
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourceTags, tagFilters } from '../src/aws/naming';
-import type { DeployResult } from '../src/deploy/deploy';
+import { DEPLOY_GRAPH, type DeployResult } from '../src/deploy/deploy';
 import type { DestroyResult } from '../src/deploy/destroy';
 import type { StatusResult } from '../src/deploy/status';
 import { runCli } from './helpers/cli';
@@ -61,9 +61,11 @@ describe('deploy, status, destroy against moto', () => {
     expect(result.steps).toHaveLength(24);
     expect(result.notes.join('\n')).toMatch(/emulator/);
     // Every step reported started then done; the NAT gateway only after its subnet, EIP and IGW.
+    const graph = new Set(DEPLOY_GRAPH.map((s) => s.id));
     const done = run.events
       .filter((e) => e.kind === 'step' && e.state === 'done')
-      .map((e) => (e as { id: string }).id);
+      .map((e) => (e as { id: string }).id)
+      .filter((id) => graph.has(id));
     expect(done).toHaveLength(24);
     for (const [before, after] of [
       ['public-subnet', 'nat-gateway'],
@@ -138,7 +140,10 @@ describe('deploy, status, destroy against moto', () => {
     const json = await cli(us, 'deploy', '--json');
     const result = json.json<Applied>();
     expect(result.status).toBe('unchanged');
-    expect(new Set(result.steps.map((s) => s.status))).toEqual(new Set(['unchanged', 'healthy']));
+    // The emulator runs no command: the SSM-probed health is unverified there, never healthy.
+    expect(new Set(result.steps.map((s) => s.status))).toEqual(new Set(['unchanged', 'unverified']));
+    expect(result.changes.every((c) => c.action === 'keep')).toBe(true);
+    expect(result.ok).toBe(true);
     expect((await census(moto.endpoint, 'flow', 'us-east-1')).counts).toEqual(FULL_DEPLOYMENT);
   });
 
@@ -152,11 +157,15 @@ describe('deploy, status, destroy against moto', () => {
       ['controller', 'running', 'ok'],
       ['kasm', 'running', 'ok'],
     ]);
-    expect(status.controller.health).toBe('healthy');
-    expect(status.kasm.health).toBe('healthy');
+    expect(status.controller).toMatchObject({
+      health: 'unverified',
+      reason: expect.stringMatching(/emulator/),
+    });
+    expect(status.kasm.health).toBe('unverified');
+    expect(status.ok).toBe(true);
     const human = await cli(us, 'status');
     expect(human.stdout).toMatch(/Drift: none/);
-    expect(human.stdout).toMatch(/Controller: healthy/);
+    expect(human.stdout).toMatch(/Controller: unverified \(.*emulator/);
   });
 
   it('shows a plan and a cost estimate on --dry-run without changing anything', async () => {
@@ -165,12 +174,17 @@ describe('deploy, status, destroy against moto', () => {
     expect(run.code, run.stderr).toBe(0);
     const plan = run.json<DryRun>();
     expect(plan.changes.filter((c) => c.action !== 'keep')).toEqual([
-      expect.objectContaining({ action: 'update', before: 'm6a.2xlarge', after: 'm6a.xlarge' }),
+      expect.objectContaining({
+        action: 'update',
+        resource: { kind: 'instance', component: 'kasm' },
+        before: { instanceType: 'm6a.2xlarge' },
+        after: { instanceType: 'm6a.xlarge' },
+      }),
     ]);
     expect(plan.cost.totalUsd).toBeGreaterThan(100);
     expect(await readFile(join(us, 'wavectl.json'), 'utf8')).toBe(before);
     const fresh = await cli(eu, 'deploy', '--dry-run');
-    expect(fresh.stdout).toMatch(/20 to create or change/);
+    expect(fresh.stdout).toMatch(/24 to create, change or delete/);
     expect(fresh.stdout).toMatch(/total\s+\$\d+\.\d\d/);
     expect((await census(moto.endpoint, 'flow', 'eu-west-1')).found).toEqual([]);
   });
@@ -186,7 +200,11 @@ describe('deploy, status, destroy against moto', () => {
     const run = await cli(us, 'deploy', '--json', '--kasm-instance-type', 'm6a.xlarge');
     expect(run.code, run.stderr).toBe(0);
     const step = run.json<Applied>().steps.find((s) => s.step === 'kasm-instance')!;
-    expect(step).toMatchObject({ status: 'changed', id: idBefore, detail: 'm6a.2xlarge → m6a.xlarge' });
+    expect(step).toMatchObject({
+      status: 'changed',
+      id: idBefore,
+      detail: 'kasm instance: instanceType m6a.2xlarge, want m6a.xlarge',
+    });
     const after = (await census(moto.endpoint, 'flow', 'us-east-1')).found.find(
       (f) => f.kind === 'instance' && f.component === 'kasm',
     )!;
@@ -207,7 +225,11 @@ describe('deploy, status, destroy against moto', () => {
     const run = await cli(us, 'deploy', '--json');
     expect(run.code, run.stderr).toBe(0);
     const step = run.json<Applied>().steps.find((s) => s.step === 'controller-instance')!;
-    expect(step).toMatchObject({ status: 'changed', id: controller.id, detail: 'started (was stopped)' });
+    expect(step).toMatchObject({
+      status: 'changed',
+      id: controller.id,
+      detail: 'controller instance: state stopped, want running',
+    });
     const after = (await census(moto.endpoint, 'flow', 'us-east-1')).found.find(
       (f) => f.id === controller.id,
     )!;
@@ -242,9 +264,13 @@ describe('deploy, status, destroy against moto', () => {
         IpPermissions: [{ IpProtocol: 'tcp', FromPort: 1, ToPort: 1, IpRanges: [{ CidrIp: '10.0.0.0/16' }] }],
       }),
     );
-    const drift = (await cli(us, 'status', '--json')).json<StatusResult>();
+    const drifted = await cli(us, 'status', '--json');
+    expect(drifted.code).toBe(1);
+    const drift = drifted.json<StatusResult>();
     expect(drift.inSync).toBe(false);
-    expect(drift.drift.extra.map((e) => [e.kind, e.component])).toEqual([['security-group', 'rogue']]);
+    expect(drift.drift.map((c) => [c.action, c.resource.kind, c.resource.component])).toEqual([
+      ['delete', 'security-group', 'rogue'],
+    ]);
 
     const gone = await cli(us, 'destroy', '--yes', '--json');
     expect(gone.code, gone.stderr).toBe(0);

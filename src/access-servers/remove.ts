@@ -1,3 +1,4 @@
+import { removeAccessServer as removeAccessServerResources } from '../aws/access-servers';
 import { parameterNames } from '../aws/naming';
 import type { SiteRecord, WavectlConfig } from '../config/schema';
 import type { Context } from '../context';
@@ -7,7 +8,6 @@ import { chooseAccessServer } from '../network/address-plan';
 import { finishSites } from '../sites/add';
 import { deleteSecrets, storedScannerKeyHashes } from '../sites/parameters';
 import { siteInput, withSites } from '../sites/plan';
-import { deleteAccessServerInstance } from './aws';
 
 /** Pure: where the sites of server `index` go when it is removed with --force (blocks stay together). */
 export function planReassignment(
@@ -86,7 +86,7 @@ export async function removeAccessServer(
     );
     const aws = await ctx.aws();
     await ctx.io.track(`terminate access server ${index}`, async () =>
-      deleteAccessServerInstance(await aws.ec2(), config.name, index),
+      removeAccessServerResources(await aws.ec2(), config.name, index),
     );
     await deleteSecrets(await aws.ssm(), [parameterNames(config.name).accessServerPrivateKey(index)]);
     await ctx.saveConfig({ ...config, accessServers: config.accessServers.filter((a) => a.index !== index) });

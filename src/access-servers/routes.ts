@@ -6,11 +6,11 @@ import {
   type EC2Client,
   ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
+import { accessServerComponent } from '../aws/components';
 import { TAG_COMPONENT, tagFilters } from '../aws/naming';
 import { call } from '../aws/retry';
 import { AwsError } from '../errors';
 import { type AssignedSite, vpcSiteRoutes } from '../network/address-plan';
-import { accessServerComponent } from './names';
 
 /** A route of the site range in one of the deployment's route tables, targeting an access server's ENI. */
 export interface SiteRouteState {

@@ -1,8 +1,4 @@
-/**
- * Every component a deployment owns, by its `waveshift:component` tag value. `status` compares what it
- * finds by tag with this list (drift), and `destroy` knows the kinds; resources of other parts (access
- * servers) are matched by the patterns below, so destroy stays tag-driven and deletes them too.
- */
+/** Every component a deployment owns, by its `waveshift:component` tag value. */
 export const COMPONENT = {
   vpc: 'vpc',
   publicSubnet: 'public-subnet',
@@ -42,13 +38,16 @@ export type ResourceKind =
   | 'parameter'
   | 'bucket';
 
+/** What a plan changes: an AWS resource, or a part of one (a zone's record, an instance's service). */
+export type ChangeKind = ResourceKind | 'dns-record' | 'service';
+
 export interface ComponentRef {
-  kind: ResourceKind;
+  kind: ChangeKind;
   component: string;
 }
 
 /** What `deploy` creates and `status` expects, one entry per resource. */
-export const CORE_RESOURCES: readonly ComponentRef[] = [
+export const CORE_RESOURCES: readonly { kind: ResourceKind; component: string }[] = [
   { kind: 'vpc', component: COMPONENT.vpc },
   { kind: 'subnet', component: COMPONENT.publicSubnet },
   { kind: 'subnet', component: COMPONENT.privateSubnet },
@@ -71,22 +70,7 @@ export const CORE_RESOURCES: readonly ComponentRef[] = [
   { kind: 'bucket', component: COMPONENT.stagingBucket },
 ];
 
-/**
- * Resources other parts of wavectl add to a deployment (access servers: helper C). They are expected, not
- * drift, and destroy removes them with the rest.
- */
-export const EXTRA_COMPONENT_PATTERNS: readonly { kind: ResourceKind; pattern: RegExp }[] = [
-  { kind: 'instance', pattern: /^access-server-\d+$/ },
-  { kind: 'elastic-ip', pattern: /^access-server-\d+-eip$/ },
-  { kind: 'security-group', pattern: /^access-server$/ },
-  { kind: 'iam-role', pattern: /^access-server$/ },
-  { kind: 'instance-profile', pattern: /^access-server$/ },
-  { kind: 'parameter', pattern: /.*/ },
-];
-
-export function isExpectedComponent(kind: ResourceKind, component: string): boolean {
-  return (
-    CORE_RESOURCES.some((r) => r.kind === kind && r.component === component) ||
-    EXTRA_COMPONENT_PATTERNS.some((p) => p.kind === kind && p.pattern.test(component))
-  );
-}
+/** Access servers, added by `access-servers --add`: one role, security group and profile for all of them. */
+export const ACCESS_SERVER_COMPONENT = 'access-server';
+export const accessServerComponent = (index: number): string => `access-server-${index}`;
+export const accessServerEipComponent = (index: number): string => `access-server-${index}-eip`;

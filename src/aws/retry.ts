@@ -38,14 +38,16 @@ export async function retryWhile<T>(
   action: string,
   work: () => Promise<T>,
   retryable: (error: unknown) => boolean,
-  options: { attempts: number; delayMs: number },
+  options: { attempts: number; delayMs: number; backoff?: number; maxDelayMs?: number },
 ): Promise<T> {
+  let delay = options.delayMs;
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (error) {
       if (attempt >= options.attempts || !retryable(error)) throw toAwsError(action, error);
-      await sleep(options.delayMs);
+      await sleep(delay);
+      delay = Math.min(delay * (options.backoff ?? 1), options.maxDelayMs ?? delay);
     }
   }
 }
@@ -59,4 +61,15 @@ export async function call<T>(action: string, work: () => Promise<T>): Promise<T
   } catch (error) {
     throw toAwsError(action, error);
   }
+}
+
+/** Every page of an SDK paginator, its failure an AwsError that names the call. */
+export async function collect<T>(action: string, pages: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  try {
+    for await (const page of pages) out.push(page);
+  } catch (error) {
+    throw toAwsError(action, error);
+  }
+  return out;
 }
