@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type Change, fieldDifferences, planResource } from '../src/aws/change';
+import { isEmulatorEndpoint } from '../src/aws/clients';
 import { CORE_RESOURCES } from '../src/aws/components';
 import { boundedName } from '../src/aws/ensured';
 import { roleName, rolePolicy } from '../src/aws/iam';
 import { runInstancesInput } from '../src/aws/instances';
-import { isEmulatorEndpoint, retryWhile } from '../src/aws/retry';
+import { retryWhile } from '../src/aws/retry';
 import { defaultRouteOf } from '../src/aws/route-tables';
 import { currentIngress, desiredIngress, ruleText, toPermission } from '../src/aws/security-groups';
 import { stagingBucketName } from '../src/aws/staging-bucket';

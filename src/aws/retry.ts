@@ -8,19 +8,6 @@ export interface WaitOptions {
   emulator: boolean;
 }
 
-/**
- * An endpoint override that is not an AWS host (a VPC endpoint is `*.amazonaws.com`) is taken for an emulator
- * such as moto: fast polls, and checks it cannot answer (SSM registration) are reported as not verified.
- */
-export function isEmulatorEndpoint(endpointUrl: string | undefined): boolean {
-  if (!endpointUrl) return false;
-  try {
-    return !/\.amazonaws\.com(\.cn)?$/.test(new URL(endpointUrl).hostname);
-  } catch {
-    return true;
-  }
-}
-
 /** Waiter configuration for the SDK's waitUntil* functions. */
 export function waiterConfig<C>(client: C, wait: WaitOptions, maxWaitTime: number) {
   return wait.emulator

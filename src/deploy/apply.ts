@@ -102,7 +102,10 @@ async function applyInstanceStep(env: ApplyEnv, component: 'controller' | 'kasm'
       env.wait,
     );
   };
-  const instance = await applyInstance(ec2, change, found(env, 'instance', component), launch, env.wait);
+  const current = found(env, 'instance', component);
+  // Kept as read: its facts are those of the read, no call needed.
+  if (change.action === 'keep' && current) return current.id;
+  const instance = await applyInstance(ec2, change, current, launch, env.wait);
   env.facts[`${component}-instance`] = {
     privateIp: instance.privateIp ?? '',
     installed: instance.tags[TAG_INSTALLED] ?? '',

@@ -47,6 +47,8 @@ export type DeployResult =
       /** False when a service is unhealthy. */
       ok: boolean;
       notes: string[];
+      /** The read phase (every family's describe) that precedes the plan: the first link of every chain. */
+      readMs: number;
       elapsedMs: number;
     };
 
@@ -129,8 +131,8 @@ function stepStatus(changes: readonly Change[]): StepReport['status'] {
 
 /** The plan's inputs and the read, shared by deploy, --dry-run and status. */
 export async function readAndPlan(ctx: Context, config: WavectlConfig) {
-  const aws = await openDeploymentAws(ctx, config);
-  const artifacts = await loadArtifacts();
+  const began = Date.now();
+  const [aws, artifacts] = await Promise.all([openDeploymentAws(ctx, config), loadArtifacts()]);
   const input: PlanInput = {
     config,
     scope: aws.scope,
@@ -141,7 +143,8 @@ export async function readAndPlan(ctx: Context, config: WavectlConfig) {
     () => readDeployment(aws.clients, aws.scope),
     (c) => `${c.resources.length} resources`,
   );
-  return { aws, artifacts, input, current, changes: planDeployment(current, input) };
+  const changes = planDeployment(current, input);
+  return { aws, artifacts, input, current, changes, readMs: Date.now() - began };
 }
 
 export async function deploy(ctx: Context, options: DeployOptions): Promise<DeployResult> {
@@ -158,7 +161,7 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
       notes.push(message);
       ctx.io.info(message);
     };
-    const { aws, artifacts, input, current, changes } = await readAndPlan(ctx, config);
+    const { aws, artifacts, input, current, changes, readMs } = await readAndPlan(ctx, config);
     const { clients, scope, emulator, endpointUrl } = aws;
     const wait: WaitOptions = { emulator };
     if (emulator) note(`AWS endpoint override ${endpointUrl}: treating it as an emulator`);
@@ -294,6 +297,7 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
       unverified,
       ok: unhealthy.length === 0,
       notes,
+      readMs,
       elapsedMs: Date.now() - began,
     };
   });

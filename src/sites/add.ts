@@ -88,7 +88,7 @@ export async function finishSites(
   batch: readonly SiteRecord[],
 ): Promise<void> {
   const aws = await ctx.aws();
-  const emulator = Boolean(aws.target.endpointUrl);
+  const { emulator } = aws;
   const servers = new Set(batch.map((s) => s.accessServer));
   await ctx.io.track(
     'update access-server peers',
