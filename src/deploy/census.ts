@@ -7,7 +7,7 @@ import { readParameters } from '../aws/api-key';
 import type { Observed } from '../aws/change';
 import { readZones } from '../aws/dns';
 import type { FoundResource } from '../aws/found';
-import { readRoles } from '../aws/iam';
+import { ROLE_COMPONENTS, readLoneInstanceProfile, readRoles, roleName } from '../aws/iam';
 import { readInstances } from '../aws/instances';
 import { readInternetGateways } from '../aws/internet-gateway';
 import { readAddresses, readNatGateways } from '../aws/nat-gateway';
@@ -66,7 +66,19 @@ export async function readDeployment(clients: CensusClients, scope: CensusScope)
   return { resources: [...families.flat(), ...zones.zones], records: zones.records };
 }
 
-/** Everything the deployment owns, as a flat list (destroy's input, and the tests' view). */
+/**
+ * Everything the deployment owns, as a flat list (destroy's input, and the tests' view). Besides the read,
+ * an instance profile that holds no role (a run killed between creating it and adding the role) is looked
+ * up by its name: the role listing cannot show it, and destroy must not leave it behind.
+ */
 export async function takeCensus(clients: CensusClients, scope: CensusScope): Promise<FoundResource[]> {
-  return (await readDeployment(clients, scope)).resources;
+  const { resources } = await readDeployment(clients, scope);
+  const lone = await Promise.all(
+    ROLE_COMPONENTS.filter(
+      (c) => !resources.some((r) => r.kind === 'instance-profile' && r.component === c),
+    ).map((c) =>
+      readLoneInstanceProfile(clients.iam, scope.deployment, roleName(scope.deployment, scope.region, c), c),
+    ),
+  );
+  return [...resources, ...lone.filter((p): p is FoundResource => p !== undefined)];
 }
