@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { planAddAccessServers } from '../src/access-servers/add';
 import { parseHandshakes, siteRanges } from '../src/access-servers/list';
-import { peersByServer } from '../src/access-servers/peers';
 import { planReassignment } from '../src/access-servers/remove';
-import { planSiteRoutes } from '../src/access-servers/routes';
 import { renderAccessServerUserData } from '../src/access-servers/user-data';
+import { peersByServer } from '../src/aws/access-server-peers';
 import { accessServerPolicy } from '../src/aws/iam';
 import { desiredIngress, ruleText } from '../src/aws/security-groups';
+import { planSiteRoutes } from '../src/aws/site-routes';
 import type { AccessServerRecord, SiteRecord } from '../src/config/schema';
 import { UsageError } from '../src/errors';
 

@@ -1,6 +1,6 @@
-import { syncPeers } from '../access-servers/peers';
-import { reconcileSiteRoutes } from '../access-servers/routes';
+import { syncPeers } from '../aws/access-server-peers';
 import { parameterNames } from '../aws/naming';
+import { reconcileSiteRoutes } from '../aws/site-routes';
 import type { SiteRecord, WavectlConfig } from '../config/schema';
 import type { Context } from '../context';
 import { connectController } from '../controller-client/connect';
