@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import {
+  AuthorizeSecurityGroupIngressCommand,
   DeleteNatGatewayCommand,
   DeleteRouteCommand,
   DescribeInstancesCommand,
@@ -8,20 +9,31 @@ import {
   DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
   DetachInternetGatewayCommand,
+  ModifyVpcAttributeCommand,
   RevokeSecurityGroupIngressCommand,
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { DetachRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import {
   ChangeResourceRecordSetsCommand,
+  ChangeTagsForResourceCommand,
   ListHostedZonesCommand,
   ListResourceRecordSetsCommand,
 } from '@aws-sdk/client-route-53';
+import { DeleteBucketTaggingCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tagFilters } from '../src/aws/naming';
+import { stagingBucketName } from '../src/aws/staging-bucket';
 import type { DeployResult } from '../src/deploy/deploy';
 import type { StatusResult } from '../src/deploy/status';
 import { runCli } from './helpers/cli';
-import { initDeployment, motoWithManagedPolicies, PROFILE, rawClients } from './helpers/deploy-fixture';
+import {
+  initDeployment,
+  MOTO_ACCOUNT,
+  motoWithManagedPolicies,
+  PROFILE,
+  rawClients,
+} from './helpers/deploy-fixture';
 import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './helpers/moto';
 import { makeTempDir } from './helpers/tmp';
 
@@ -131,7 +143,7 @@ describe('drift made behind wavectl’s back: status names it, --dry-run lists i
       'private route table: defaultRoute missing',
       'controller security group: ingress tcp/8080 from 10.0.0.0/16 missing',
       'kasm instance: state stopped, want running',
-      'kasm zone dns record: missing, to create',
+      'kasm.internal A record: missing, to create',
     ];
     const status = await cli('status', '--json');
     expect(status.code).toBe(1);
@@ -179,6 +191,75 @@ describe('drift made behind wavectl’s back: status names it, --dry-run lists i
     const clean = await cli('status', '--json');
     expect(clean.code, clean.stdout).toBe(0);
     expect(clean.json<StatusResult>().drift).toEqual([]);
+  });
+
+  it('converges per family: each other drift is named, applied, and the next plan is all keep', {
+    timeout: 120_000,
+  }, async () => {
+    const { ec2, iam, route53, s3 } = rawClients(moto.endpoint, REGION);
+    const facts = await rawFacts(moto.endpoint, 'drifty');
+    const vpcId = facts.igw.Attachments![0]!.VpcId!;
+    const role = `waveshift-${REGION}-drifty-kasm`;
+    const zones = (await route53.send(new ListHostedZonesCommand({}))).HostedZones ?? [];
+    const zone = zones.find(
+      (z) => z.Name === 'waveshift.internal.' && z.CallerReference?.includes(':drifty:'),
+    )!;
+    // VPC attribute, inline policy, managed policy, bucket tags, zone tags, and a rule nobody asked for.
+    await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpcId, EnableDnsHostnames: { Value: false } }));
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: role,
+        PolicyName: 'waveshift',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }],
+        }),
+      }),
+    );
+    await iam.send(
+      new DetachRolePolicyCommand({
+        RoleName: role,
+        PolicyArn: 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore',
+      }),
+    );
+    await s3.send(
+      new DeleteBucketTaggingCommand({ Bucket: stagingBucketName('drifty', REGION, MOTO_ACCOUNT) }),
+    );
+    await route53.send(
+      new ChangeTagsForResourceCommand({
+        ResourceType: 'hostedzone',
+        ResourceId: zone.Id!.replace('/hostedzone/', ''),
+        RemoveTagKeys: ['waveshift:deployment'],
+      }),
+    );
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: facts.controllerGroup.GroupId,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+        ],
+      }),
+    );
+    const status = await cli('status', '--json');
+    expect(status.code).toBe(1);
+    const lines = status.json<StatusResult>().driftLines;
+    for (const line of [
+      'vpc: enableDnsHostnames off, want on',
+      'kasm iam role: inlinePolicy sha256:',
+      'kasm iam role: managedPolicies arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore missing',
+      'staging bucket: deployment missing (want drifty)',
+      'waveshift.internal zone: deployment missing (want drifty)',
+      'controller security group: ingress tcp/5432 from 0.0.0.0/0 not wanted',
+    ])
+      expect(
+        lines.some((l) => l.startsWith(line)),
+        `${line} in ${lines.join(' | ')}`,
+      ).toBe(true);
+    const repair = await cli('deploy', '--json');
+    expect(repair.code, repair.stderr).toBe(0);
+    const dry = await cli('deploy', '--dry-run', '--json');
+    expect(dry.json<DryRun>().changes.filter((c) => c.action !== 'keep')).toEqual([]);
+    expect((await cli('status')).code).toBe(0);
   });
 
   it('recreates a NAT gateway deleted behind its back while its address was still associated', {

@@ -207,7 +207,7 @@ describe('plan, drift and cost', () => {
       ],
       [
         { ...done, records: { ...done.records, 'kasm-zone': undefined } },
-        ['kasm zone dns record: missing, to create'],
+        ['kasm.internal A record: missing, to create'],
       ],
       [edit(done, 'instance', 'kasm', { state: 'stopped' }), ['kasm instance: state stopped, want running']],
       [

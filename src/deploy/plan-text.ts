@@ -1,10 +1,15 @@
 import type { Change, Fields } from '../aws/change';
+import { ZONES } from '../aws/dns';
 import { renderTable } from '../io/output';
 
 const words = (s: string) => s.replace(/-/g, ' ');
 
-/** Pure: a resource in words: "controller security group", "private route table", "vpc". */
+/** Pure: a resource in words: "controller security group", "private route table", "kasm.internal A record". */
 export function resourceLabel(r: Change['resource']): string {
+  const zone = Object.values(ZONES).find((z) => z.component === r.component);
+  if (r.kind === 'dns-record' && zone) return `${zone.name} A record`;
+  if (r.kind === 'hosted-zone' && zone) return `${zone.name} zone`;
+  if (r.kind === 'service') return `${r.component} service`;
   return r.component.endsWith(r.kind) ? words(r.component) : `${words(r.component)} ${words(r.kind)}`;
 }
 
