@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Change, fieldDifferences, planResource } from '../src/aws/change';
 import { isEmulatorEndpoint } from '../src/aws/clients';
-import { CORE_RESOURCES } from '../src/aws/components';
 import { boundedName } from '../src/aws/ensured';
 import { roleName, rolePolicy } from '../src/aws/iam';
 import { runInstancesInput } from '../src/aws/instances';
@@ -475,6 +474,7 @@ describe('resource shapes', () => {
     expect(plan.phases.at(-1)!.map((r) => r.kind)).toEqual(['vpc']);
     expect(plan.global.at(-1)!.map((r) => r.kind)).toEqual(['iam-role', 'iam-role']);
     expect(GLOBAL_PHASES[0]).toContain('instance-profile');
-    expect(plan.phases.flat().length + plan.global.flat().length).toBe(CORE_RESOURCES.length);
+    expect(plan.phases.flat().length + plan.global.flat().length).toBe(found.length);
+    expect(found).toHaveLength(20);
   });
 });

@@ -46,30 +46,6 @@ export interface ComponentRef {
   component: string;
 }
 
-/** What `deploy` creates and `status` expects, one entry per resource. */
-export const CORE_RESOURCES: readonly { kind: ResourceKind; component: string }[] = [
-  { kind: 'vpc', component: COMPONENT.vpc },
-  { kind: 'subnet', component: COMPONENT.publicSubnet },
-  { kind: 'subnet', component: COMPONENT.privateSubnet },
-  { kind: 'internet-gateway', component: COMPONENT.internetGateway },
-  { kind: 'elastic-ip', component: COMPONENT.natEip },
-  { kind: 'nat-gateway', component: COMPONENT.natGateway },
-  { kind: 'route-table', component: COMPONENT.publicRouteTable },
-  { kind: 'route-table', component: COMPONENT.privateRouteTable },
-  { kind: 'security-group', component: COMPONENT.controllerSecurityGroup },
-  { kind: 'security-group', component: COMPONENT.kasmSecurityGroup },
-  { kind: 'iam-role', component: COMPONENT.controllerRole },
-  { kind: 'iam-role', component: COMPONENT.kasmRole },
-  { kind: 'instance-profile', component: COMPONENT.controllerRole },
-  { kind: 'instance-profile', component: COMPONENT.kasmRole },
-  { kind: 'hosted-zone', component: COMPONENT.controllerZone },
-  { kind: 'hosted-zone', component: COMPONENT.kasmZone },
-  { kind: 'instance', component: COMPONENT.controllerInstance },
-  { kind: 'instance', component: COMPONENT.kasmInstance },
-  { kind: 'parameter', component: COMPONENT.apiKey },
-  { kind: 'bucket', component: COMPONENT.stagingBucket },
-];
-
 /** Access servers, added by `access-servers --add`: one role, security group and profile for all of them. */
 export const ACCESS_SERVER_COMPONENT = 'access-server';
 export const accessServerComponent = (index: number): string => `access-server-${index}`;
