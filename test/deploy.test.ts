@@ -4,6 +4,7 @@ import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   DescribeInstancesCommand,
+  DescribeSubnetsCommand,
   DescribeVolumesCommand,
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
@@ -83,6 +84,13 @@ describe('deploy, status, destroy against moto', () => {
     const config = JSON.parse(await readFile(join(us, 'wavectl.json'), 'utf8'));
     expect(config.resources.vpc).toMatch(/^vpc-/);
     expect(config.resources['controller-instance']).toMatch(/^i-/);
+    // Both subnets in the zone chosen for offering every instance type, and that choice recorded.
+    const zone = config.resources['availability-zone'];
+    expect(zone).toMatch(/^us-east-1[a-f]$/);
+    const { ec2 } = rawClients(moto.endpoint, 'us-east-1');
+    const subnets =
+      (await ec2.send(new DescribeSubnetsCommand({ Filters: tagFilters('flow') }))).Subnets ?? [];
+    expect(subnets.map((x) => x.AvailabilityZone)).toEqual([zone, zone]);
   });
 
   it('creates instances with IMDSv2, encrypted gp3 volumes of the configured size, and DNS records', async () => {
