@@ -69,46 +69,55 @@ export async function readZones(
       );
       return match ? [{ zone, ...match }] : [];
     });
-  const tags = new Map<string, Record<string, string>>();
-  for (let i = 0; i < ours.length; i += 10) {
-    const batch = ours.slice(i, i + 10).map((z) => zoneId(z.zone));
-    const out = await call('Route53 ListTagsForResources', () =>
-      route53.send(new ListTagsForResourcesCommand({ ResourceType: 'hostedzone', ResourceIds: batch })),
-    );
-    for (const set of out.ResourceTagSets ?? []) tags.set(set.ResourceId ?? '', tagRecord(set.Tags));
-  }
-  const records: ZonesRead['records'] = {};
-  const zones = await Promise.all(
-    ours.map(async ({ zone, component, name }) => {
-      const id = zoneId(zone);
-      const out = await call('Route53 ListResourceRecordSets', () =>
-        route53.send(
-          new ListResourceRecordSetsCommand({
-            HostedZoneId: id,
-            StartRecordName: `${name}.`,
-            StartRecordType: 'A',
-            MaxItems: 1,
-          }),
+  // Tags (batched by ten) and apex records are read side by side.
+  const batches: string[][] = [];
+  for (let i = 0; i < ours.length; i += 10) batches.push(ours.slice(i, i + 10).map((z) => zoneId(z.zone)));
+  const [tagSets, apexes] = await Promise.all([
+    Promise.all(
+      batches.map((ResourceIds) =>
+        call('Route53 ListTagsForResources', () =>
+          route53.send(new ListTagsForResourcesCommand({ ResourceType: 'hostedzone', ResourceIds })),
         ),
-      );
-      const record = out.ResourceRecordSets?.find((r) => r.Name === `${name}.` && r.Type === 'A');
-      if (record && !records[component]) {
-        records[component] = {
-          id: `${name} A`,
-          fields: { a: (record.ResourceRecords ?? []).map((r) => r.Value ?? '').join(',') },
-        };
-      }
-      const owner = tags.get(id)?.[TAG_DEPLOYMENT] ?? '';
-      return {
-        kind: 'hosted-zone' as const,
-        component,
-        id,
-        state: owner === deployment ? 'tagged' : 'untagged',
-        fields: { deployment: owner },
-        facts: { name },
+      ),
+    ),
+    Promise.all(
+      ours.map(({ zone, name }) =>
+        call('Route53 ListResourceRecordSets', () =>
+          route53.send(
+            new ListResourceRecordSetsCommand({
+              HostedZoneId: zoneId(zone),
+              StartRecordName: `${name}.`,
+              StartRecordType: 'A',
+              MaxItems: 1,
+            }),
+          ),
+        ),
+      ),
+    ),
+  ]);
+  const tags = new Map<string, Record<string, string>>();
+  for (const out of tagSets)
+    for (const set of out.ResourceTagSets ?? []) tags.set(set.ResourceId ?? '', tagRecord(set.Tags));
+  const records: ZonesRead['records'] = {};
+  const zones = ours.map(({ zone, component, name }, i) => {
+    const id = zoneId(zone);
+    const record = apexes[i]?.ResourceRecordSets?.find((r) => r.Name === `${name}.` && r.Type === 'A');
+    if (record && !records[component]) {
+      records[component] = {
+        id: `${name} A`,
+        fields: { a: (record.ResourceRecords ?? []).map((r) => r.Value ?? '').join(',') },
       };
-    }),
-  );
+    }
+    const owner = tags.get(id)?.[TAG_DEPLOYMENT] ?? '';
+    return {
+      kind: 'hosted-zone' as const,
+      component,
+      id,
+      state: owner === deployment ? 'tagged' : 'untagged',
+      fields: { deployment: owner },
+      facts: { name },
+    };
+  });
   return { zones, records };
 }
 

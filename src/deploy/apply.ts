@@ -58,7 +58,9 @@ async function availabilityZone(env: ApplyEnv): Promise<string> {
     ?.availabilityZone;
   if (existing) return existing;
   const recorded =
-    env.config.resources[AVAILABILITY_ZONE_KEY] ?? env.facts['public-subnet']?.availabilityZone;
+    env.facts['public-subnet']?.availabilityZone ??
+    env.facts['private-subnet']?.availabilityZone ??
+    env.config.resources[AVAILABILITY_ZONE_KEY];
   if (recorded) return recorded;
   const { controller, kasm, accessServer } = env.config.instances;
   const zone = await chooseAvailabilityZone(env.clients.ec2, [controller.type, kasm.type, accessServer.type]);
@@ -193,6 +195,8 @@ export async function applyStep(step: string, changes: Change[], env: ApplyEnv):
     case 'public-subnet':
     case 'private-subnet': {
       const zone = change!.action === 'create' ? await availabilityZone(env) : '';
+      // The other subnet is placed in the same zone (the NAT gateway is zonal).
+      if (zone) env.facts[step] = { ...env.facts[step], availabilityZone: zone };
       return applySubnet(
         ec2,
         deployment,

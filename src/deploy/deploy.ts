@@ -5,12 +5,13 @@ import type { Context } from '../context';
 import { formatElapsed, renderTable } from '../io/output';
 import { type ApplyEnv, applyStep } from './apply';
 import { type Current, readDeployment } from './census';
+import { readControllerArtifacts } from './controller-artifacts';
 import { openDeploymentAws } from './deployment-aws';
 import { type GraphStep, runGraph } from './graph';
 import { estimateMonthlyCost, knownIds, type PlanInput, planDeployment, planStep, planStrays } from './plan';
 import { changeLines, renderChanges } from './plan-text';
 import { removeAll } from './remove';
-import { type Health, loadArtifacts, probeService, serviceFingerprints } from './services';
+import { type Health, probeService, serviceFingerprints } from './services';
 
 export interface DeployOptions {
   dryRun?: boolean;
@@ -47,7 +48,7 @@ export type DeployResult =
       /** False when a service is unhealthy. */
       ok: boolean;
       notes: string[];
-      /** The read phase (every family's describe) that precedes the plan: the first link of every chain. */
+      /** The read phase (every family's describes) and the plan: the first link of every chain. */
       readMs: number;
       elapsedMs: number;
     };
@@ -131,13 +132,13 @@ function stepStatus(changes: readonly Change[]): StepReport['status'] {
 
 /** The plan's inputs and the read, shared by deploy, --dry-run and status. */
 export async function readAndPlan(ctx: Context, config: WavectlConfig) {
-  const began = Date.now();
-  const [aws, artifacts] = await Promise.all([openDeploymentAws(ctx, config), loadArtifacts()]);
+  const [aws, artifacts] = await Promise.all([openDeploymentAws(ctx, config), readControllerArtifacts()]);
   const input: PlanInput = {
     config,
     scope: aws.scope,
     fingerprints: serviceFingerprints(artifacts),
   };
+  const began = Date.now();
   const current: Current = await ctx.io.track(
     'read the deployment',
     () => readDeployment(aws.clients, aws.scope),

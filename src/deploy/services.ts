@@ -6,7 +6,7 @@ import { waitManaged } from '../aws/ssm-managed';
 import { runShellScript } from '../aws/ssm-run';
 import { contentKey, stageObject } from '../aws/staging-bucket';
 import { WavectlError } from '../errors';
-import { type ControllerArtifacts, readControllerArtifacts } from './controller-artifacts';
+import type { ControllerArtifacts } from './controller-artifacts';
 import {
   CONTROLLER_HEALTH_SCRIPT,
   controllerInstallScript,
@@ -47,8 +47,6 @@ export function serviceFingerprints(artifacts: ControllerArtifacts): { controlle
     kasm: `kasm-${hash(kasmInstallScript())}`,
   };
 }
-
-export const loadArtifacts = readControllerArtifacts;
 
 /** Installs the service on its instance through SSM Run Command (the controller's files staged in S3). */
 export async function installService(
