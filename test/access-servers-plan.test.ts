@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { planAddAccessServers } from '../src/access-servers/add';
-import { accessServerIngress, accessServerPolicy } from '../src/access-servers/aws';
 import { parseHandshakes, siteRanges } from '../src/access-servers/list';
-import { peersByServer } from '../src/access-servers/peers';
 import { planAccessServerRemoval, planReassignment } from '../src/access-servers/remove';
-import { planSiteRoutes } from '../src/access-servers/routes';
 import { renderAccessServerUserData } from '../src/access-servers/user-data';
+import { peersByServer } from '../src/aws/access-server-peers';
+import { accessServerPolicy } from '../src/aws/iam';
+import { desiredIngress, ruleText } from '../src/aws/security-groups';
+import { planSiteRoutes } from '../src/aws/site-routes';
 import { numberList } from '../src/commands/numbers';
 import type { AccessServerRecord, SiteRecord } from '../src/config/schema';
 import { UsageError } from '../src/errors';
@@ -126,17 +127,9 @@ describe('access server facts', () => {
   });
 
   it('opens WireGuard to the world and everything to the VPC only', () => {
-    expect(accessServerIngress(51820)).toEqual([
-      expect.objectContaining({
-        IpProtocol: 'udp',
-        FromPort: 51820,
-        ToPort: 51820,
-        IpRanges: [expect.objectContaining({ CidrIp: '0.0.0.0/0' })],
-      }),
-      expect.objectContaining({
-        IpProtocol: '-1',
-        IpRanges: [expect.objectContaining({ CidrIp: '10.0.0.0/16' })],
-      }),
+    expect(desiredIngress('access-server').map(ruleText)).toEqual([
+      'udp/51820 from 0.0.0.0/0',
+      'all from 10.0.0.0/16',
     ]);
   });
 

@@ -1,3 +1,4 @@
+import { removeAccessServer as removeAccessServerResources } from '../aws/access-servers';
 import { parameterNames } from '../aws/naming';
 import type { SiteRecord, WavectlConfig } from '../config/schema';
 import type { Context } from '../context';
@@ -8,7 +9,6 @@ import { finishSites } from '../sites/add';
 import { renderRouteChange, siteRouteChanges } from '../sites/dry-run';
 import { deleteSecrets, storedScannerKeyHashes } from '../sites/parameters';
 import { siteInput, withSites } from '../sites/plan';
-import { deleteAccessServerInstance } from './aws';
 
 /**
  * Pure: where the sites of the servers `indexes` go when they are removed with --force (blocks stay
@@ -167,7 +167,7 @@ export async function removeAccessServers(
         controller.deleteAccessServer(index),
       );
       await ctx.io.track(`terminate access server ${index}`, async () =>
-        deleteAccessServerInstance(await aws.ec2(), config.name, index),
+        removeAccessServerResources(await aws.ec2(), config.name, index),
       );
       await deleteSecrets(await aws.ssm(), [parameterNames(config.name).accessServerPrivateKey(index)]);
       config = { ...config, accessServers: config.accessServers.filter((a) => a.index !== index) };

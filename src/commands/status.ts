@@ -10,12 +10,14 @@ export const statusCommand: CommandDefinition = {
       .action(
         run(async (ctx) => {
           const { deploymentStatus, renderStatus } = await import('../deploy/status');
-          const { statusVerdict } = await import('../deploy/status-verdict');
           const { WavectlError } = await import('../errors');
           const status = await deploymentStatus(ctx);
-          const verdict = statusVerdict(status);
-          ctx.io.result({ ...status, verdict }, renderStatus);
-          if (!verdict.ok) throw new WavectlError(`not healthy and in sync: ${verdict.problems.join('; ')}`);
+          ctx.io.result(status, renderStatus);
+          if (!status.ok) {
+            throw new WavectlError(
+              `not healthy and in sync: ${status.verdict.problems.join('; ')}: \`wavectl deploy --dry-run\` shows the repair of any drift, \`wavectl deploy\` makes it`,
+            );
+          }
         }),
       );
   },

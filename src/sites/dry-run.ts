@@ -1,9 +1,4 @@
-import {
-  accessServerInterfaces,
-  planSiteRoutes,
-  type RouteChange,
-  readSiteRoutes,
-} from '../access-servers/routes';
+import { accessServerInterfaces, planSiteRoutes, type RouteChange, readSiteRoutes } from '../aws/site-routes';
 import type { SiteRecord } from '../config/schema';
 import type { Context } from '../context';
 import { planAddSites } from './plan';
