@@ -77,3 +77,6 @@ export class ControllerError extends WavectlError {
 
 /** The operator declined a confirmation, or one was needed and no terminal could ask for it. */
 export class AbortedError extends WavectlError {}
+
+/** A backup archive could not be read: wrong passphrase, truncated, corrupt or tampered with. */
+export class BackupError extends WavectlError {}

@@ -1,4 +1,5 @@
 import { accessServersCommand } from './access-servers';
+import { backupCommand } from './backup';
 import type { CommandDefinition } from './command';
 import { configCommand } from './config';
 import { configureHubCommand } from './configure-hub';
@@ -6,6 +7,7 @@ import { controllerCommand } from './controller';
 import { deployCommand } from './deploy';
 import { destroyCommand } from './destroy';
 import { initCommand } from './init';
+import { restoreCommand } from './restore';
 import { sitesCommand } from './sites';
 import { statusCommand } from './status';
 
@@ -20,4 +22,6 @@ export const commands: CommandDefinition[] = [
   accessServersCommand,
   sitesCommand,
   configureHubCommand,
+  backupCommand,
+  restoreCommand,
 ];
