@@ -1,5 +1,7 @@
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { KNOWN_INSTANCE_TYPES } from '../aws/instance-types';
-import { resolveAmi } from '../aws/instances';
+import { componentOf, listInstances, resolveAmi } from '../aws/instances';
 import { parameterNames } from '../aws/naming';
 import { waitManaged } from '../aws/ssm-managed';
 import { findSubnet } from '../aws/subnets';
@@ -10,9 +12,10 @@ import { connectController } from '../controller-client/connect';
 import type { AccessServerInput } from '../controller-client/types';
 import { AwsError, UsageError } from '../errors';
 import { accessServerTunnelIp, MAX_ACCESS_SERVERS, WIREGUARD_PORT } from '../network/address-plan';
-import { putSecrets } from '../sites/parameters';
+import { existingParameters, putSecrets } from '../sites/parameters';
 import { generateKeyPair } from '../wireguard/keys';
 import { ensureAccessServerInstance, ensureAccessServerRole, ensureAccessServerSecurityGroup } from './aws';
+import { planAccessServerRecovery } from './recover';
 import { renderAccessServerUserData } from './user-data';
 
 /** Pure: the indexes `access-servers --add count` creates or finishes (records without an instance first). */
@@ -44,6 +47,14 @@ export const accessServerInput = (s: AccessServerRecord): AccessServerInput => (
 const upsert = (servers: readonly AccessServerRecord[], s: AccessServerRecord) =>
   [...servers.filter((x) => x.index !== s.index), s].sort((a, b) => a.index - b.index);
 
+export interface AddAccessServersResult {
+  accessServers: AccessServerRecord[];
+  /** Recorded servers whose instance was gone, launched again (they counted toward N). */
+  recreated: number[];
+  /** Of those, the ones that got a new key pair because SSM had lost theirs. */
+  renewed: number[];
+}
+
 /**
  * `access-servers --add N`. The key pair is made and stored (SSM, then wavectl.json) before the instance is
  * launched, so a re-run reuses it; instance, source/dest check and Elastic IP are each found again by tag.
@@ -52,7 +63,7 @@ export async function addAccessServers(
   ctx: Context,
   count: number,
   options: { instanceType?: string } = {},
-): Promise<{ accessServers: AccessServerRecord[] }> {
+): Promise<AddAccessServersResult> {
   if (options.instanceType !== undefined && !KNOWN_INSTANCE_TYPES.includes(options.instanceType)) {
     throw new UsageError(
       `--instance-type must be a known instance type (${KNOWN_INSTANCE_TYPES.join(', ')}), got "${options.instanceType}"`,
@@ -60,9 +71,11 @@ export async function addAccessServers(
   }
   return ctx.withLock(async () => {
     let config: WavectlConfig = await ctx.loadConfig();
-    const indexes = planAddAccessServers(config.accessServers, count);
     const aws = await ctx.aws();
     const [ec2, ssm, iam] = [await aws.ec2(), await aws.ssm(), await aws.iam()];
+    const recovery = await recoverGoneAccessServers(ctx, config, ec2, ssm);
+    config = recovery.config;
+    const indexes = planAddAccessServers(config.accessServers, count);
     const wait = { emulator: Boolean(aws.target.endpointUrl) };
     const vpcId = await findVpc(ec2, config.name);
     const subnet = await findSubnet(ec2, config.name, 'public');
@@ -159,12 +172,57 @@ export async function addAccessServers(
       accessServers: config.accessServers.map((s) => registered.find((r) => r.index === s.index) ?? s),
     };
     await ctx.saveConfig(config);
-    return { accessServers: registered };
+    return { accessServers: registered, recreated: recovery.recreated, renewed: recovery.renewed };
   });
 }
 
-export const renderAddAccessServers = ({ accessServers }: { accessServers: AccessServerRecord[] }) =>
+/**
+ * Recorded servers whose instance is gone (see planAccessServerRecovery) become unfinished records, with a
+ * new key pair stored first where SSM lost theirs. Costs nothing while no record names an instance.
+ */
+async function recoverGoneAccessServers(
+  ctx: Context,
+  config: WavectlConfig,
+  ec2: EC2Client,
+  ssm: SSMClient,
+): Promise<{ config: WavectlConfig; recreated: number[]; renewed: number[] }> {
+  if (!config.accessServers.some((s) => s.instanceId)) return { config, recreated: [], renewed: [] };
+  const live = new Set(
+    (await listInstances(ec2, config.name))
+      .map((i) => /^access-server-(\d+)$/.exec(componentOf(i))?.[1])
+      .filter((k): k is string => k !== undefined)
+      .map(Number),
+  );
+  const names = config.accessServers.map((s) => parameterNames(config.name).accessServerPrivateKey(s.index));
+  const plan = planAccessServerRecovery(
+    config.name,
+    config.accessServers,
+    config.sites,
+    live,
+    await existingParameters(ssm, names),
+    () => generateKeyPair(),
+  );
+  if (plan.recreated.length === 0) return { config, recreated: [], renewed: [] };
+  if (plan.secrets.length > 0) {
+    await ctx.io.track('store new keys of re-created access servers in SSM', () =>
+      putSecrets(ssm, plan.secrets),
+    );
+  }
+  const next = { ...config, accessServers: plan.accessServers, sites: plan.sites };
+  await ctx.saveConfig(next);
+  ctx.io.info(
+    `access server${plan.recreated.length === 1 ? '' : 's'} ${plan.recreated.join(', ')} recorded but gone: launching again${
+      plan.renewed.length
+        ? ` (new keys for ${plan.renewed.join(', ')}: their sites' routers need \`configure-hub\`)`
+        : ', same keys'
+    }; their sites are finished by the next \`sites --add\``,
+  );
+  return { config: next, recreated: plan.recreated, renewed: plan.renewed };
+}
+
+export const renderAddAccessServers = ({ accessServers, recreated }: AddAccessServersResult) =>
   [
+    ...(recreated.length ? [`re-created recorded access servers ${recreated.join(', ')}`] : []),
     ...accessServers.map(
       (a) =>
         `access server ${a.index}: ${a.instanceId}, endpoint ${a.publicIp}:${a.listenPort}, public key ${a.publicKey}`,

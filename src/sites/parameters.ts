@@ -53,6 +53,18 @@ export async function getSecrets(ssm: SSMClient, names: readonly string[]): Prom
   return found;
 }
 
+/** Which of `names` exist in Parameter Store (values are not read). */
+export async function existingParameters(ssm: SSMClient, names: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const batch of chunks(names)) {
+    const out = await call('SSM GetParameters', () =>
+      ssm.send(new GetParametersCommand({ Names: batch, WithDecryption: false })),
+    );
+    for (const p of out.Parameters ?? []) if (p.Name) found.add(p.Name);
+  }
+  return found;
+}
+
 /** Deletes secrets; names already gone are fine (a re-run of a remove). */
 export async function deleteSecrets(ssm: SSMClient, names: readonly string[]): Promise<void> {
   for (const batch of chunks(names)) {
