@@ -1,4 +1,5 @@
 import { accessServersCommand } from './access-servers';
+import { apiKeyCommand } from './api-key';
 import { backupCommand } from './backup';
 import type { CommandDefinition } from './command';
 import { configCommand } from './config';
@@ -24,4 +25,5 @@ export const commands: CommandDefinition[] = [
   configureHubCommand,
   backupCommand,
   restoreCommand,
+  apiKeyCommand,
 ];

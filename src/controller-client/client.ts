@@ -75,6 +75,20 @@ export class ControllerClient {
     ).body.accessServers;
   }
 
+  /** Makes the key with this SHA-256 the deployment key; the current one stays valid for `graceSeconds`. */
+  async rotateDeploymentKey(
+    keyHash: string,
+    graceSeconds: number,
+  ): Promise<{ previousValidUntil: string | null }> {
+    return (
+      await this.call<{ previousValidUntil: string | null }>({
+        method: 'PUT',
+        path: '/api/deployment-key',
+        body: { keyHash, graceSeconds },
+      })
+    ).body;
+  }
+
   async deleteAccessServer(index: number): Promise<boolean> {
     return (await this.call<{ deleted: boolean }>({ method: 'DELETE', path: `/api/access-servers/${index}` }))
       .body.deleted;

@@ -1,0 +1,231 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseGrace } from '../src/api-key/rotate';
+import { DeploymentKeyRing } from '../src/controller/auth/deployment-keys';
+import { hashScannerKey } from '../src/controller/auth/scanner-key';
+import { type RunningController, startController } from '../src/controller/server';
+import { UsageError } from '../src/errors';
+import { runCli } from './helpers/cli';
+import { PROFILE, rawClients } from './helpers/deploy-fixture';
+import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './helpers/moto';
+import { type PostgresServer, startPostgres } from './helpers/postgres';
+import { makeTempDir } from './helpers/tmp';
+
+const hash = (k: string) => hashScannerKey(k);
+
+describe('the deployment key ring', () => {
+  it('accepts the previous key only within its grace period', () => {
+    let now = 1_000_000;
+    const ring = new DeploymentKeyRing(hash('old'), () => now);
+    expect(ring.accepts(hash('old'))).toBe(true);
+    expect(ring.rotate(hash('new'), 60)).toEqual({ previousValidUntil: new Date(1_060_000).toISOString() });
+    expect([ring.accepts(hash('old')), ring.accepts(hash('new')), ring.accepts(hash('other'))]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    now += 59_999;
+    expect(ring.accepts(hash('old'))).toBe(true);
+    now += 1;
+    expect(ring.accepts(hash('old'))).toBe(false);
+    expect(ring.previousValidUntil()).toBeNull();
+  });
+
+  it('refuses the old key at once with no grace, and a repeated rotation to the same key changes nothing', () => {
+    const ring = new DeploymentKeyRing(hash('a'), () => 0);
+    ring.rotate(hash('b'), 0);
+    expect(ring.accepts(hash('a'))).toBe(false);
+    ring.rotate(hash('b'), 100);
+    expect(ring.accepts(hash('a'))).toBe(false);
+    expect(ring.accepts(hash('b'))).toBe(true);
+  });
+
+  it('parses grace durations', () => {
+    expect([parseGrace('0'), parseGrace('90s'), parseGrace('10m'), parseGrace('2h')]).toEqual([
+      0, 90, 600, 7200,
+    ]);
+    for (const bad of ['', '1d', '-1m', '10 m', '200h'])
+      expect(() => parseGrace(bad), bad).toThrow(UsageError);
+  });
+});
+
+describe('api-key rotate against moto and the real controller, a scanner reporting throughout', () => {
+  const NAME = 'rot';
+  const OLD = 'the-old-deployment-key-0123456789abcdef';
+  let moto: MotoServer;
+  let postgres: PostgresServer;
+  let controller: RunningController;
+  let ssm: SSMClient;
+  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  let dir: string;
+  let databaseUrl: string;
+
+  const ssmKey = async () =>
+    (await ssm.send(new GetParameterCommand({ Name: `/waveshift/${NAME}/api-key`, WithDecryption: true })))
+      .Parameter!.Value!;
+  const status = async (key: string, path = '/api/sites') =>
+    (await fetch(`${controller.url}${path}`, { headers: { 'X-API-Key': key } })).status;
+
+  beforeAll(async () => {
+    [moto, postgres, tmp] = await Promise.all([startMoto(), startPostgres(), makeTempDir()]);
+    applyEnv(await writeAwsProfile(join(tmp.path, 'aws'), PROFILE, 'us-east-1'));
+    ssm = rawClients(moto.endpoint, 'us-east-1').ssm;
+    // As `deploy` leaves it: the deployment key in SSM, the controller started with it.
+    await ssm.send(
+      new PutParameterCommand({ Name: `/waveshift/${NAME}/api-key`, Value: OLD, Type: 'SecureString' }),
+    );
+    databaseUrl = await postgres.createDatabase('rotate');
+    controller = await startController({
+      host: '127.0.0.1',
+      port: 0,
+      databaseUrl,
+      apiKey: OLD,
+      logger: false,
+    });
+    dir = join(tmp.path, 'deployment');
+    await mkdir(dir);
+    const init = await runCli(
+      [
+        'init',
+        '--identity-provider',
+        'local',
+        '--profile',
+        PROFILE,
+        '--region',
+        'us-east-1',
+        '--name',
+        NAME,
+        '--controller-url',
+        controller.url,
+        '--dir',
+        dir,
+      ],
+      { cwd: dir },
+    );
+    expect(init.code, init.stderr).toBe(0);
+    const site = await fetch(`${controller.url}/api/sites`, {
+      method: 'PUT',
+      headers: { 'X-API-Key': OLD, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        sites: [
+          {
+            number: 0,
+            name: 'site-0',
+            cidr: '10.8.0.0/24',
+            publicKey: 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=',
+            accessServer: 0,
+            scannerKeyHash: hash('scanner-key-of-site-0-0123456789abcdef'),
+          },
+        ],
+      }),
+    });
+    expect(site.status).toBe(200);
+  }, 120_000);
+  afterAll(async () => {
+    ssm?.destroy();
+    await controller?.close();
+    await postgres?.stop();
+    await moto?.stop();
+    await tmp?.remove();
+  });
+
+  it('refuses at once under the emulator without controller.url, changing nothing', async () => {
+    const other = join(tmp.path, 'relay');
+    await mkdir(other);
+    await runCli(
+      [
+        'init',
+        '--identity-provider',
+        'local',
+        '--profile',
+        PROFILE,
+        '--region',
+        'us-east-1',
+        '--name',
+        NAME,
+        '--dir',
+        other,
+      ],
+      {
+        cwd: other,
+      },
+    );
+    const run = await runCli(['api-key', 'rotate', '--dir', other, '--endpoint-url', moto.endpoint], {
+      cwd: other,
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toMatch(
+      /^wavectl: under an AWS emulator no SSM command runs.*controller\.url.*nothing was changed$/,
+    );
+    expect(await ssmKey()).toBe(OLD);
+  });
+
+  it('moves to a new key with a grace period; no report is lost, wavectl follows SSM, the old key is refused after', async () => {
+    let reporting = true;
+    const reports: number[] = [];
+    const wavectlView: number[] = [];
+    let scan = Date.parse('2026-01-01T00:00:00Z');
+    const reporter = (async () => {
+      while (reporting) {
+        scan += 60_000;
+        const res = await fetch(`${controller.url}/api/sites/0/devices`, {
+          method: 'POST',
+          headers: {
+            'X-API-Key': 'scanner-key-of-site-0-0123456789abcdef',
+            'Content-Type': 'application/json',
+          },
+          body: JSON.stringify({ scannedAt: new Date(scan).toISOString(), devices: [{ ip: '10.8.0.10' }] }),
+        });
+        reports.push(res.status);
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    })();
+    // What wavectl does on each run: read the deployment key from SSM, then call the controller.
+    const operator = (async () => {
+      while (reporting) {
+        wavectlView.push(await status(await ssmKey()));
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+
+    const run = await runCli(
+      ['api-key', 'rotate', '--grace', '3s', '--json', '--dir', dir, '--endpoint-url', moto.endpoint],
+      {
+        cwd: dir,
+      },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const result = run.json<{ previousValidUntil: string; controllerFiles: string }>();
+    expect(result.controllerFiles).toBe('not-applicable');
+    const NEW = await ssmKey();
+    expect(NEW).not.toBe(OLD);
+    expect(run.stdout + run.stderr).not.toContain(NEW);
+    // Within the grace period both keys work.
+    expect([await status(OLD), await status(NEW)]).toEqual([200, 200]);
+    await new Promise((r) =>
+      setTimeout(r, Math.max(0, Date.parse(result.previousValidUntil) - Date.now()) + 200),
+    );
+    expect([await status(OLD), await status(NEW)]).toEqual([401, 200]);
+    await new Promise((r) => setTimeout(r, 200));
+    reporting = false;
+    await Promise.all([reporter, operator]);
+
+    expect(reports.length).toBeGreaterThan(20);
+    expect(reports.filter((s) => s !== 200)).toEqual([]);
+    expect(wavectlView.filter((s) => s !== 200)).toEqual([]);
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    const stored = await client.query('select count(*)::int as n from scan_reports where site = 0');
+    const audit = await client.query("select actor from audit_log where action = 'deployment-key.rotate'");
+    await client.end();
+    expect(stored.rows[0].n).toBe(reports.length);
+    expect(audit.rows).toEqual([{ actor: 'deployment-key' }]);
+    await expect(
+      ssm.send(new GetParameterCommand({ Name: `/waveshift/${NAME}/api-key-next` })),
+    ).rejects.toThrow(/ParameterNotFound|not found/i);
+  }, 60_000);
+});
