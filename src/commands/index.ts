@@ -8,6 +8,7 @@ import { controllerCommand } from './controller';
 import { deployCommand } from './deploy';
 import { destroyCommand } from './destroy';
 import { initCommand } from './init';
+import { logsCommand } from './logs';
 import { restoreCommand } from './restore';
 import { sitesCommand } from './sites';
 import { statusCommand } from './status';
@@ -26,4 +27,5 @@ export const commands: CommandDefinition[] = [
   backupCommand,
   restoreCommand,
   apiKeyCommand,
+  logsCommand,
 ];
