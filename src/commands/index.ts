@@ -7,6 +7,7 @@ import { configureHubCommand } from './configure-hub';
 import { controllerCommand } from './controller';
 import { deployCommand } from './deploy';
 import { destroyCommand } from './destroy';
+import { exportCommand } from './export';
 import { initCommand } from './init';
 import { logsCommand } from './logs';
 import { restoreCommand } from './restore';
@@ -28,4 +29,5 @@ export const commands: CommandDefinition[] = [
   restoreCommand,
   apiKeyCommand,
   logsCommand,
+  exportCommand,
 ];

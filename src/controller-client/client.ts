@@ -8,6 +8,30 @@ import type {
   SiteInput,
 } from './types';
 
+/** A user as GET /users lists it (never a password hash). */
+export interface ExportedUser {
+  id: number;
+  username: string;
+  displayName: string | null;
+  role: string;
+  disabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A device as GET /api/devices lists it. */
+export interface ExportedDevice {
+  site: number;
+  ip: string;
+  mac: string | null;
+  hostname: string | null;
+  vendor: string | null;
+  online: boolean;
+  firstSeen: string;
+  lastSeen: string;
+  missedScans: number;
+}
+
 /**
  * The controller's API as wavectl uses it. Every call is one round trip of the transport; `roundTrips`
  * counts them (a batch of registrations is one).
@@ -56,6 +80,15 @@ export class ControllerClient {
   async deleteSite(number: number): Promise<boolean> {
     return (await this.call<{ deleted: boolean }>({ method: 'DELETE', path: `/api/sites/${number}` })).body
       .deleted;
+  }
+
+  async listUsers(): Promise<ExportedUser[]> {
+    return (await this.call<{ users: ExportedUser[] }>({ method: 'GET', path: '/users' })).body.users;
+  }
+
+  async listDevices(): Promise<ExportedDevice[]> {
+    return (await this.call<{ devices: ExportedDevice[] }>({ method: 'GET', path: '/api/devices' })).body
+      .devices;
   }
 
   async listAccessServers(): Promise<AccessServer[]> {
