@@ -1,27 +1,32 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetParameterCommand, GetParametersByPathCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BackupResult } from '../src/backup/backup';
 import type { RestoreResult } from '../src/backup/restore';
 import type { WavectlConfig } from '../src/config/schema';
 import { type RunningController, startController } from '../src/controller/server';
+import type { ConfigureHubResult } from '../src/router/configure-hub';
 import { runCli } from './helpers/cli';
 import { motoWithManagedPolicies, PROFILE, rawClients } from './helpers/deploy-fixture';
 import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './helpers/moto';
+import { describeWithNetns } from './helpers/netns';
 import { freePort } from './helpers/ports';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
+import { type RouterSandbox, startRouterSandbox } from './helpers/router-sandbox';
 import { makeTempDir } from './helpers/tmp';
 
 const NAME = 'dr';
 const PASSPHRASE = 'a long backup passphrase';
+const ROUTER_PASSWORD = 'router-password';
 
 /**
- * Disaster recovery end to end against moto and a real controller on a real PostgreSQL: a deployment with
- * one access server and three sites, devices reported and a user; a backup; the region lost (moto reset);
- * a restore into another region, deploy, the database loaded, servers and sites re-created with their keys.
+ * Disaster recovery end to end against moto, a real controller on a real PostgreSQL and sandboxed routers:
+ * a deployment with one access server and three configured sites, devices reported and a user; a backup;
+ * the region lost (moto reset). Then both ways back: a restore into another region (same keys, the
+ * database loaded), and the seed's recovery script run verbatim from a copy of wavectl.json.
  */
-describe('backup, region loss, restore into another region', () => {
+describeWithNetns('disaster recovery: backup and restore, or the seed script', () => {
   let moto: MotoServer;
   let postgres: PostgresServer;
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -29,12 +34,19 @@ describe('backup, region loss, restore into another region', () => {
   let port: number;
   let source: string;
   let archive: string;
+  const routers: RouterSandbox[] = [];
+  const hub = ['--reach', '127.8.{site}.1', '--rollback-timeout', '20', '--timeout', '30', '--json'];
   const before: { config?: WavectlConfig; secrets?: Record<string, string>; sites?: unknown[] } = {};
 
   const cli = (dir: string, args: string[], env: Record<string, string> = {}, stdin?: string) =>
     runCli([...args, '--dir', dir, '--endpoint-url', moto.endpoint], {
       cwd: tmp.path,
-      env: { WAVECTL_BACKUP_PASSPHRASE: PASSPHRASE, ...env },
+      env: {
+        WAVECTL_BACKUP_PASSPHRASE: PASSPHRASE,
+        WAVECTL_ROUTER_PASSWORD: ROUTER_PASSWORD,
+        SSH_AUTH_SOCK: '',
+        ...env,
+      },
       stdin,
     });
   const ok = async (run: ReturnType<typeof cli>) => {
@@ -123,17 +135,38 @@ describe('backup, region loss, restore into another region', () => {
     expect(init.code, init.stderr).toBe(0);
   }, 120_000);
   afterAll(async () => {
+    for (const r of routers) await r.stop();
     await controller?.close();
     await postgres?.stop();
     await moto?.stop();
     await tmp?.remove();
   });
 
-  it('builds the source: deploy, one access server, three sites, a device report and a user', async () => {
+  it('builds the source: deploy, one access server, three configured sites, a device report and a user', async () => {
     await ok(cli(source, ['deploy']));
     await startLocalController('source', 'us-east-1');
     await ok(cli(source, ['access-servers', '--add', '1']));
     await ok(cli(source, ['sites', '--add', '3']));
+    // Three factory routers, configured in one parallel `--all` from their recorded addresses.
+    routers.push(
+      ...(await Promise.all(
+        [0, 1, 2].map(() => startRouterSandbox({ password: ROUTER_PASSWORD, rebootDownMs: 200 })),
+      )),
+    );
+    const recorded = await config(source);
+    recorded.sites = recorded.sites.map((s, n) => ({
+      ...s,
+      router: { host: routers[n]!.host, port: routers[n]!.port, user: 'root' },
+    }));
+    await writeFile(join(source, 'wavectl.json'), JSON.stringify(recorded));
+    const configured = await ok(cli(source, ['configure-hub', '--all', '--accept-new-host-key', ...hub]));
+    expect(
+      configured.json<ConfigureHubResult>().results.map((r) => [r.status, 'online' in r && r.online]),
+    ).toEqual([
+      ['changed', true],
+      ['changed', true],
+      ['changed', true],
+    ]);
     const secrets = await secretsOf('us-east-1', NAME);
     const scannerKey = secrets[`/waveshift/${NAME}/sites/1/scanner-key`]!;
     await api('/api/sites/1/devices', scannerKey, {
@@ -275,7 +308,26 @@ describe('backup, region loss, restore into another region', () => {
     expect(devices.devices.map((d) => d.mac)).toEqual(['00:11:22:33:44:55']);
     const users = await api<{ users: { username: string }[] }>('/users', key);
     expect(users.users.map((u) => u.username)).toEqual(['ada']);
-  }, 240_000);
+
+    // Routers keep their keys: only the access server's address moved with the region.
+    const hubRun = await ok(cli(target, ['configure-hub', '--all', ...hub]));
+    for (const r of hubRun.json<ConfigureHubResult>().results) {
+      if (r.status !== 'changed') throw new Error(`site ${r.site}: ${r.status}`);
+      expect(r.changes.map((c) => c.resource)).toEqual(['network.waveshift_server.endpoint_host']);
+      expect(r).toMatchObject({ online: true });
+    }
+    for (const [n, router] of routers.entries()) {
+      expect((await router.sh('uci get network.waveshift.private_key')).trim()).toBe(
+        before.secrets![`/waveshift/${NAME}/sites/${n}/wireguard-private-key`],
+      );
+    }
+    const again = await ok(cli(target, ['configure-hub', '--all', ...hub]));
+    expect(again.json<ConfigureHubResult>().results.map((r) => r.status)).toEqual([
+      'unchanged',
+      'unchanged',
+      'unchanged',
+    ]);
+  }, 300_000);
 
   it('says plainly what an archive of a deployed controller lacks under the emulator', async () => {
     const target = join(tmp.path, 'restored');
@@ -292,4 +344,61 @@ describe('backup, region loss, restore into another region', () => {
     expect(load.code).toBe(1);
     expect(load.stderr).toMatch(/holds no controller database \(database: not included/);
   }, 60_000);
+
+  it('or: the seed script, verbatim, from a copy of wavectl.json after the region is lost', async () => {
+    // The restored deployment is lost too; only backup-wavectl.json, a copy of the source's file, is left.
+    await moto.reset();
+    await controller.close();
+    const recovery = join(tmp.path, 'seed');
+    await mkdir(recovery);
+    await writeFile(join(recovery, 'backup-wavectl.json'), JSON.stringify(before.config));
+
+    // cp backup-wavectl.json wavectl.json; wavectl deploy
+    await copyFile(join(recovery, 'backup-wavectl.json'), join(recovery, 'wavectl.json'));
+    await ok(cli(recovery, ['deploy']));
+    await startLocalController('seed', 'us-east-1');
+    // wavectl access-servers --add N: the recorded server again, under its index (SSM lost its key: a new one).
+    const servers = await ok(cli(recovery, ['access-servers', '--add', '1', '--json']));
+    expect(servers.json()).toMatchObject({ recreated: [0], renewed: [0] });
+    // wavectl sites --add N: the recorded sites again with new keys, nothing added.
+    const sites = await ok(cli(recovery, ['sites', '--add', '3', '--json']));
+    expect(sites.json()).toMatchObject({ added: [], renewed: [0, 1, 2], finished: [0, 1, 2] });
+    const after = await config(recovery);
+    expect(after.accessServers.map((a) => a.index)).toEqual([0]);
+    expect(after.sites.map((s) => [s.number, s.registered, s.router?.host])).toEqual([
+      [0, true, '127.8.0.1'],
+      [1, true, '127.8.1.1'],
+      [2, true, '127.8.2.1'],
+    ]);
+    const key = await apiKey('us-east-1');
+    const listed = await api<{ sites: { number: number }[] }>('/api/sites', key);
+    expect(listed.sites.map((s) => s.number)).toEqual([0, 1, 2]);
+
+    // for site in {0..N}; do wavectl configure-hub --site $site; done — {0..3} is one more than there are.
+    for (const n of [0, 1, 2, 3]) {
+      const run = await cli(recovery, ['configure-hub', '--site', String(n), ...hub]);
+      if (n === 3) {
+        expect(run.code).not.toBe(0);
+        expect(
+          run.stderr
+            .split('\n')
+            .filter((l) => l.startsWith('wavectl:'))
+            .join('\n'),
+        ).toMatch(/site 3 is not in wavectl.json/);
+        continue;
+      }
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.json<ConfigureHubResult>().results[0]).toMatchObject({ status: 'changed', online: true });
+      expect((await routers[n]!.sh('uci get network.waveshift_server.public_key')).trim()).toBe(
+        after.accessServers[0]!.publicKey,
+      );
+    }
+    expect((await config(recovery)).sites.map((s) => s.number)).toEqual([0, 1, 2]);
+    const again = await ok(cli(recovery, ['configure-hub', '--all', ...hub]));
+    expect(again.json<ConfigureHubResult>().results.map((r) => [r.site, r.status])).toEqual([
+      [0, 'unchanged'],
+      [1, 'unchanged'],
+      [2, 'unchanged'],
+    ]);
+  }, 300_000);
 });
