@@ -1,3 +1,4 @@
+import { basename, dirname } from 'node:path';
 import {
   DeleteParameterCommand,
   GetParameterCommand,
@@ -37,19 +38,26 @@ export function parseGrace(text: string): number {
  * SSM with the instance role (the script carries no secret). The running controller already accepts the
  * key; these files make a restart and the next relay use it.
  */
-export function renderControllerKeyUpdate(parameter: string, region: string): string {
+export function renderControllerKeyUpdate(
+  parameter: string,
+  region: string,
+  configDir = dirname(API_KEY_HEADER_FILE),
+): string {
+  const header = `${configDir}/${basename(API_KEY_HEADER_FILE)}`;
+  const env = `${configDir}/controller.env`;
   return [
     'set -eu',
     'umask 077',
     `key=$(aws ssm get-parameter --with-decryption --name '${parameter}' --region '${region}' --query Parameter.Value --output text)`,
-    '[ -n "$key" ] && [ "$key" != None ]',
-    `tmp=$(mktemp ${API_KEY_HEADER_FILE}.XXXXXX)`,
+    // Not `[ -n "$key" ] && …`: set -e ignores a failing && list, and an empty key must stop the script.
+    `if [ -z "$key" ] || [ "$key" = None ]; then echo 'SSM parameter ${parameter} is empty' >&2; exit 1; fi`,
+    `tmp=$(mktemp ${header}.XXXXXX)`,
     'printf \'X-API-Key: %s\\n\' "$key" > "$tmp"',
-    `mv -f "$tmp" ${API_KEY_HEADER_FILE}`,
-    'tmp=$(mktemp /etc/waveshift/controller.env.XXXXXX)',
+    `mv -f "$tmp" ${header}`,
+    `tmp=$(mktemp ${env}.XXXXXX)`,
     // base64url keys hold no sed metacharacter, and '|' is not among them.
-    'sed "s|^WAVESHIFT_API_KEY=.*|WAVESHIFT_API_KEY=$key|" /etc/waveshift/controller.env > "$tmp"',
-    'mv -f "$tmp" /etc/waveshift/controller.env',
+    `sed "s|^WAVESHIFT_API_KEY=.*|WAVESHIFT_API_KEY=$key|" ${env} > "$tmp"`,
+    `mv -f "$tmp" ${env}`,
     '',
   ].join('\n');
 }

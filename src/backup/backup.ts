@@ -11,7 +11,7 @@ import { ControllerError, UsageError } from '../errors';
 import { writeFileAtomic } from '../fs/atomic-write';
 import { assembleArchive, type DatabaseDump, encodeArchive, type Manifest } from './archive';
 import { takeSnapshot } from './database-snapshot';
-import { dumpInstanceDatabase } from './instance-dump';
+import { dumpInstanceDatabase } from './instance-database';
 import { localDatabaseUrl } from './local-database';
 import { readPassphrase } from './passphrase';
 import { seal } from './sealed-file';
@@ -45,26 +45,35 @@ async function dumpDatabase(
   }
   const aws = await ctx.aws();
   if (aws.target.endpointUrl) return { dump: null, gap: EMULATOR_DATABASE_GAP };
-  const [ec2, ssm, s3, sts] = await Promise.all([aws.ec2(), aws.ssm(), aws.s3(), aws.sts()]);
-  const controller = await findInstance(ec2, config.name, 'controller');
-  if (controller?.state !== 'running') {
-    throw new ControllerError(
-      `no running controller instance in deployment ${config.name}, so its database cannot be dumped: run \`wavectl deploy\` first`,
-    );
-  }
-  const identity = await call('STS GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})));
-  const bucket = stagingBucketName(config.name, aws.target.region, identity.Account ?? '');
+  const { ssm, s3, instanceId, bucket } = await deployedController(ctx, config, 'dumped');
   const data = await ctx.io.track(
     'pg_dump on the controller instance (through SSM and the staging bucket)',
     () =>
-      dumpInstanceDatabase(
-        { ssm, s3 },
-        { instanceId: controller.instanceId, bucket, region: aws.target.region },
-        (s) => ctx.io.info(`pg_dump: ${s}`),
+      dumpInstanceDatabase({ ssm, s3 }, { instanceId, bucket, region: aws.target.region }, (s) =>
+        ctx.io.info(`pg_dump: ${s}`),
       ),
     (d) => `${d.length} bytes`,
   );
   return { dump: { format: 'pg_dump-custom', base64: data.toString('base64') } };
+}
+
+/** The deployed controller's instance and the staging bucket that carries its dumps. */
+export async function deployedController(
+  ctx: Context,
+  config: WavectlConfig,
+  purpose: 'dumped' | 'restored',
+) {
+  const aws = await ctx.aws();
+  const [ec2, ssm, s3, sts] = await Promise.all([aws.ec2(), aws.ssm(), aws.s3(), aws.sts()]);
+  const controller = await findInstance(ec2, config.name, 'controller');
+  if (controller?.state !== 'running') {
+    throw new ControllerError(
+      `no running controller instance in deployment ${config.name}, so its database cannot be ${purpose}: run \`wavectl deploy\` first`,
+    );
+  }
+  const identity = await call('STS GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})));
+  const bucket = stagingBucketName(config.name, aws.target.region, identity.Account ?? '');
+  return { ssm, s3, instanceId: controller.instanceId, bucket };
 }
 
 /**

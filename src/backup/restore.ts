@@ -9,7 +9,9 @@ import type { Context } from '../context';
 import { BackupError, ControllerError, UsageError } from '../errors';
 import { writeFileAtomic } from '../fs/atomic-write';
 import { type ArchiveContents, decodeArchive, type Manifest } from './archive';
+import { deployedController } from './backup';
 import { countRows, restoreSnapshot } from './database-snapshot';
+import { restoreInstanceDatabase } from './instance-database';
 import { localDatabaseUrl } from './local-database';
 import { readPassphrase } from './passphrase';
 import { planRestore } from './restore-plan';
@@ -179,7 +181,7 @@ export function renderRestore(r: RestoreResult): string {
 }
 
 export interface DatabaseRestoreResult {
-  database: 'local';
+  database: 'local' | 'deployed';
   tables: Record<string, number>;
 }
 
@@ -204,13 +206,30 @@ export async function restoreDatabase(ctx: Context, file: string): Promise<Datab
         'under an AWS emulator no SSM command runs on the controller instance, so the database cannot be loaded there: set controller.url to a local `wavectl controller serve` and run `wavectl restore --database FILE` again',
       );
     }
-    throw new ControllerError(
-      'loading a database into a deployed controller is not built yet: set controller.url to a controller reached over the VPN with DATABASE_URL, or load it with pg_restore on the instance',
+    if (database.format !== 'pg_dump-custom') {
+      throw new BackupError(
+        `${path} holds the database of a local controller: load it into a local controller (set controller.url), not a deployed one`,
+      );
+    }
+    const target = await deployedController(ctx, config, 'restored');
+    await ctx.confirm(
+      `The database of the controller ${target.instanceId} is replaced by the archive's (it is stopped meanwhile).`,
+      config.name,
     );
+    await ctx.io.track('pg_restore on the controller instance (through the staging bucket and SSM)', () =>
+      restoreInstanceDatabase(
+        { ssm: target.ssm, s3: target.s3 },
+        { instanceId: target.instanceId, bucket: target.bucket, region: aws.target.region },
+        Buffer.from(database.base64, 'base64'),
+        (s) => ctx.io.info(`pg_restore: ${s}`),
+      ),
+    );
+    await rm(join(ctx.options.dir, PENDING_RESTORE_FILE), { force: true });
+    return { database: 'deployed', tables: {} };
   }
   if (database.format !== 'wavectl-snapshot-1') {
     throw new BackupError(
-      `${path} holds a pg_dump of a deployed controller; load it with pg_restore into that controller's database`,
+      `${path} holds a pg_dump of a deployed controller: load it into a deployed controller (without controller.url)`,
     );
   }
   const url = await localDatabaseUrl(ctx.env, ctx.options.dir);
@@ -231,6 +250,8 @@ export async function restoreDatabase(ctx: Context, file: string): Promise<Datab
 }
 
 export const renderDatabaseRestore = (r: DatabaseRestoreResult): string =>
-  `loaded the controller database: ${Object.entries(r.tables)
-    .map(([t, n]) => `${t} ${n}`)
-    .join(', ')}`;
+  r.database === 'deployed'
+    ? 'loaded the controller database on its instance (pg_restore) and started the controller again'
+    : `loaded the controller database: ${Object.entries(r.tables)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ')}`;
