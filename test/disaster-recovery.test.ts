@@ -360,6 +360,8 @@ describeWithNetns('disaster recovery: backup and restore, or the seed script', (
     // wavectl access-servers --add N: the recorded server again, under its index (SSM lost its key: a new one).
     const servers = await ok(cli(recovery, ['access-servers', '--add', '1', '--json']));
     expect(servers.json()).toMatchObject({ recreated: [0], renewed: [0] });
+    const dryRun = await ok(cli(recovery, ['sites', '--add', '3', '--dry-run', '--json']));
+    expect(dryRun.json()).toMatchObject({ renewKeys: [0, 1, 2], finish: [0, 1, 2], add: [] });
     // wavectl sites --add N: the recorded sites again with new keys, nothing added.
     const sites = await ok(cli(recovery, ['sites', '--add', '3', '--json']));
     expect(sites.json()).toMatchObject({ added: [], renewed: [0, 1, 2], finished: [0, 1, 2] });
