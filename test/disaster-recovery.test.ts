@@ -8,7 +8,7 @@ import type { WavectlConfig } from '../src/config/schema';
 import { type RunningController, startController } from '../src/controller/server';
 import type { ConfigureHubResult } from '../src/router/configure-hub';
 import { runCli } from './helpers/cli';
-import { motoWithManagedPolicies, PROFILE, rawClients } from './helpers/deploy-fixture';
+import { initDeployment, motoWithManagedPolicies, PROFILE, rawClients } from './helpers/deploy-fixture';
 import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './helpers/moto';
 import { describeWithNetns } from './helpers/netns';
 import { freePort } from './helpers/ports';
@@ -112,27 +112,7 @@ describeWithNetns('disaster recovery: backup and restore, or the seed script', (
       freePort(),
     ]);
     applyEnv(await writeAwsProfile(join(tmp.path, 'aws'), PROFILE, 'us-east-1'));
-    source = join(tmp.path, 'source');
-    await mkdir(source);
-    const init = await runCli(
-      [
-        'init',
-        '--identity-provider',
-        'local',
-        '--profile',
-        PROFILE,
-        '--region',
-        'us-east-1',
-        '--name',
-        NAME,
-        '--controller-url',
-        `http://127.0.0.1:${port}`,
-        '--dir',
-        source,
-      ],
-      { cwd: tmp.path },
-    );
-    expect(init.code, init.stderr).toBe(0);
+    source = await initDeployment(tmp.path, NAME, 'us-east-1', `http://127.0.0.1:${port}`);
   }, 120_000);
   afterAll(async () => {
     for (const r of routers) await r.stop();

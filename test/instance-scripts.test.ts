@@ -26,11 +26,13 @@ describe('the controller instance database scripts under dash', () => {
         'echo "aws $*" >> "$STATE/calls"',
         'if [ "$1 $2" = "ssm get-parameter" ]; then echo "$NEW_KEY"; exit 0; fi',
         'src=$6; dst=$7',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
         'case "$src" in s3://*) cp "$STATE/bucket/${src##*/}" "$dst" ;; *) cp "$src" "$STATE/bucket/${dst##*/}" ;; esac',
       ].join('\n'),
       runuser: 'echo "runuser $1 $2" >> "$STATE/calls"; shift 3; exec "$@"',
       pg_dump: 'echo "pg_dump $*" >> "$STATE/calls"; printf "PGDMP-custom-format-bytes"',
       pg_restore:
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
         'echo "pg_restore $*" >> "$STATE/calls"; cat > "$STATE/restored"; exit "${PG_RESTORE_EXIT:-0}"',
       systemctl: 'echo "systemctl $*" >> "$STATE/calls"',
     };

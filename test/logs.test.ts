@@ -6,7 +6,7 @@ import { UsageError } from '../src/errors';
 import { redactLine } from '../src/logs/redact';
 import { type LogTarget, parseLogsOutput, parseSince, renderLogsScript } from '../src/logs/script';
 import { runCli } from './helpers/cli';
-import { PROFILE } from './helpers/deploy-fixture';
+import { initDeployment, PROFILE } from './helpers/deploy-fixture';
 import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './helpers/moto';
 import { makeTempDir } from './helpers/tmp';
 
@@ -115,33 +115,18 @@ describe('the logs script under dash', () => {
 describe('wavectl logs under the emulator', () => {
   let moto: MotoServer;
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  let dir: string;
   beforeAll(async () => {
     [moto, tmp] = await Promise.all([startMoto(), makeTempDir()]);
     applyEnv(await writeAwsProfile(join(tmp.path, 'aws'), PROFILE, 'us-east-1'));
-    const init = await runCli(
-      [
-        'init',
-        '--identity-provider',
-        'local',
-        '--profile',
-        PROFILE,
-        '--region',
-        'us-east-1',
-        '--name',
-        'logs',
-      ],
-      {
-        cwd: tmp.path,
-      },
-    );
-    expect(init.code, init.stderr).toBe(0);
+    dir = await initDeployment(tmp.path, 'logs', 'us-east-1');
   }, 60_000);
   afterAll(async () => {
     await moto?.stop();
     await tmp?.remove();
   });
   const logs = (...args: string[]) =>
-    runCli(['logs', ...args, '--endpoint-url', moto.endpoint], { cwd: tmp.path });
+    runCli(['logs', ...args, '--endpoint-url', moto.endpoint], { cwd: dir });
 
   it('says at once that no command runs there, and what to do instead', async () => {
     const started = Date.now();

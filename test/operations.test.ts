@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import pg from 'pg';
@@ -9,7 +9,7 @@ import { hashScannerKey } from '../src/controller/auth/scanner-key';
 import { type RunningController, startController } from '../src/controller/server';
 import { UsageError } from '../src/errors';
 import { runCli } from './helpers/cli';
-import { PROFILE, rawClients } from './helpers/deploy-fixture';
+import { initDeployment, PROFILE, rawClients } from './helpers/deploy-fixture';
 import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './helpers/moto';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
 import { makeTempDir } from './helpers/tmp';
@@ -85,27 +85,7 @@ describe('api-key rotate against moto and the real controller, a scanner reporti
       apiKey: OLD,
       logger: false,
     });
-    dir = join(tmp.path, 'deployment');
-    await mkdir(dir);
-    const init = await runCli(
-      [
-        'init',
-        '--identity-provider',
-        'local',
-        '--profile',
-        PROFILE,
-        '--region',
-        'us-east-1',
-        '--name',
-        NAME,
-        '--controller-url',
-        controller.url,
-        '--dir',
-        dir,
-      ],
-      { cwd: dir },
-    );
-    expect(init.code, init.stderr).toBe(0);
+    dir = await initDeployment(tmp.path, NAME, 'us-east-1', controller.url);
     const site = await fetch(`${controller.url}/api/sites`, {
       method: 'PUT',
       headers: { 'X-API-Key': OLD, 'Content-Type': 'application/json' },
@@ -133,26 +113,7 @@ describe('api-key rotate against moto and the real controller, a scanner reporti
   });
 
   it('refuses at once under the emulator without controller.url, changing nothing', async () => {
-    const other = join(tmp.path, 'relay');
-    await mkdir(other);
-    await runCli(
-      [
-        'init',
-        '--identity-provider',
-        'local',
-        '--profile',
-        PROFILE,
-        '--region',
-        'us-east-1',
-        '--name',
-        NAME,
-        '--dir',
-        other,
-      ],
-      {
-        cwd: other,
-      },
-    );
+    const other = await initDeployment(join(tmp.path, 'relay'), NAME, 'us-east-1');
     const run = await runCli(['api-key', 'rotate', '--dir', other, '--endpoint-url', moto.endpoint], {
       cwd: other,
     });

@@ -8,6 +8,7 @@ import { CONFIG_FILE } from '../config/file';
 import type { Context } from '../context';
 import { BackupError, ControllerError, UsageError } from '../errors';
 import { writeFileAtomic } from '../fs/atomic-write';
+import { putSecrets } from '../sites/parameters';
 import { type ArchiveContents, decodeArchive, type Manifest } from './archive';
 import { deployedController } from './backup';
 import { countRows, restoreSnapshot } from './database-snapshot';
@@ -16,7 +17,7 @@ import { localDatabaseUrl } from './local-database';
 import { readPassphrase } from './passphrase';
 import { planRestore } from './restore-plan';
 import { open } from './sealed-file';
-import { readDeploymentSecrets, writeRestoredSecrets } from './secrets';
+import { readDeploymentSecrets } from './secrets';
 
 /** Left in a restored directory while the archive's database still has to be loaded into the controller. */
 export const PENDING_RESTORE_FILE = 'wavectl.restore.json';
@@ -117,7 +118,7 @@ export async function restoreBackup(
     try {
       await ctx.io.track(
         `put secrets into SSM (${plan.config.aws.region})`,
-        () => writeRestoredSecrets(ssm, plan.secrets),
+        () => putSecrets(ssm, plan.secrets, { overwrite: false }),
         () => `${plan.secrets.length} parameters`,
       );
     } catch (error) {

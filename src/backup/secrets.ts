@@ -1,5 +1,4 @@
-import { GetParametersByPathCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import pLimit from 'p-limit';
+import { GetParametersByPathCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { parameterNames } from '../aws/naming';
 import { call } from '../aws/retry';
 import type { SecretEntry } from './archive';
@@ -33,20 +32,4 @@ export function renameSecret(name: string, from: string, to: string): string {
   const source = `${parameterNames(from).root}/`;
   if (!name.startsWith(source)) throw new RangeError(`${name} is not under ${source}`);
   return `${parameterNames(to).root}/${name.slice(source.length)}`;
-}
-
-/** Writes secrets as SecureString without overwriting: the caller has checked the path is empty. */
-export async function writeRestoredSecrets(ssm: SSMClient, secrets: readonly SecretEntry[]): Promise<void> {
-  const limit = pLimit(8);
-  await Promise.all(
-    secrets.map((s) =>
-      limit(() =>
-        call(`SSM PutParameter ${s.name}`, () =>
-          ssm.send(
-            new PutParameterCommand({ Name: s.name, Value: s.value, Type: 'SecureString', Overwrite: false }),
-          ),
-        ),
-      ),
-    ),
-  );
 }

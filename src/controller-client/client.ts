@@ -1,3 +1,5 @@
+import type { Device as ExportedDevice } from '../controller/repositories/devices';
+import type { User as ExportedUser } from '../controller/repositories/users';
 import { ControllerError } from '../errors';
 import type {
   AccessServer,
@@ -8,29 +10,9 @@ import type {
   SiteInput,
 } from './types';
 
-/** A user as GET /users lists it (never a password hash). */
-export interface ExportedUser {
-  id: number;
-  username: string;
-  displayName: string | null;
-  role: string;
-  disabled: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** A device as GET /api/devices lists it. */
-export interface ExportedDevice {
-  site: number;
-  ip: string;
-  mac: string | null;
-  hostname: string | null;
-  vendor: string | null;
-  online: boolean;
-  firstSeen: string;
-  lastSeen: string;
-  missedScans: number;
-}
+export type { Device as ExportedDevice } from '../controller/repositories/devices';
+/** A user as GET /users lists it (never a password hash), and a device as GET /api/devices lists it. */
+export type { User as ExportedUser } from '../controller/repositories/users';
 
 /**
  * The controller's API as wavectl uses it. Every call is one round trip of the transport; `roundTrips`

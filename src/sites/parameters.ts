@@ -15,10 +15,14 @@ const BATCH = 10;
 const chunks = <T>(items: readonly T[]): T[][] =>
   Array.from({ length: Math.ceil(items.length / BATCH) }, (_, i) => items.slice(i * BATCH, (i + 1) * BATCH));
 
-/** Writes secrets as SecureString, replacing what is there (a re-run after a failure overwrites). */
+/**
+ * Writes secrets as SecureString, replacing what is there (a re-run after a failure overwrites), or with
+ * `overwrite: false` refusing to (a restore, whose caller checked the path is empty).
+ */
 export async function putSecrets(
   ssm: SSMClient,
   secrets: readonly { name: string; value: string }[],
+  options: { overwrite: boolean } = { overwrite: true },
 ): Promise<void> {
   const limit = pLimit(8);
   await Promise.all(
@@ -26,7 +30,12 @@ export async function putSecrets(
       limit(() =>
         call(`SSM PutParameter ${s.name}`, () =>
           ssm.send(
-            new PutParameterCommand({ Name: s.name, Value: s.value, Type: 'SecureString', Overwrite: true }),
+            new PutParameterCommand({
+              Name: s.name,
+              Value: s.value,
+              Type: 'SecureString',
+              Overwrite: options.overwrite,
+            }),
           ),
         ),
       ),
