@@ -236,4 +236,78 @@ describe('api-key rotate against moto and the real controller, a scanner reporti
     const none = await cli('export');
     expect(none.code).toBe(2);
   });
+
+  it('backs up two regions of one account and restores them concurrently, each into its own place', async () => {
+    const regions = ['us-east-1', 'eu-west-1'] as const;
+    const env = { WAVECTL_BACKUP_PASSPHRASE: 'two regions, one passphrase' };
+    const secrets = (region: string) => ({
+      [`/waveshift/twin/api-key`]: `api-key-of-${region}-0123456789`,
+      [`/waveshift/twin/sites/0/scanner-key`]: `scanner-key-of-${region}-0123456789`,
+    });
+    const dirs = await Promise.all(
+      regions.map(async (region) => {
+        const ssmOfRegion = rawClients(moto.endpoint, region).ssm;
+        for (const [Name, Value] of Object.entries(secrets(region))) {
+          await ssmOfRegion.send(new PutParameterCommand({ Name, Value, Type: 'SecureString' }));
+        }
+        ssmOfRegion.destroy();
+        return initDeployment(join(tmp.path, 'twins'), 'twin', region);
+      }),
+    );
+    const backups = await Promise.all(
+      dirs.map((d, i) =>
+        runCli(
+          [
+            'backup',
+            '--out',
+            join(tmp.path, `twin-${i}.wsb`),
+            '--json',
+            '--dir',
+            d,
+            '--endpoint-url',
+            moto.endpoint,
+          ],
+          {
+            cwd: d,
+            env,
+          },
+        ),
+      ),
+    );
+    for (const b of backups) expect(b.code, b.stderr).toBe(0);
+    // Each restored under a new name in the other region, at once.
+    const restores = await Promise.all(
+      regions.map((_, i) =>
+        runCli(
+          [
+            'restore',
+            join(tmp.path, `twin-${i}.wsb`),
+            '--name',
+            `twin-${i}`,
+            '--region',
+            regions[1 - i]!,
+            '--dir',
+            join(tmp.path, `twin-restored-${i}`),
+            '--endpoint-url',
+            moto.endpoint,
+          ],
+          { cwd: tmp.path, env },
+        ),
+      ),
+    );
+    for (const r of restores) expect(r.code, r.stderr).toBe(0);
+    for (const [i, region] of regions.entries()) {
+      const target = rawClients(moto.endpoint, regions[1 - i]!).ssm;
+      for (const [name, value] of Object.entries(secrets(region))) {
+        const renamed = name.replace('/waveshift/twin/', `/waveshift/twin-${i}/`);
+        const got = await target.send(new GetParameterCommand({ Name: renamed, WithDecryption: true }));
+        expect(got.Parameter?.Value).toBe(value);
+      }
+      target.destroy();
+      const restored = JSON.parse(
+        await readFile(join(tmp.path, `twin-restored-${i}`, 'wavectl.json'), 'utf8'),
+      );
+      expect([restored.name, restored.aws.region]).toEqual([`twin-${i}`, regions[1 - i]]);
+    }
+  });
 });
