@@ -1,7 +1,7 @@
 import { checkConfig, invalidConfigError, serializeConfig } from '../config/file';
 import type { WavectlConfig } from '../config/schema';
 import { DEPLOYMENT_NAME_PATTERN, REGION_PATTERN } from '../config/schema';
-import { UsageError } from '../errors';
+import { BackupError, UsageError } from '../errors';
 import type { SecretEntry } from './archive';
 import { renameSecret } from './secrets';
 
@@ -32,7 +32,18 @@ export function planRestore(
       `--name must be 1-32 characters of lowercase letters, digits and "-", got "${target.name}"`,
     );
   }
-  const check = checkConfig(JSON.parse(configText));
+  let document: unknown;
+  try {
+    document = JSON.parse(configText);
+  } catch (error) {
+    throw new BackupError(
+      'the wavectl.json in the archive is not JSON; the archive was made from a broken file',
+      {
+        cause: error,
+      },
+    );
+  }
+  const check = checkConfig(document);
   if (!check.ok) throw invalidConfigError('the wavectl.json in the archive', check.problems);
   const source = check.config;
   const name = target.name ?? source.name;
