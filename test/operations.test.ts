@@ -310,4 +310,42 @@ describe('api-key rotate against moto and the real controller, a scanner reporti
       expect([restored.name, restored.aws.region]).toEqual([`twin-${i}`, regions[1 - i]]);
     }
   });
+
+  it('two restores racing for one name: at most one wins, the loser removes only what it wrote', async () => {
+    const env = { WAVECTL_BACKUP_PASSPHRASE: 'two regions, one passphrase' };
+    const runs = await Promise.all(
+      [0, 1].map((i) =>
+        runCli(
+          [
+            'restore',
+            join(tmp.path, 'twin-0.wsb'),
+            '--name',
+            'race',
+            '--dir',
+            join(tmp.path, `race-${i}`),
+            '--endpoint-url',
+            moto.endpoint,
+          ],
+          { cwd: tmp.path, env },
+        ),
+      ),
+    );
+    const winners = runs.filter((r) => r.code === 0);
+    expect(winners.length).toBeLessThanOrEqual(1);
+    const ssmUs = rawClients(moto.endpoint, 'us-east-1').ssm;
+    const stored = await Promise.all(
+      ['api-key', 'sites/0/scanner-key'].map((p) =>
+        ssmUs.send(new GetParameterCommand({ Name: `/waveshift/race/${p}`, WithDecryption: true })).then(
+          (o) => o.Parameter?.Value,
+          () => undefined,
+        ),
+      ),
+    );
+    ssmUs.destroy();
+    expect(stored).toEqual(
+      winners.length === 1
+        ? ['api-key-of-us-east-1-0123456789', 'scanner-key-of-us-east-1-0123456789']
+        : [undefined, undefined],
+    );
+  });
 });

@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DeleteParametersCommand } from '@aws-sdk/client-ssm';
 import { createAwsClients, resolveEndpoint } from '../aws/clients';
-import { call } from '../aws/retry';
 import { CONFIG_FILE } from '../config/file';
 import type { Context } from '../context';
 import { BackupError, ControllerError, UsageError } from '../errors';
 import { writeFileAtomic } from '../fs/atomic-write';
-import { putSecrets } from '../sites/parameters';
+import { deleteSecrets, putSecrets } from '../sites/parameters';
 import { type ArchiveContents, decodeArchive, type Manifest } from './archive';
 import { deployedController } from './backup';
 import { countRows, restoreSnapshot } from './database-snapshot';
@@ -115,19 +113,16 @@ export async function restoreBackup(
         `SSM in ${plan.config.aws.region} already holds ${present.length} secrets under /waveshift/${plan.config.name}/: restore with another --name or --region, or destroy that deployment first; nothing was changed`,
       );
     }
+    // Only what this run wrote is undone: a concurrent restore of the same name may own the rest.
+    const written: string[] = [];
     try {
       await ctx.io.track(
         `put secrets into SSM (${plan.config.aws.region})`,
-        () => putSecrets(ssm, plan.secrets, { overwrite: false }),
+        () => putSecrets(ssm, plan.secrets, { overwrite: false, written }),
         () => `${plan.secrets.length} parameters`,
       );
     } catch (error) {
-      const names = plan.secrets.map((s) => s.name);
-      for (let i = 0; i < names.length; i += 10) {
-        await call('SSM DeleteParameters', () =>
-          ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) })),
-        ).catch(() => undefined);
-      }
+      await deleteSecrets(ssm, written).catch(() => undefined);
       throw error;
     }
   } finally {

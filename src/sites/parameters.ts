@@ -17,18 +17,20 @@ const chunks = <T>(items: readonly T[]): T[][] =>
 
 /**
  * Writes secrets as SecureString, replacing what is there (a re-run after a failure overwrites), or with
- * `overwrite: false` refusing to (a restore, whose caller checked the path is empty).
+ * `overwrite: false` refusing to (a restore, whose caller checked the path is empty). `written` collects the
+ * names actually written, so that a caller undoing a failed batch removes only its own.
  */
 export async function putSecrets(
   ssm: SSMClient,
   secrets: readonly { name: string; value: string }[],
-  options: { overwrite: boolean } = { overwrite: true },
+  options: { overwrite: boolean; written?: string[] } = { overwrite: true },
 ): Promise<void> {
   const limit = pLimit(8);
-  await Promise.all(
+  // Every write settles before a failure is reported, so `written` is complete when the caller sees it.
+  const results = await Promise.allSettled(
     secrets.map((s) =>
-      limit(() =>
-        call(`SSM PutParameter ${s.name}`, () =>
+      limit(async () => {
+        await call(`SSM PutParameter ${s.name}`, () =>
           ssm.send(
             new PutParameterCommand({
               Name: s.name,
@@ -37,10 +39,13 @@ export async function putSecrets(
               Overwrite: options.overwrite,
             }),
           ),
-        ),
-      ),
+        );
+        options.written?.push(s.name);
+      }),
     ),
   );
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
 }
 
 /** Reads secrets (decrypted); a missing one is an error that names it. */
