@@ -78,7 +78,11 @@ export async function main(argv: string[], run: RunEnvironment): Promise<number>
     async (...args: unknown[]) => {
       const command = args[args.length - 1] as Command;
       const options = args[args.length - 2] as Record<string, unknown>;
-      const positional = args.slice(0, -2).flat().map(String);
+      const positional = args
+        .slice(0, -2)
+        .flat()
+        .filter((a) => a !== undefined)
+        .map(String);
       const global = globalOptions(command.optsWithGlobals(), run);
       const io = new Output({
         stdout: run.stdout,

@@ -14,6 +14,7 @@ import { AwsError, UsageError } from '../errors';
 import { accessServerTunnelIp, MAX_ACCESS_SERVERS, WIREGUARD_PORT } from '../network/address-plan';
 import { putSecrets } from '../sites/parameters';
 import { generateKeyPair } from '../wireguard/keys';
+import { recoverGoneAccessServers } from './recover-gone';
 
 /** Pure: the indexes `access-servers --add count` creates or finishes (records without an instance first). */
 export function planAddAccessServers(servers: readonly AccessServerRecord[], count: number): number[] {
@@ -44,6 +45,14 @@ export const accessServerInput = (s: AccessServerRecord): AccessServerInput => (
 const upsert = (servers: readonly AccessServerRecord[], s: AccessServerRecord) =>
   [...servers.filter((x) => x.index !== s.index), s].sort((a, b) => a.index - b.index);
 
+export interface AddAccessServersResult {
+  accessServers: AccessServerRecord[];
+  /** Recorded servers whose instance was gone, launched again (they counted toward N). */
+  recreated: number[];
+  /** Of those, the ones that got a new key pair because SSM had lost theirs. */
+  renewed: number[];
+}
+
 /**
  * `access-servers --add N`. The key pair is made and stored (SSM, then wavectl.json) before the instance is
  * launched, so a re-run reuses it; instance, source/dest check and Elastic IP are each found again by tag.
@@ -52,7 +61,7 @@ export async function addAccessServers(
   ctx: Context,
   count: number,
   options: { instanceType?: string } = {},
-): Promise<{ accessServers: AccessServerRecord[] }> {
+): Promise<AddAccessServersResult> {
   if (options.instanceType !== undefined && !KNOWN_INSTANCE_TYPES.includes(options.instanceType)) {
     throw new UsageError(
       `--instance-type must be a known instance type (${KNOWN_INSTANCE_TYPES.join(', ')}), got "${options.instanceType}"`,
@@ -60,9 +69,11 @@ export async function addAccessServers(
   }
   return ctx.withLock(async () => {
     let config: WavectlConfig = await ctx.loadConfig();
-    const indexes = planAddAccessServers(config.accessServers, count);
     const aws = await openDeploymentAws(ctx, config);
     const { clients, emulator } = aws;
+    const recovery = await recoverGoneAccessServers(ctx, config, clients.ec2, clients.ssm);
+    config = recovery.config;
+    const indexes = planAddAccessServers(config.accessServers, count);
     const fresh = indexes.filter((k) => !config.accessServers.some((s) => s.index === k));
     if (fresh.length > 0) {
       const pairs = new Map(fresh.map((k) => [k, generateKeyPair()]));
@@ -140,12 +151,13 @@ export async function addAccessServers(
       accessServers: config.accessServers.map((s) => registered.find((r) => r.index === s.index) ?? s),
     };
     await ctx.saveConfig(config);
-    return { accessServers: registered };
+    return { accessServers: registered, recreated: recovery.recreated, renewed: recovery.renewed };
   });
 }
 
-export const renderAddAccessServers = ({ accessServers }: { accessServers: AccessServerRecord[] }) =>
+export const renderAddAccessServers = ({ accessServers, recreated }: AddAccessServersResult) =>
   [
+    ...(recreated.length ? [`re-created recorded access servers ${recreated.join(', ')}`] : []),
     ...accessServers.map(
       (a) =>
         `access server ${a.index}: ${a.instanceId}, endpoint ${a.publicIp}:${a.listenPort}, public key ${a.publicKey}`,

@@ -1,11 +1,16 @@
 import { accessServersCommand } from './access-servers';
+import { apiKeyCommand } from './api-key';
+import { backupCommand } from './backup';
 import type { CommandDefinition } from './command';
 import { configCommand } from './config';
 import { configureHubCommand } from './configure-hub';
 import { controllerCommand } from './controller';
 import { deployCommand } from './deploy';
 import { destroyCommand } from './destroy';
+import { exportCommand } from './export';
 import { initCommand } from './init';
+import { logsCommand } from './logs';
+import { restoreCommand } from './restore';
 import { sitesCommand } from './sites';
 import { statusCommand } from './status';
 
@@ -20,4 +25,9 @@ export const commands: CommandDefinition[] = [
   accessServersCommand,
   sitesCommand,
   configureHubCommand,
+  backupCommand,
+  restoreCommand,
+  apiKeyCommand,
+  logsCommand,
+  exportCommand,
 ];

@@ -1,3 +1,5 @@
+import type { Device as ExportedDevice } from '../controller/repositories/devices';
+import type { User as ExportedUser } from '../controller/repositories/users';
 import { ControllerError } from '../errors';
 import type {
   AccessServer,
@@ -7,6 +9,10 @@ import type {
   Site,
   SiteInput,
 } from './types';
+
+export type { Device as ExportedDevice } from '../controller/repositories/devices';
+/** A user as GET /users lists it (never a password hash), and a device as GET /api/devices lists it. */
+export type { User as ExportedUser } from '../controller/repositories/users';
 
 /**
  * The controller's API as wavectl uses it. Every call is one round trip of the transport; `roundTrips`
@@ -58,6 +64,15 @@ export class ControllerClient {
       .deleted;
   }
 
+  async listUsers(): Promise<ExportedUser[]> {
+    return (await this.call<{ users: ExportedUser[] }>({ method: 'GET', path: '/users' })).body.users;
+  }
+
+  async listDevices(): Promise<ExportedDevice[]> {
+    return (await this.call<{ devices: ExportedDevice[] }>({ method: 'GET', path: '/api/devices' })).body
+      .devices;
+  }
+
   async listAccessServers(): Promise<AccessServer[]> {
     return (
       await this.call<{ accessServers: AccessServer[] }>({ method: 'GET', path: '/api/access-servers' })
@@ -73,6 +88,20 @@ export class ControllerClient {
         body: { accessServers: servers },
       })
     ).body.accessServers;
+  }
+
+  /** Makes the key with this SHA-256 the deployment key; the current one stays valid for `graceSeconds`. */
+  async rotateDeploymentKey(
+    keyHash: string,
+    graceSeconds: number,
+  ): Promise<{ previousValidUntil: string | null }> {
+    return (
+      await this.call<{ previousValidUntil: string | null }>({
+        method: 'PUT',
+        path: '/api/deployment-key',
+        body: { keyHash, graceSeconds },
+      })
+    ).body;
   }
 
   async deleteAccessServer(index: number): Promise<boolean> {

@@ -156,6 +156,14 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
     const { validateInstanceTypes } = await import('./validate-options');
     validateInstanceTypes(config);
     if (config !== loaded) await ctx.saveConfig(config);
+    // A lost region: the access-server family below launches recorded servers whose instance is gone, and
+    // each fetches its key from SSM at boot. Where SSM lost that key too, give the server a new one first,
+    // and mark its sites unfinished so that `sites --add` puts their peers back.
+    if (config.accessServers.some((a) => a.instanceId)) {
+      const { recoverGoneAccessServers } = await import('../access-servers/recover-gone');
+      const clients = await ctx.aws();
+      config = (await recoverGoneAccessServers(ctx, config, await clients.ec2(), await clients.ssm())).config;
+    }
     const began = Date.now();
     const notes: string[] = [];
     const note = (message: string) => {

@@ -9,14 +9,14 @@ import { basename, dirname, join } from 'node:path';
  */
 export async function writeFileAtomic(
   file: string,
-  content: string,
+  content: string | Uint8Array,
   options?: { mode?: number },
 ): Promise<void> {
   const dir = dirname(file);
   const temp = join(dir, `.${basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const handle = await open(temp, 'wx', options?.mode ?? 0o644);
   try {
-    await handle.writeFile(content, 'utf8');
+    await handle.writeFile(content);
     await handle.sync();
   } catch (error) {
     await handle.close();

@@ -111,6 +111,16 @@ export class Output {
     }
   }
 
+  /**
+   * Lines of a command that streams until stopped (`logs --follow`), as they arrive: as they are, or with
+   * --json one JSON object a line. Such a command writes no final result.
+   */
+  stream(lines: readonly string[], source: string): void {
+    for (const line of lines) {
+      this.options.stdout.write(this.json ? `${JSON.stringify({ source, line })}\n` : `${line}\n`);
+    }
+  }
+
   /** Error report: one line for people, or a JSON error document on stdout with --json. */
   failure(
     error: { name: string; message: string; exitCode: number; details?: unknown },

@@ -1,3 +1,4 @@
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { syncPeers } from '../aws/access-server-peers';
 import { parameterNames } from '../aws/naming';
 import { reconcileSiteRoutes } from '../aws/site-routes';
@@ -5,14 +6,17 @@ import type { SiteRecord, WavectlConfig } from '../config/schema';
 import type { Context } from '../context';
 import { connectController } from '../controller-client/connect';
 import { generateKeyPair } from '../wireguard/keys';
-import { putSecrets, storedScannerKeyHashes } from './parameters';
+import { existingParameters, putSecrets, storedScannerKeyHashes } from './parameters';
 import { planAddSites, siteInput, withSites } from './plan';
+import { planSiteKeyRecovery, siteSecretNames } from './recover';
 import { generateScannerKey, hashScannerKey } from './scanner-key';
 
 export interface AddSitesResult {
   added: number[];
   /** Sites an earlier, interrupted run had recorded, finished by this one. */
   finished: number[];
+  /** Recorded sites whose keys were gone from SSM: new keys (their routers need `configure-hub`). */
+  renewed: number[];
   sites: SiteRecord[];
   controllerRoundTrips: number;
 }
@@ -25,15 +29,15 @@ export interface AddSitesResult {
  */
 export async function addSites(ctx: Context, count: number): Promise<AddSitesResult> {
   return ctx.withLock(async () => {
-    const config = await ctx.loadConfig();
+    const aws = await ctx.aws();
+    const ssm = await aws.ssm();
+    const { config, renewed } = await renewLostSiteKeys(ctx, await ctx.loadConfig(), ssm);
     const secrets = new Map<number, { privateKey: string; scannerKey: string }>();
     const plan = planAddSites(config, count, (n) => {
       const pair = generateKeyPair();
       secrets.set(n, { privateKey: pair.privateKey, scannerKey: generateScannerKey() });
       return pair.publicKey;
     });
-    const aws = await ctx.aws();
-    const ssm = await aws.ssm();
     const names = parameterNames(config.name);
 
     if (plan.created.length > 0) {
@@ -75,10 +79,35 @@ export async function addSites(ctx: Context, count: number): Promise<AddSitesRes
     return {
       added: plan.created.map((s) => s.number),
       finished: plan.unfinished.map((s) => s.number),
+      renewed,
       sites: registered,
       controllerRoundTrips: controller.roundTrips,
     };
   });
+}
+
+/** New keys for recorded sites whose secrets SSM lost (planSiteKeyRecovery), stored before they are recorded. */
+async function renewLostSiteKeys(
+  ctx: Context,
+  config: WavectlConfig,
+  ssm: SSMClient,
+): Promise<{ config: WavectlConfig; renewed: number[] }> {
+  if (config.sites.length === 0) return { config, renewed: [] };
+  const present = await existingParameters(ssm, siteSecretNames(config.name, config.sites));
+  const plan = planSiteKeyRecovery(config.name, config.sites, present, () => {
+    const pair = generateKeyPair();
+    return { ...pair, scannerKey: generateScannerKey() };
+  });
+  if (plan.renewed.length === 0) return { config, renewed: [] };
+  await ctx.io.track('store new keys of recorded sites whose secrets were gone', () =>
+    putSecrets(ssm, plan.secrets),
+  );
+  const next = { ...config, sites: plan.sites };
+  await ctx.saveConfig(next);
+  ctx.io.info(
+    `sites ${plan.renewed.join(', ')} recorded but their keys were gone from SSM: new keys; run \`configure-hub\` on their routers`,
+  );
+  return { config: next, renewed: plan.renewed };
 }
 
 /** Peers on the access servers of `batch`, and the VPC routes of every recorded site. */
@@ -107,6 +136,8 @@ export async function finishSites(
 
 export function renderAddSites(result: AddSitesResult): string {
   const lines: string[] = [];
+  if (result.renewed.length)
+    lines.push(`new keys for recorded sites whose secrets were gone: ${result.renewed.join(', ')}`);
   if (result.finished.length)
     lines.push(`finished sites left unregistered by an earlier run: ${result.finished.join(', ')}`);
   lines.push(

@@ -1,12 +1,16 @@
 import { accessServerInterfaces, planSiteRoutes, type RouteChange, readSiteRoutes } from '../aws/site-routes';
 import type { SiteRecord } from '../config/schema';
 import type { Context } from '../context';
+import { existingParameters } from './parameters';
 import { planAddSites } from './plan';
+import { planSiteKeyRecovery, siteSecretNames } from './recover';
 
 export interface AddSitesDryRun {
   mode: 'dry-run';
   /** Sites an earlier run left unregistered, which this run would finish. */
   finish: number[];
+  /** Recorded sites whose keys SSM lost: new keys when applied (their routers then need configure-hub). */
+  renewKeys: number[];
   add: { number: number; accessServer: number }[];
   /** Route changes in the deployment's route tables (unchanged routes left out). */
   routes: Exclude<RouteChange, { action: 'keep' }>[];
@@ -16,12 +20,21 @@ export interface AddSitesDryRun {
 
 /** `sites --add N --dry-run`: the plan, from wavectl.json and read-only AWS calls; nothing changes. */
 export async function planAddSitesDryRun(ctx: Context, count: number): Promise<AddSitesDryRun> {
-  const config = await ctx.loadConfig();
+  const loaded = await ctx.loadConfig();
+  const aws = await ctx.aws();
+  const present = await existingParameters(await aws.ssm(), siteSecretNames(loaded.name, loaded.sites));
+  const recovery = planSiteKeyRecovery(loaded.name, loaded.sites, present, () => ({
+    privateKey: '',
+    publicKey: '(made when applied)',
+    scannerKey: '',
+  }));
+  const config = { ...loaded, sites: recovery.sites };
   const plan = planAddSites(config, count, () => '(made when applied)');
   const changes = await siteRouteChanges(ctx, config.name, [...config.sites, ...plan.created]);
   return {
     mode: 'dry-run',
     finish: plan.unfinished.map((s) => s.number),
+    renewKeys: recovery.renewed,
     add: plan.created.map((s) => ({ number: s.number, accessServer: s.accessServer })),
     routes: changes,
     controllerRequests: plan.unfinished.length + plan.created.length > 0 ? 1 : 0,
@@ -51,6 +64,9 @@ export function renderRouteChange(r: Exclude<RouteChange, { action: 'keep' }>): 
 
 export function renderAddSitesDryRun(plan: AddSitesDryRun): string {
   const lines = [
+    ...(plan.renewKeys.length
+      ? [`would give new keys to recorded sites whose secrets are gone: ${plan.renewKeys.join(', ')}`]
+      : []),
     ...(plan.finish.length
       ? [`would finish sites ${plan.finish.join(', ')} (left unregistered earlier)`]
       : []),

@@ -15,23 +15,37 @@ const BATCH = 10;
 const chunks = <T>(items: readonly T[]): T[][] =>
   Array.from({ length: Math.ceil(items.length / BATCH) }, (_, i) => items.slice(i * BATCH, (i + 1) * BATCH));
 
-/** Writes secrets as SecureString, replacing what is there (a re-run after a failure overwrites). */
+/**
+ * Writes secrets as SecureString, replacing what is there (a re-run after a failure overwrites), or with
+ * `overwrite: false` refusing to (a restore, whose caller checked the path is empty). `written` collects the
+ * names actually written, so that a caller undoing a failed batch removes only its own.
+ */
 export async function putSecrets(
   ssm: SSMClient,
   secrets: readonly { name: string; value: string }[],
+  options: { overwrite: boolean; written?: string[] } = { overwrite: true },
 ): Promise<void> {
   const limit = pLimit(8);
-  await Promise.all(
+  // Every write settles before a failure is reported, so `written` is complete when the caller sees it.
+  const results = await Promise.allSettled(
     secrets.map((s) =>
-      limit(() =>
-        call(`SSM PutParameter ${s.name}`, () =>
+      limit(async () => {
+        await call(`SSM PutParameter ${s.name}`, () =>
           ssm.send(
-            new PutParameterCommand({ Name: s.name, Value: s.value, Type: 'SecureString', Overwrite: true }),
+            new PutParameterCommand({
+              Name: s.name,
+              Value: s.value,
+              Type: 'SecureString',
+              Overwrite: options.overwrite,
+            }),
           ),
-        ),
-      ),
+        );
+        options.written?.push(s.name);
+      }),
     ),
   );
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
 }
 
 /** Reads secrets (decrypted); a missing one is an error that names it. */
@@ -49,6 +63,18 @@ export async function getSecrets(ssm: SSMClient, names: readonly string[]): Prom
       `missing SSM parameters: ${missing.join(', ')}; they were deleted outside wavectl`,
       {},
     );
+  }
+  return found;
+}
+
+/** Which of `names` exist in Parameter Store (values are not read). */
+export async function existingParameters(ssm: SSMClient, names: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const batch of chunks(names)) {
+    const out = await call('SSM GetParameters', () =>
+      ssm.send(new GetParametersCommand({ Names: batch, WithDecryption: false })),
+    );
+    for (const p of out.Parameters ?? []) if (p.Name) found.add(p.Name);
   }
   return found;
 }

@@ -30,8 +30,13 @@ export function motoWithManagedPolicies(): void {
   process.env.MOTO_IAM_LOAD_MANAGED_POLICIES = 'true';
 }
 
-/** A deployment directory with wavectl.json written by the real `init`. */
-export async function initDeployment(root: string, name: string, region: string): Promise<string> {
+/** A deployment directory with wavectl.json written by the real `init` (optionally with controller.url). */
+export async function initDeployment(
+  root: string,
+  name: string,
+  region: string,
+  controllerUrl?: string,
+): Promise<string> {
   const dir = join(root, `${name}-${region}`);
   await mkdir(dir, { recursive: true });
   const run = await runCli(
@@ -45,6 +50,7 @@ export async function initDeployment(root: string, name: string, region: string)
       region,
       '--name',
       name,
+      ...(controllerUrl ? ['--controller-url', controllerUrl] : []),
       '--dir',
       dir,
     ],

@@ -1,6 +1,8 @@
 import fp from 'fastify-plugin';
 import { forbidden, unauthorized } from '../http-errors';
 import { siteOfScannerKey } from '../repositories/sites';
+import { DeploymentKeyRing } from './deployment-keys';
+import { registerRotationRoute } from './rotation-route';
 import { hashScannerKey, sameKeyHash } from './scanner-key';
 
 /** Who a request acts as, decided from its X-API-Key before the body is even read. */
@@ -27,8 +29,9 @@ export const actorOf = (p: Principal): string =>
 
 export const authPlugin = fp<{ apiKey: string }>(
   async (app, options) => {
-    // Only the hash of the deployment key stays in memory, compared in constant time like the scanner keys.
-    const deploymentHash = hashScannerKey(options.apiKey);
+    // Only hashes of deployment keys stay in memory, compared in constant time like the scanner keys.
+    const deploymentKeys = new DeploymentKeyRing(hashScannerKey(options.apiKey));
+    registerRotationRoute(app, deploymentKeys);
     app.decorateRequest('principal', null as never);
     app.addHook('onRequest', async (request) => {
       request.principal = { kind: 'anonymous' };
@@ -37,7 +40,7 @@ export const authPlugin = fp<{ apiKey: string }>(
       const key = typeof header === 'string' ? header : undefined;
       if (key) {
         const hash = hashScannerKey(key);
-        if (sameKeyHash(hash, deploymentHash)) request.principal = { kind: 'deployment' };
+        if (deploymentKeys.accepts(hash)) request.principal = { kind: 'deployment' };
         else if (required === 'site-scanner') {
           const found = await siteOfScannerKey(app.db, hash);
           if (found && sameKeyHash(hash, found.keyHash))
