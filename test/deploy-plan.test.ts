@@ -292,7 +292,12 @@ describe('resource shapes', () => {
     expect(script).toContain("export WAVESHIFT_API_KEY_PARAMETER='/waveshift/acme/api-key'");
     expect(script).toContain('export WAVESHIFT_PORT=8080');
     expect(script).not.toMatch(/WAVESHIFT_API_KEY=/);
-    expect(kasmInstallScript()).toMatch(/> \/root\/kasm-install.log 2>&1/);
+    const kasm = kasmInstallScript({
+      region: 'us-east-1',
+      adminPasswordParameter: '/waveshift/acme/kasm/admin-password',
+    });
+    expect(kasm).toContain("--name '/waveshift/acme/kasm/admin-password' --with-decryption");
+    expect(kasm).toMatch(/>> \/root\/kasm-install.log$/m);
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
   });
 

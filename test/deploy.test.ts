@@ -146,7 +146,7 @@ describe('deploy, status, destroy against moto', () => {
     const run = await cli(us, 'status', '--json');
     expect(run.code, run.stderr).toBe(0);
     const status = run.json<StatusResult>();
-    expect(status.resources).toHaveLength(20);
+    expect(status.resources).toHaveLength(21);
     expect(status.inSync).toBe(true);
     expect(status.instances.map((i) => [i.component, i.state, i.checks]).sort()).toEqual([
       ['controller', 'running', 'ok'],
@@ -170,7 +170,7 @@ describe('deploy, status, destroy against moto', () => {
     expect(plan.cost.totalUsd).toBeGreaterThan(100);
     expect(await readFile(join(us, 'wavectl.json'), 'utf8')).toBe(before);
     const fresh = await cli(eu, 'deploy', '--dry-run');
-    expect(fresh.stdout).toMatch(/20 to create or change/);
+    expect(fresh.stdout).toMatch(/21 to create or change/);
     expect(fresh.stdout).toMatch(/total\s+\$\d+\.\d\d/);
     expect((await census(moto.endpoint, 'flow', 'eu-west-1')).found).toEqual([]);
   });
@@ -250,7 +250,7 @@ describe('deploy, status, destroy against moto', () => {
     expect(gone.code, gone.stderr).toBe(0);
     const result = gone.json<DestroyResult>();
     expect(result.status).toBe('destroyed');
-    expect(result.deleted).toHaveLength(21);
+    expect(result.deleted).toHaveLength(22);
     expect((await census(moto.endpoint, 'flow', 'us-east-1')).found).toEqual([]);
     expect((await census(moto.endpoint, 'flow', 'eu-west-1')).counts).toEqual(FULL_DEPLOYMENT);
     const config = JSON.parse(await readFile(join(us, 'wavectl.json'), 'utf8'));

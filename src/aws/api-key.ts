@@ -9,12 +9,13 @@ import { call, errorName } from './retry';
 /** 32 random bytes, base64url: the deployment's API key. Never printed, logged or passed in parameters. */
 export const generateApiKey = (): string => randomBytes(32).toString('base64url');
 
-export async function apiKeyExists(ssm: SSMClient, deployment: string): Promise<boolean> {
+export const apiKeyExists = (ssm: SSMClient, deployment: string): Promise<boolean> =>
+  parameterExists(ssm, parameterNames(deployment).apiKey);
+
+async function parameterExists(ssm: SSMClient, name: string): Promise<boolean> {
   try {
     // Without decryption: only whether it exists matters here; the value never leaves Parameter Store.
-    await ssm.send(
-      new GetParameterCommand({ Name: parameterNames(deployment).apiKey, WithDecryption: false }),
-    );
+    await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: false }));
     return true;
   } catch (error) {
     if (errorName(error) === 'ParameterNotFound') return false;
@@ -23,9 +24,32 @@ export async function apiKeyExists(ssm: SSMClient, deployment: string): Promise<
 }
 
 /** Creates the API key once, as a SecureString; an existing key is kept (controllers and sites use it). */
-export async function ensureApiKey(ssm: SSMClient, deployment: string): Promise<Ensured> {
-  const name = parameterNames(deployment).apiKey;
-  if (await call('SSM GetParameter', () => apiKeyExists(ssm, deployment)))
+export const ensureApiKey = (ssm: SSMClient, deployment: string): Promise<Ensured> =>
+  ensureGeneratedSecret(ssm, deployment, {
+    name: parameterNames(deployment).apiKey,
+    component: COMPONENT.apiKey,
+    description: `Waveshift ${deployment} controller API key`,
+  });
+
+/**
+ * The Kasm administrator's password (admin@kasm.local), made here so that it is known before the installer
+ * runs and kept in Parameter Store rather than in the installer's log.
+ */
+export const ensureKasmAdminPassword = (ssm: SSMClient, deployment: string): Promise<Ensured> =>
+  ensureGeneratedSecret(ssm, deployment, {
+    name: parameterNames(deployment).kasmAdminPassword,
+    component: COMPONENT.kasmAdminPassword,
+    description: `Waveshift ${deployment} Kasm Workspaces admin@kasm.local password`,
+  });
+
+/** Creates a random SecureString once; an existing value is kept (what uses it already has it). */
+async function ensureGeneratedSecret(
+  ssm: SSMClient,
+  deployment: string,
+  secret: { name: string; component: string; description: string },
+): Promise<Ensured> {
+  const { name } = secret;
+  if (await call('SSM GetParameter', () => parameterExists(ssm, name)))
     return { status: 'unchanged', id: name };
   try {
     await ssm.send(
@@ -34,8 +58,8 @@ export async function ensureApiKey(ssm: SSMClient, deployment: string): Promise<
         Type: 'SecureString',
         Value: generateApiKey(),
         Overwrite: false,
-        Description: `Waveshift ${deployment} controller API key`,
-        Tags: resourceTags(deployment, COMPONENT.apiKey),
+        Description: secret.description,
+        Tags: resourceTags(deployment, secret.component),
       }),
     );
   } catch (error) {

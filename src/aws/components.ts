@@ -21,6 +21,7 @@ export const COMPONENT = {
   controllerInstance: 'controller',
   kasmInstance: 'kasm',
   apiKey: 'api-key',
+  kasmAdminPassword: 'kasm/admin-password',
   stagingBucket: 'staging',
 } as const;
 
@@ -68,6 +69,7 @@ export const CORE_RESOURCES: readonly ComponentRef[] = [
   { kind: 'instance', component: COMPONENT.controllerInstance },
   { kind: 'instance', component: COMPONENT.kasmInstance },
   { kind: 'parameter', component: COMPONENT.apiKey },
+  { kind: 'parameter', component: COMPONENT.kasmAdminPassword },
   { kind: 'bucket', component: COMPONENT.stagingBucket },
 ];
 

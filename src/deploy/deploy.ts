@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ensureApiKey } from '../aws/api-key';
+import { ensureApiKey, ensureKasmAdminPassword } from '../aws/api-key';
 import { COMPONENT } from '../aws/components';
 import { ensureApexRecord, ensureZone, ZONES } from '../aws/dns';
 import type { Ensured } from '../aws/ensured';
@@ -328,8 +328,12 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
           900,
         );
       },
-      'kasm-service': () => {
-        const script = kasmInstallScript();
+      'kasm-service': async () => {
+        await ensureKasmAdminPassword(ssm, deployment);
+        const script = kasmInstallScript({
+          region,
+          adminPasswordParameter: parameterNames(deployment).kasmAdminPassword,
+        });
         const fingerprint = `kasm-${createHash('sha256').update(script).digest('hex').slice(0, 16)}`;
         return installOnce('kasm', fingerprint, async () => script, 3600);
       },

@@ -1,0 +1,179 @@
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DescribeInstanceAttributeCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { GetParameterCommand, ListCommandsCommand } from '@aws-sdk/client-ssm';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { WavectlConfig } from '../src/config/schema';
+import { type RunningController, startController } from '../src/controller/server';
+import { KASM_RELEASE_URL } from '../src/deploy/service-scripts';
+import { runCli } from './helpers/cli';
+import { initDeployment, motoWithManagedPolicies, PROFILE, rawClients } from './helpers/deploy-fixture';
+import { InstanceStandIn, type StandInImage } from './helpers/instance-standin';
+import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './helpers/moto';
+import { describeWithNetns, NetLab } from './helpers/netns';
+import { type PostgresServer, startPostgres } from './helpers/postgres';
+import { makeTempDir } from './helpers/tmp';
+
+const run = promisify(execFile);
+const REGION = 'us-east-1';
+const API_KEY = 'instance-standin-test-key-0123456789';
+
+/** What an image's component runs on in real AWS (moto hands the Kasm host Amazon Linux; AWS gives Ubuntu). */
+const IMAGE_OF: Record<string, StandInImage> = {
+  controller: 'amazon-linux-2023',
+  kasm: 'ubuntu-22.04',
+  'access-server-0': 'amazon-linux-2023',
+};
+
+/**
+ * Every script wavectl sends to an instance, taken from what it sent to moto (user data, SSM Run Command
+ * parameters), executed in an instance stand-in as cloud-init and the SSM agent would. A script that fails
+ * there fails here: moto runs none of them.
+ */
+describeWithNetns('instance stand-ins run what wavectl sends to instances', () => {
+  const lab = new NetLab('inst');
+  let moto: MotoServer;
+  let postgres: PostgresServer;
+  let controller: RunningController;
+  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  let dir: string;
+  const standIns = new Map<string, InstanceStandIn>();
+  /** Commands sent to each component, oldest first. */
+  const commands = new Map<string, string[]>();
+  const userData = new Map<string, string>();
+  const cli = (...args: string[]) =>
+    runCli([...args, '--dir', dir, '--endpoint-url', moto.endpoint], {
+      cwd: dir,
+      env: { WAVESHIFT_API_KEY: API_KEY },
+    });
+
+  beforeAll(async () => {
+    motoWithManagedPolicies();
+    moto = await startMoto();
+    postgres = await startPostgres();
+    controller = await startController({
+      host: '127.0.0.1',
+      port: 0,
+      databaseUrl: await postgres.createDatabase('instance_standin'),
+      apiKey: API_KEY,
+      logger: false,
+    });
+    tmp = await makeTempDir();
+    applyEnv(await writeAwsProfile(join(tmp.path, 'aws'), PROFILE, REGION));
+    dir = await initDeployment(tmp.path, 'standin', REGION);
+    const file = join(dir, 'wavectl.json');
+    const config = JSON.parse(await readFile(file, 'utf8')) as WavectlConfig;
+    await writeFile(file, JSON.stringify({ ...config, controller: { url: controller.url } }, null, 2));
+    for (const step of [['deploy'], ['access-servers', '--add', '1'], ['sites', '--add', '1']]) {
+      const out = await cli(...step);
+      if (out.code !== 0) throw new Error(`${step.join(' ')} failed: ${out.stderr}`);
+    }
+
+    const { ec2, ssm } = rawClients(moto.endpoint, REGION);
+    const reservations = (await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? [];
+    const componentOf = new Map<string, string>();
+    for (const instance of reservations.flatMap((r) => r.Instances ?? [])) {
+      const component = instance.Tags?.find((t) => t.Key === 'waveshift:component')?.Value ?? '';
+      componentOf.set(instance.InstanceId!, component);
+      const attribute = await ec2.send(
+        new DescribeInstanceAttributeCommand({ InstanceId: instance.InstanceId, Attribute: 'userData' }),
+      );
+      const encoded = attribute.UserData?.Value;
+      if (encoded) userData.set(component, Buffer.from(encoded, 'base64').toString('utf8'));
+    }
+    const sent = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    for (const command of [...sent].sort((a, b) => +a.RequestedDateTime! - +b.RequestedDateTime!)) {
+      expect(command.DocumentName).toBe('AWS-RunShellScript');
+      const script = (command.Parameters?.commands ?? []).join('\n');
+      for (const id of command.InstanceIds ?? []) {
+        const component = componentOf.get(id)!;
+        commands.set(component, [...(commands.get(component) ?? []), script]);
+      }
+    }
+    for (const component of new Set([...commands.keys(), ...userData.keys()])) {
+      const image = IMAGE_OF[component];
+      if (!image) throw new Error(`no image known for component ${component}`);
+      standIns.set(component, await InstanceStandIn.start(lab, component.slice(0, 6), image, moto.port));
+    }
+  }, 240_000);
+
+  afterAll(async () => {
+    await lab.cleanup();
+    for (const s of standIns.values()) await s.stop();
+    await controller?.close();
+    await postgres?.stop();
+    await moto?.stop();
+    await tmp?.remove();
+  });
+
+  const expectSuccess = (what: string, out: { code: number; stdout: string; stderr: string }) =>
+    expect(out.code, `${what} failed:\n${out.stdout}\n${out.stderr}`).toBe(0);
+
+  it('sends user data and SSM commands only to the instances it knows', () => {
+    expect([...userData.keys()]).toEqual(['access-server-0']);
+    expect([...commands.keys()].sort()).toEqual(['access-server-0', 'controller', 'kasm']);
+  });
+
+  it('access server: the first boot brings up wg0 and the peer script loads the site', async () => {
+    const server = standIns.get('access-server-0')!;
+    expectSuccess('user data', await server.runUserData(userData.get('access-server-0')!));
+    expect((await server.exec(['systemctl', 'is-active', 'waveshift-wireguard'])).stdout.trim()).toBe(
+      'active',
+    );
+    for (const script of commands.get('access-server-0')!)
+      expectSuccess('peer script', await server.runCommand(script));
+    const config = JSON.parse(await readFile(join(dir, 'wavectl.json'), 'utf8')) as WavectlConfig;
+    const peers = await server.exec(['wg', 'show', 'wg0', 'peers']);
+    expectSuccess('wg show', peers);
+    expect(peers.stdout.trim()).toBe(config.sites[0]!.publicKey);
+    // The private key came from Parameter Store through the instance's CLI, into a root-only file.
+    const key = await server.exec(['stat', '-c', '%a %U', '/etc/wireguard/private.key']);
+    expect(key.stdout.trim()).toBe('600 root');
+  });
+
+  it('Kasm host (Ubuntu, sh is dash): the install command runs up to the installer, which gets what it needs', async () => {
+    const kasm = standIns.get('kasm')!;
+    const release = join(tmp.path, 'release');
+    await mkdir(join(release, 'kasm_release'), { recursive: true });
+    // The installer stand-in records its arguments, umask and the shell options it inherited, then marks
+    // Kasm installed as the real one does.
+    await writeFile(
+      join(release, 'kasm_release', 'install.sh'),
+      [
+        '#!/bin/bash',
+        'set -eu',
+        'mkdir -p /opt/kasm/current /var/log/standin',
+        'printf "%s\\n" "$@" > /var/log/standin/kasm-install.args',
+        'umask > /var/log/standin/kasm-install.umask',
+        'echo "installer output with the generated passwords"',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    await run('tar', ['-czf', join(tmp.path, 'kasm_release.tar.gz'), '-C', release, 'kasm_release']);
+    const url = new URL(KASM_RELEASE_URL);
+    await kasm.serveHttps(url.hostname, {
+      [url.pathname.split('/').pop()!]: await readFile(join(tmp.path, 'kasm_release.tar.gz')),
+    });
+    const [install, ...rest] = commands.get('kasm')!;
+    expectSuccess('Kasm install', await kasm.runCommand(install!));
+    expect(await kasm.readFile('/var/log/standin/kasm-install.umask')).toBe('0022\n');
+    const args = (await kasm.readFile('/var/log/standin/kasm-install.args')).trim().split('\n');
+    expect(args).toContain('--accept-eula');
+    // The admin password is the one wavectl stored in Parameter Store, and no log on the host holds it.
+    const { ssm } = rawClients(moto.endpoint, REGION);
+    const stored = await ssm.send(
+      new GetParameterCommand({ Name: '/waveshift/standin/kasm/admin-password', WithDecryption: true }),
+    );
+    expect(args[args.indexOf('--admin-password') + 1]).toBe(stored.Parameter?.Value);
+    const grep = await kasm.exec(['grep', '-rlF', stored.Parameter!.Value!, '/root', '/var/log']);
+    expect(grep.stdout.split('\n').filter((f) => f && !f.endsWith('kasm-install.args'))).toEqual([]);
+    // A second run finds Kasm installed and changes nothing.
+    const again = await kasm.runCommand(install!);
+    expectSuccess('Kasm install again', again);
+    expect(again.stdout).toContain('already installed');
+    // The health probe (the rest of what deploy sent) against Kasm's API stand-in.
+    expect(rest.length).toBeGreaterThan(0);
+  });
+});
