@@ -75,5 +75,16 @@ export class ControllerError extends WavectlError {
   }
 }
 
+/** An instance's first boot did not set up its service; carries the instance's own log tail. */
+export class InstanceBootError extends WavectlError {
+  readonly instanceId: string;
+  readonly logTail: string;
+  constructor(message: string, options: { instanceId: string; logTail: string }) {
+    super(message);
+    this.instanceId = options.instanceId;
+    this.logTail = options.logTail;
+  }
+}
+
 /** The operator declined a confirmation, or one was needed and no terminal could ask for it. */
 export class AbortedError extends WavectlError {}

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { DescribeInstanceAttributeCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ACCESS_SERVER_BOOT_CHECK_SCRIPT, parseBootCheck } from '../src/access-servers/boot-check';
 import type { WavectlConfig } from '../src/config/schema';
 import { type RunningController, startController } from '../src/controller/server';
 import { KASM_RELEASE_URL } from '../src/deploy/service-scripts';
@@ -43,6 +44,7 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
   /** Commands sent to each component, oldest first. */
   const commands = new Map<string, string[]>();
   const userData = new Map<string, string>();
+  let accessServersAdded: { boot: { status: string; reason?: string } };
   const cli = (...args: string[]) =>
     runCli([...args, '--dir', dir, '--endpoint-url', moto.endpoint], {
       cwd: dir,
@@ -66,9 +68,10 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
     const file = join(dir, 'wavectl.json');
     const config = JSON.parse(await readFile(file, 'utf8')) as WavectlConfig;
     await writeFile(file, JSON.stringify({ ...config, controller: { url: controller.url } }, null, 2));
-    for (const step of [['deploy'], ['access-servers', '--add', '1'], ['sites', '--add', '1']]) {
+    for (const step of [['deploy'], ['access-servers', '--add', '1', '--json'], ['sites', '--add', '1']]) {
       const out = await cli(...step);
       if (out.code !== 0) throw new Error(`${step.join(' ')} failed: ${out.stderr}`);
+      if (step[0] === 'access-servers') accessServersAdded = JSON.parse(out.stdout);
     }
 
     const { ec2, ssm } = rawClients(moto.endpoint, REGION);
@@ -116,6 +119,11 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
     expect([...commands.keys()].sort()).toEqual(['access-server-0', 'controller', 'kasm']);
   });
 
+  it('says the emulator could not verify the access server’s boot, never that it is up', () => {
+    expect(accessServersAdded.boot.status).toBe('unverified');
+    expect(accessServersAdded.boot.reason).toMatch(/emulator executes no commands/);
+  });
+
   it('access server: the first boot brings up wg0 and the peer script loads the site', async () => {
     const server = standIns.get('access-server-0')!;
     expectSuccess('user data', await server.runUserData(userData.get('access-server-0')!));
@@ -131,6 +139,30 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
     // The private key came from Parameter Store through the instance's CLI, into a root-only file.
     const key = await server.exec(['stat', '-c', '%a %U', '/etc/wireguard/private.key']);
     expect(key.stdout.trim()).toBe('600 root');
+    // The check wavectl runs after boot on real AWS sees the tunnel up.
+    const check = await server.runCommand(ACCESS_SERVER_BOOT_CHECK_SCRIPT);
+    expect(parseBootCheck(check.stdout, check.stderr)).toEqual({ state: 'up' });
+  });
+
+  it('access server whose boot failed: the boot check says so with the log tail, the peer script fails', async () => {
+    const broken = await InstanceStandIn.start(lab, 'broken', 'amazon-linux-2023', moto.port);
+    standIns.set('broken', broken);
+    const checkWhileBooting = await broken.runCommand(ACCESS_SERVER_BOOT_CHECK_SCRIPT);
+    expect(parseBootCheck(checkWhileBooting.stdout)).toEqual({ state: 'booting' });
+    const boot = await broken.runUserData(
+      '#!/bin/bash\necho "Error: Failed to download metadata for repo" >&2\nexit 1\n',
+    );
+    expect(boot.code).toBe(1);
+    const check = await broken.runCommand(ACCESS_SERVER_BOOT_CHECK_SCRIPT);
+    expect(check.code).toBe(1);
+    expect(parseBootCheck(check.stdout)).toEqual({
+      state: 'failed',
+      reason: 'waveshift-wireguard.service is inactive, wg0 is absent',
+      logTail: 'Error: Failed to download metadata for repo',
+    });
+    const peers = await broken.runCommand(commands.get('access-server-0')![0]!);
+    expect(peers.code).toBe(1);
+    expect(peers.stderr).toContain('wg0 is absent');
   });
 
   it('Kasm host (Ubuntu, sh is dash): the install command runs up to the installer, which gets what it needs', async () => {

@@ -14,6 +14,7 @@ import { putSecrets } from '../sites/parameters';
 import { generateKeyPair } from '../wireguard/keys';
 import { ensureAccessServerInstance, ensureAccessServerRole, ensureAccessServerSecurityGroup } from './aws';
 import { renderAccessServerUserData } from './user-data';
+import { type BootVerification, verifyAccessServerBoot } from './verify-boot';
 
 /** Pure: the indexes `access-servers --add count` creates or finishes (records without an instance first). */
 export function planAddAccessServers(servers: readonly AccessServerRecord[], count: number): number[] {
@@ -44,6 +45,12 @@ export const accessServerInput = (s: AccessServerRecord): AccessServerInput => (
 const upsert = (servers: readonly AccessServerRecord[], s: AccessServerRecord) =>
   [...servers.filter((x) => x.index !== s.index), s].sort((a, b) => a.index - b.index);
 
+export interface AddAccessServersResult {
+  accessServers: AccessServerRecord[];
+  /** Whether the new servers' boot was seen to bring WireGuard up (`unverified` under the emulator). */
+  boot: BootVerification;
+}
+
 /**
  * `access-servers --add N`. The key pair is made and stored (SSM, then wavectl.json) before the instance is
  * launched, so a re-run reuses it; instance, source/dest check and Elastic IP are each found again by tag.
@@ -52,7 +59,7 @@ export async function addAccessServers(
   ctx: Context,
   count: number,
   options: { instanceType?: string } = {},
-): Promise<{ accessServers: AccessServerRecord[] }> {
+): Promise<AddAccessServersResult> {
   if (options.instanceType !== undefined && !KNOWN_INSTANCE_TYPES.includes(options.instanceType)) {
     throw new UsageError(
       `--instance-type must be a known instance type (${KNOWN_INSTANCE_TYPES.join(', ')}), got "${options.instanceType}"`,
@@ -149,6 +156,10 @@ export async function addAccessServers(
     );
     const unverifiable = managed.find((m) => m.status === 'unverifiable');
     if (unverifiable?.status === 'unverifiable') ctx.io.info(unverifiable.reason);
+    const boot = await ctx.io.track('access servers booted with WireGuard up', () =>
+      verifyAccessServerBoot(ssm, done, { emulator: wait.emulator }),
+    );
+    if (boot.status === 'unverified') ctx.io.info(boot.reason);
     const controller = await connectController(ctx);
     await ctx.io.track('register access servers with the controller', () =>
       controller.putAccessServers(done.map(accessServerInput)),
@@ -159,15 +170,16 @@ export async function addAccessServers(
       accessServers: config.accessServers.map((s) => registered.find((r) => r.index === s.index) ?? s),
     };
     await ctx.saveConfig(config);
-    return { accessServers: registered };
+    return { accessServers: registered, boot };
   });
 }
 
-export const renderAddAccessServers = ({ accessServers }: { accessServers: AccessServerRecord[] }) =>
+export const renderAddAccessServers = ({ accessServers, boot }: AddAccessServersResult) =>
   [
     ...accessServers.map(
       (a) =>
         `access server ${a.index}: ${a.instanceId}, endpoint ${a.publicIp}:${a.listenPort}, public key ${a.publicKey}`,
     ),
+    boot.status === 'up' ? 'WireGuard: up on every new server' : `WireGuard: unverified (${boot.reason})`,
     'next: `wavectl sites --add N`',
   ].join('\n');

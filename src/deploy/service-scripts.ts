@@ -16,13 +16,15 @@ export interface ControllerInstallInputs {
 export const STAGING_DIR = '/var/lib/waveshift/staging';
 
 /**
- * Pure: the Run Command script that installs the controller. It carries only names (bucket, keys, the API
+ * Pure: the Run Command script that installs the controller (bash: the SSM agent runs `sh -c <file>`, and
+ * the kernel honours the `#!` line whatever the image's sh is). It carries only names (bucket, keys, the API
  * key's parameter name); the instance fetches the bundle with its role and the key from Parameter Store.
  */
 export function controllerInstallScript(p: ControllerInstallInputs): string {
   const s3 = (key: string, to: string) =>
     `aws s3 cp --only-show-errors --region ${shellQuote(p.region)} ${shellQuote(`s3://${p.bucket}/${key}`)} ${shellQuote(to)}`;
   return [
+    '#!/bin/bash',
     'set -euo pipefail',
     'umask 022',
     `install -d -m 0700 ${STAGING_DIR}`,

@@ -127,14 +127,25 @@ export class InstanceStandIn {
 
   /**
    * As cloud-init runs user data at first boot: a part that starts with `#!` is executed as a program; any
-   * other text is not a script to cloud-init, so a stand-in refusing it is faithful.
+   * other text is not a script to cloud-init, so a stand-in refusing it is faithful. stdout holds the
+   * script's stdout and stderr together, as cloud-init's log does.
    */
   async runUserData(userData: string): Promise<ScriptRun> {
     if (!userData.startsWith('#!')) {
       return { code: 1, stdout: '', stderr: 'cloud-init: user data has no #! line; it would not be run' };
     }
     const folder = await this.placeScript('cloud', userData);
-    return this.exec([`${folder}/_script.sh`], { cwd: '/' });
+    // Its output goes to /var/log/cloud-init-output.log, and boot-finished marks the end of the boot
+    // whatever the script's outcome, as cloud-init does.
+    return this.exec(
+      [
+        'bash',
+        '-c',
+        'set -o pipefail; "$0" 2>&1 | tee -a /var/log/cloud-init-output.log; rc=$?; mkdir -p /var/lib/cloud/instance; touch /var/lib/cloud/instance/boot-finished; exit $rc',
+        `${folder}/_script.sh`,
+      ],
+      { cwd: '/' },
+    );
   }
 
   /**
