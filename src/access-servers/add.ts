@@ -1,4 +1,4 @@
-import { KNOWN_INSTANCE_TYPES } from '../aws/instance-types';
+import { instanceTypeProblem } from '../aws/instance-types';
 import { resolveAmi } from '../aws/instances';
 import { parameterNames } from '../aws/naming';
 import { waitManaged } from '../aws/ssm-managed';
@@ -60,11 +60,9 @@ export async function addAccessServers(
   count: number,
   options: { instanceType?: string } = {},
 ): Promise<AddAccessServersResult> {
-  if (options.instanceType !== undefined && !KNOWN_INSTANCE_TYPES.includes(options.instanceType)) {
-    throw new UsageError(
-      `--instance-type must be a known instance type (${KNOWN_INSTANCE_TYPES.join(', ')}), got "${options.instanceType}"`,
-    );
-  }
+  const typeProblem =
+    options.instanceType === undefined ? undefined : instanceTypeProblem(options.instanceType);
+  if (typeProblem) throw new UsageError(`--instance-type: ${typeProblem}, got "${options.instanceType}"`);
   return ctx.withLock(async () => {
     let config: WavectlConfig = await ctx.loadConfig();
     const indexes = planAddAccessServers(config.accessServers, count);
@@ -124,6 +122,7 @@ export async function addAccessServers(
               index: k,
               imageId: ami.imageId,
               rootDeviceName: ami.rootDeviceName,
+              rootVolumeGb: ami.rootVolumeGb,
               instanceType: options.instanceType ?? config.instances.accessServer.type,
               subnetId: subnet.id,
               securityGroupId: groupId,

@@ -152,6 +152,7 @@ export interface LaunchAccessServer {
   index: number;
   imageId: string;
   rootDeviceName: string;
+  rootVolumeGb?: number;
   instanceType: string;
   subnetId: string;
   securityGroupId: string;

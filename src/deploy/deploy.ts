@@ -179,6 +179,7 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
             component,
             imageId: ami.imageId,
             rootDeviceName: ami.rootDeviceName,
+            rootVolumeGb: ami.rootVolumeGb,
             instanceType: size.type,
             volumeGb: size.volumeGb,
             subnetId: ids['private-subnet']!,
