@@ -13,6 +13,7 @@ import { accessServerTunnelIp, MAX_ACCESS_SERVERS, WIREGUARD_PORT } from '../net
 import { putSecrets } from '../sites/parameters';
 import { generateKeyPair } from '../wireguard/keys';
 import { ensureAccessServerInstance, ensureAccessServerRole, ensureAccessServerSecurityGroup } from './aws';
+import { checkElasticIpQuota } from './eip-quota';
 import { renderAccessServerUserData } from './user-data';
 import { type BootVerification, verifyAccessServerBoot } from './verify-boot';
 
@@ -69,6 +70,8 @@ export async function addAccessServers(
     const aws = await ctx.aws();
     const [ec2, ssm, iam] = [await aws.ec2(), await aws.ssm(), await aws.iam()];
     const wait = { emulator: Boolean(aws.target.endpointUrl) };
+    // Each access server holds an Elastic IP: refuse before anything is made if the account's quota is short.
+    await checkElasticIpQuota(ec2, config.name, aws.target.region, indexes);
     const vpcId = await findVpc(ec2, config.name);
     const subnet = await findSubnet(ec2, config.name, 'public');
     if (!vpcId || !subnet) {
