@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planAddAccessServers } from '../src/access-servers/add';
-import { accessServerIngress, accessServerPolicy } from '../src/access-servers/aws';
+import { accessServerIngress } from '../src/access-servers/aws';
 import { parseHandshakes, siteRanges } from '../src/access-servers/list';
 import { peersByServer } from '../src/access-servers/peers';
 import { planReassignment } from '../src/access-servers/remove';
@@ -136,13 +136,6 @@ describe('access server facts', () => {
         IpRanges: [expect.objectContaining({ CidrIp: '10.0.0.0/16' })],
       }),
     ]);
-  });
-
-  it('lets the instance read its own keys and nothing else', () => {
-    expect(JSON.stringify(accessServerPolicy('acme', 'eu-west-1'))).toContain(
-      '"Resource":"arn:aws:ssm:eu-west-1:*:parameter/waveshift/acme/access-servers/*"',
-    );
-    expect(JSON.stringify(accessServerPolicy('acme', 'eu-west-1'))).not.toContain('sites');
   });
 
   it('boots from user data that fetches the key with the instance role and holds no secret', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CORE_RESOURCES, isExpectedComponent } from '../src/aws/components';
 import { boundedName } from '../src/aws/ensured';
-import { roleName, rolePolicy } from '../src/aws/iam';
+import { roleName } from '../src/aws/iam';
 import { runInstancesInput } from '../src/aws/instances';
 import { isEmulatorEndpoint, retryWhile } from '../src/aws/retry';
 import { defaultRouteChange } from '../src/aws/route-tables';
@@ -262,19 +262,6 @@ describe('resource shapes', () => {
     expect(bucket.length).toBeLessThanOrEqual(63);
     expect(bucket).toMatch(/^[a-z0-9-]+$/);
     expect(boundedName('short', 64)).toBe('short');
-  });
-
-  it('scopes the controller policy to its own parameters and bucket', () => {
-    const policy = JSON.stringify(
-      rolePolicy('controller', { deployment: 'acme', region: 'us-east-1', bucket: 'b1' }),
-    );
-    expect(policy).toContain('parameter/waveshift/acme/*');
-    expect(policy).toContain('arn:aws:s3:::b1/*');
-    expect(policy).toContain('aws:ResourceTag/waveshift:deployment');
-    const kasm = JSON.stringify(
-      rolePolicy('kasm', { deployment: 'acme', region: 'us-east-1', bucket: 'b1' }),
-    );
-    expect(kasm).not.toContain('s3:');
   });
 
   it('installs the controller from S3 with only names in the command, never the key', () => {

@@ -27,6 +27,7 @@ import {
   roleName,
   SSM_MANAGED_POLICY_ARN,
 } from '../aws/iam';
+import { EC2_TRUST_POLICY, instanceRolePolicy } from '../aws/iam-policies';
 import { type FoundInstance, findInstance, runInstancesInput, waitRunning } from '../aws/instances';
 import { parameterNames, resourceTags, tagFilters } from '../aws/naming';
 import { call, retryWhile, type WaitOptions } from '../aws/retry';
@@ -39,26 +40,6 @@ import {
   accessServerEipComponent,
 } from './names';
 
-const TRUST_POLICY = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
-
-/** Pure: the access servers' inline policy — read their own WireGuard keys, nothing else of the deployment. */
-export function accessServerPolicy(deployment: string, region: string): Record<string, unknown> {
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'ReadAccessServerKeys',
-        Effect: 'Allow',
-        Action: ['ssm:GetParameter'],
-        Resource: `arn:aws:ssm:${region}:*:parameter${parameterNames(deployment).root}/access-servers/*`,
-      },
-    ],
-  };
-}
-
 /** The role and instance profile access servers run with (SSM managed instance + their keys). */
 export async function ensureAccessServerRole(
   iam: IAMClient,
@@ -69,7 +50,13 @@ export async function ensureAccessServerRole(
   const tags = resourceTags(deployment, ACCESS_SERVER_ROLE_COMPONENT);
   if (!(await findRole(iam, deployment, region, ACCESS_SERVER_ROLE_COMPONENT))) {
     await call('IAM CreateRole', () =>
-      iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: TRUST_POLICY, Tags: tags })),
+      iam.send(
+        new CreateRoleCommand({
+          RoleName: name,
+          AssumeRolePolicyDocument: JSON.stringify(EC2_TRUST_POLICY),
+          Tags: tags,
+        }),
+      ),
     );
   }
   await call('IAM PutRolePolicy', () =>
@@ -77,7 +64,7 @@ export async function ensureAccessServerRole(
       new PutRolePolicyCommand({
         RoleName: name,
         PolicyName: inlinePolicyName,
-        PolicyDocument: JSON.stringify(accessServerPolicy(deployment, region)),
+        PolicyDocument: JSON.stringify(instanceRolePolicy('access-server', { deployment, region })),
       }),
     ),
   );

@@ -12,7 +12,8 @@ import {
 } from '@aws-sdk/client-iam';
 import { AwsError } from '../errors';
 import { boundedName, type Ensured, tagRecord } from './ensured';
-import { globalName, parameterNames, resourceTags, TAG_DEPLOYMENT } from './naming';
+import { EC2_TRUST_POLICY, instanceRolePolicy, type PolicyContext } from './iam-policies';
+import { globalName, resourceTags, TAG_DEPLOYMENT } from './naming';
 import { call, errorName } from './retry';
 
 export type RoleComponent = 'controller' | 'kasm';
@@ -23,68 +24,6 @@ export const SSM_MANAGED_POLICY_ARN = 'arn:aws:iam::aws:policy/AmazonSSMManagedI
 export const roleName = (deployment: string, region: string, component: string): string =>
   boundedName(globalName(deployment, region, component), 64);
 export const inlinePolicyName = 'waveshift';
-
-export interface PolicyContext {
-  deployment: string;
-  region: string;
-  bucket: string;
-}
-
-/** Pure: the inline policy of each role. Scoped to the deployment by tag, parameter path and bucket. */
-export function rolePolicy(component: RoleComponent, p: PolicyContext): Record<string, unknown> {
-  const parameters = `arn:aws:ssm:${p.region}:*:parameter${parameterNames(p.deployment).root}/*`;
-  const readParameters = {
-    Sid: 'ReadOwnParameters',
-    Effect: 'Allow',
-    Action: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
-    Resource: parameters,
-  };
-  const describe = { Sid: 'Describe', Effect: 'Allow', Action: ['ec2:Describe*'], Resource: '*' };
-  if (component === 'kasm') return { Version: '2012-10-17', Statement: [describe, readParameters] };
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      describe,
-      readParameters,
-      {
-        Sid: 'ManageOwnInstances',
-        Effect: 'Allow',
-        Action: ['ec2:StartInstances', 'ec2:StopInstances', 'ec2:RebootInstances', 'ec2:CreateTags'],
-        Resource: '*',
-        Condition: { StringEquals: { [`aws:ResourceTag/${TAG_DEPLOYMENT}`]: p.deployment } },
-      },
-      {
-        Sid: 'Dns',
-        Effect: 'Allow',
-        Action: [
-          'route53:ChangeResourceRecordSets',
-          'route53:ListResourceRecordSets',
-          'route53:GetHostedZone',
-          'route53:ListHostedZones',
-          'route53:ListHostedZonesByName',
-        ],
-        Resource: '*',
-      },
-      {
-        Sid: 'RunCommands',
-        Effect: 'Allow',
-        Action: ['ssm:SendCommand', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations'],
-        Resource: '*',
-      },
-      {
-        Sid: 'StagingBucket',
-        Effect: 'Allow',
-        Action: ['s3:GetObject', 's3:PutObject', 's3:ListBucket'],
-        Resource: [`arn:aws:s3:::${p.bucket}`, `arn:aws:s3:::${p.bucket}/*`],
-      },
-    ],
-  };
-}
-
-const TRUST_POLICY = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
 
 async function getRole(iam: IAMClient, name: string) {
   try {
@@ -143,14 +82,14 @@ export async function ensureRole(
       iam.send(
         new CreateRoleCommand({
           RoleName: name,
-          AssumeRolePolicyDocument: TRUST_POLICY,
+          AssumeRolePolicyDocument: JSON.stringify(EC2_TRUST_POLICY),
           Description: `Waveshift ${deployment} ${component} (${region})`,
           Tags: tags,
         }),
       ),
     );
   }
-  const desired = canonical(rolePolicy(component, policy));
+  const desired = canonical(instanceRolePolicy(component, policy));
   const current = await call('IAM GetRolePolicy', async () => {
     try {
       const out = await iam.send(new GetRolePolicyCommand({ RoleName: name, PolicyName: inlinePolicyName }));
