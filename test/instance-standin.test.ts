@@ -41,8 +41,10 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
   let dir: string;
   const standIns = new Map<string, InstanceStandIn>();
-  /** Commands sent to each component, oldest first. */
-  const commands = new Map<string, string[]>();
+  /** Commands sent to each component, oldest first, with the comment wavectl gave them. */
+  const commands = new Map<string, { comment: string; script: string }[]>();
+  const sentTo = (component: string, comment: RegExp) =>
+    (commands.get(component) ?? []).filter((c) => comment.test(c.comment)).map((c) => c.script);
   const userData = new Map<string, string>();
   let accessServersAdded: { boot: { status: string; reason?: string } };
   const cli = (...args: string[]) =>
@@ -92,7 +94,10 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
       const script = (command.Parameters?.commands ?? []).join('\n');
       for (const id of command.InstanceIds ?? []) {
         const component = componentOf.get(id)!;
-        commands.set(component, [...(commands.get(component) ?? []), script]);
+        commands.set(component, [
+          ...(commands.get(component) ?? []),
+          { comment: command.Comment ?? '', script },
+        ]);
       }
     }
     for (const component of new Set([...commands.keys(), ...userData.keys()])) {
@@ -130,8 +135,9 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
     expect((await server.exec(['systemctl', 'is-active', 'waveshift-wireguard'])).stdout.trim()).toBe(
       'active',
     );
-    for (const script of commands.get('access-server-0')!)
-      expectSuccess('peer script', await server.runCommand(script));
+    const peerScripts = sentTo('access-server-0', /peers/);
+    expect(peerScripts.length).toBeGreaterThan(0);
+    for (const script of peerScripts) expectSuccess('peer script', await server.runCommand(script));
     const config = JSON.parse(await readFile(join(dir, 'wavectl.json'), 'utf8')) as WavectlConfig;
     const peers = await server.exec(['wg', 'show', 'wg0', 'peers']);
     expectSuccess('wg show', peers);
@@ -160,9 +166,40 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
       reason: 'waveshift-wireguard.service is inactive, wg0 is absent',
       logTail: 'Error: Failed to download metadata for repo',
     });
-    const peers = await broken.runCommand(commands.get('access-server-0')![0]!);
+    const peers = await broken.runCommand(sentTo('access-server-0', /peers/)[0]!);
     expect(peers.code).toBe(1);
     expect(peers.stderr).toContain('wg0 is absent');
+  });
+
+  it('controller: the install command installs Node.js 22 and PostgreSQL, and the health probe passes', async () => {
+    const instance = standIns.get('controller')!;
+    const [install] = sentTo('controller', /install controller/);
+    const [health] = sentTo('controller', /controller health/);
+    expectSuccess('controller install', await instance.runCommand(install!));
+    expect(await instance.readFile('/var/log/standin/packages.calls')).toMatch(
+      /^dnf install -y -q nodejs22$/m,
+    );
+    expect((await instance.exec(['readlink', '/opt/waveshift/node'])).stdout.trim()).toBe('/usr/bin/node-22');
+    expect((await instance.exec(['systemctl', 'is-active', 'waveshift-controller'])).stdout.trim()).toBe(
+      'active',
+    );
+    const probe = await instance.runCommand(health!);
+    expectSuccess('controller health probe', probe);
+    expect(JSON.parse(probe.stdout)).toMatchObject({ status: 'ok' });
+    // The API key reached root-only files only.
+    const files = await instance.exec([
+      'stat',
+      '-c',
+      '%a %U %n',
+      '/etc/waveshift/controller.env',
+      '/etc/waveshift/api-key-header',
+    ]);
+    expect(
+      files.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ').slice(0, 2).join(' ')),
+    ).toEqual(['600 root', '600 root']);
   });
 
   it('Kasm host (Ubuntu, sh is dash): the install command runs up to the installer, which gets what it needs', async () => {
@@ -187,8 +224,10 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
     const url = new URL(KASM_RELEASE_URL);
     await kasm.serveHttps(url.hostname, {
       [url.pathname.split('/').pop()!]: await readFile(join(tmp.path, 'kasm_release.tar.gz')),
+      __healthcheck: Buffer.from('{"ok":true}'),
     });
-    const [install, ...rest] = commands.get('kasm')!;
+    const [install] = sentTo('kasm', /install kasm/);
+    const [health] = sentTo('kasm', /kasm health/);
     expectSuccess('Kasm install', await kasm.runCommand(install!));
     expect(await kasm.readFile('/var/log/standin/kasm-install.umask')).toBe('0022\n');
     const args = (await kasm.readFile('/var/log/standin/kasm-install.args')).trim().split('\n');
@@ -205,7 +244,9 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
     const again = await kasm.runCommand(install!);
     expectSuccess('Kasm install again', again);
     expect(again.stdout).toContain('already installed');
-    // The health probe (the rest of what deploy sent) against Kasm's API stand-in.
-    expect(rest.length).toBeGreaterThan(0);
+    // The health probe deploy and status send, against a stand-in of Kasm's API on the instance.
+    const probe = await kasm.runCommand(health!);
+    expectSuccess('Kasm health probe', probe);
+    expect(probe.stdout.trim()).toBe('200');
   });
 });

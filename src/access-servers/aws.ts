@@ -29,7 +29,7 @@ import {
 } from '../aws/iam';
 import { EC2_TRUST_POLICY, instanceRolePolicy } from '../aws/iam-policies';
 import { type FoundInstance, findInstance, runInstancesInput, waitRunning } from '../aws/instances';
-import { parameterNames, resourceTags, tagFilters } from '../aws/naming';
+import { resourceTags, tagFilters } from '../aws/naming';
 import { call, retryWhile, type WaitOptions } from '../aws/retry';
 import { AwsError } from '../errors';
 import { VPC_CIDR, WIREGUARD_PORT } from '../network/address-plan';

@@ -91,7 +91,7 @@ export function instanceTypeProblem(type: string): string | undefined {
 /** Pure: why `type` is too small for the Kasm host, or undefined. */
 export function kasmInstanceTypeProblem(type: string): string | undefined {
   const s = INSTANCE_TYPES[type];
-  if (!s || s.arch !== 'x86_64') return undefined;
+  if (s?.arch !== 'x86_64') return undefined;
   if (s.vcpus < KASM_MINIMUM.vcpus || s.memoryGib < KASM_MINIMUM.memoryGib) {
     return `${type} (${s.vcpus} vCPU, ${s.memoryGib} GiB) is below Kasm Workspaces' minimum of ${KASM_MINIMUM.vcpus} vCPU and ${KASM_MINIMUM.memoryGib} GiB: choose t3a.medium or larger (m6a.2xlarge is the default)`;
   }

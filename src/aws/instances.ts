@@ -90,7 +90,7 @@ export async function findInstance(
 
 /** Where each instance's image comes from: SSM public parameters, so the newest patched AMI is used. */
 export const AMI_PARAMETERS = {
-  // Amazon Linux 2023: its own repositories carry Node.js 20 and PostgreSQL 15.
+  // Amazon Linux 2023: its own repositories carry Node.js 22 and PostgreSQL 15.
   controller: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
   // Ubuntu 22.04 LTS, a host the Kasm Workspaces installer supports.
   kasm: '/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id',

@@ -46,6 +46,8 @@ export class InstanceStandIn {
   static async start(lab: NetLab, name: string, image: StandInImage, motoPort: number) {
     const namespace = await lab.host(name);
     const dir = await makeTempDir('wavectl-instance-');
+    // The instance's service users (postgres, waveshift) reach the stand-ins through it, as on an image.
+    await chmod(dir.path, 0o755);
     const relay = createServer((socket) => {
       const upstream = connect(motoPort, '127.0.0.1');
       socket.pipe(upstream).pipe(socket);

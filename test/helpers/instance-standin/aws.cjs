@@ -68,7 +68,8 @@ async function main() {
     const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(positional[2]);
     if (!m) fail('the stand-in copies only from s3://bucket/key to a file', 2);
     try {
-      const out = await new S3Client({ ...common, forcePathStyle: true }).send(
+      // moto reads the bucket from the path when the host is localhost (as in its own tests).
+      const out = await new S3Client({ ...common, endpoint: 'http://localhost', forcePathStyle: true }).send(
         new GetObjectCommand({ Bucket: m[1], Key: m[2] }),
       );
       fs.writeFileSync(positional[3], await out.Body.transformToByteArray());

@@ -12,13 +12,20 @@ mkdir -p "$S"
 mount --bind "$dir" "$S"
 mkdir -p "$S/real"
 # The real binaries the package stand-in hands out once their package is installed.
-for cmd in node wg nft psql; do
+for cmd in node wg nft; do
   touch "$S/real/$cmd"
   mount --bind "$(command -v "$cmd")" "$S/real/$cmd"
 done
+pg_bin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+for cmd in psql initdb postgres; do
+  touch "$S/real/$cmd"
+  mount --bind "$pg_bin/$cmd" "$S/real/$cmd"
+done
+install -m 755 "$helpers/postgresql-setup" "$S/real/postgresql-setup"
+install -m 644 "$helpers/postgresql.service" "$S/real/postgresql.service"
 cat > "$S/real/aws" <<AWS
 #!/bin/sh
-exec env WAVESHIFT_STANDIN_REPO='$WAVESHIFT_STANDIN_REPO' WAVESHIFT_STANDIN_AWS_SOCKET=$S/aws.sock $S/real/node $helpers/aws.cjs "\$@"
+exec env NODE_NO_WARNINGS=1 WAVESHIFT_STANDIN_REPO='$WAVESHIFT_STANDIN_REPO' WAVESHIFT_STANDIN_AWS_SOCKET=$S/aws.sock $S/real/node $helpers/aws.cjs "\$@"
 AWS
 chmod 755 "$S/real/aws"
 for d in etc usr var root opt; do
