@@ -7,15 +7,15 @@ import { GetParameterCommand, ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ACCESS_SERVER_BOOT_CHECK_SCRIPT, parseBootCheck } from '../src/access-servers/boot-check';
 import type { WavectlConfig } from '../src/config/schema';
-import { type RunningController, startController } from '../src/controller/server';
 import { KASM_RELEASE_URL } from '../src/deploy/service-scripts';
-import { runCli } from './helpers/cli';
-import { initDeployment, motoWithManagedPolicies, PROFILE, rawClients } from './helpers/deploy-fixture';
+import { rawClients } from './helpers/deploy-fixture';
 import { InstanceStandIn, type StandInImage } from './helpers/instance-standin';
-import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './helpers/moto';
+import {
+  type LocalControllerDeployment,
+  startLocalControllerDeployment,
+} from './helpers/local-controller-deployment';
+import type { MotoServer } from './helpers/moto';
 import { describeWithNetns, NetLab } from './helpers/netns';
-import { type PostgresServer, startPostgres } from './helpers/postgres';
-import { makeTempDir } from './helpers/tmp';
 
 const run = promisify(execFile);
 const REGION = 'us-east-1';
@@ -35,10 +35,8 @@ const IMAGE_OF: Record<string, StandInImage> = {
  */
 describeWithNetns('instance stand-ins run what wavectl sends to instances', () => {
   const lab = new NetLab('inst');
+  let bed: LocalControllerDeployment;
   let moto: MotoServer;
-  let postgres: PostgresServer;
-  let controller: RunningController;
-  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
   let dir: string;
   const standIns = new Map<string, InstanceStandIn>();
   /** Commands sent to each component, oldest first, with the comment wavectl gave them. */
@@ -47,31 +45,12 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
     (commands.get(component) ?? []).filter((c) => comment.test(c.comment)).map((c) => c.script);
   const userData = new Map<string, string>();
   let accessServersAdded: { boot: { status: string; reason?: string } };
-  const cli = (...args: string[]) =>
-    runCli([...args, '--dir', dir, '--endpoint-url', moto.endpoint], {
-      cwd: dir,
-      env: { WAVESHIFT_API_KEY: API_KEY },
-    });
 
   beforeAll(async () => {
-    motoWithManagedPolicies();
-    moto = await startMoto();
-    postgres = await startPostgres();
-    controller = await startController({
-      host: '127.0.0.1',
-      port: 0,
-      databaseUrl: await postgres.createDatabase('instance_standin'),
-      apiKey: API_KEY,
-      logger: false,
-    });
-    tmp = await makeTempDir();
-    applyEnv(await writeAwsProfile(join(tmp.path, 'aws'), PROFILE, REGION));
-    dir = await initDeployment(tmp.path, 'standin', REGION);
-    const file = join(dir, 'wavectl.json');
-    const config = JSON.parse(await readFile(file, 'utf8')) as WavectlConfig;
-    await writeFile(file, JSON.stringify({ ...config, controller: { url: controller.url } }, null, 2));
+    bed = await startLocalControllerDeployment('standin', REGION, API_KEY);
+    ({ moto, dir } = bed);
     for (const step of [['deploy'], ['access-servers', '--add', '1', '--json'], ['sites', '--add', '1']]) {
-      const out = await cli(...step);
+      const out = await bed.cli(...step);
       if (out.code !== 0) throw new Error(`${step.join(' ')} failed: ${out.stderr}`);
       if (step[0] === 'access-servers') accessServersAdded = JSON.parse(out.stdout);
     }
@@ -110,10 +89,7 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
   afterAll(async () => {
     await lab.cleanup();
     for (const s of standIns.values()) await s.stop();
-    await controller?.close();
-    await postgres?.stop();
-    await moto?.stop();
-    await tmp?.remove();
+    await bed?.stop();
   });
 
   const expectSuccess = (what: string, out: { code: number; stdout: string; stderr: string }) =>
@@ -204,7 +180,7 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
 
   it('Kasm host (Ubuntu, sh is dash): the install command runs up to the installer, which gets what it needs', async () => {
     const kasm = standIns.get('kasm')!;
-    const release = join(tmp.path, 'release');
+    const release = join(bed.tmp, 'release');
     await mkdir(join(release, 'kasm_release'), { recursive: true });
     // The installer stand-in records its arguments, umask and the shell options it inherited, then marks
     // Kasm installed as the real one does.
@@ -220,10 +196,10 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
       ].join('\n'),
       { mode: 0o755 },
     );
-    await run('tar', ['-czf', join(tmp.path, 'kasm_release.tar.gz'), '-C', release, 'kasm_release']);
+    await run('tar', ['-czf', join(bed.tmp, 'kasm_release.tar.gz'), '-C', release, 'kasm_release']);
     const url = new URL(KASM_RELEASE_URL);
     await kasm.serveHttps(url.hostname, {
-      [url.pathname.split('/').pop()!]: await readFile(join(tmp.path, 'kasm_release.tar.gz')),
+      [url.pathname.split('/').pop()!]: await readFile(join(bed.tmp, 'kasm_release.tar.gz')),
       __healthcheck: Buffer.from('{"ok":true}'),
     });
     const [install] = sentTo('kasm', /install kasm/);

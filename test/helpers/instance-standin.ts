@@ -4,6 +4,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { captureOutput } from './child-output';
 import type { NetLab } from './netns';
 import { repoRoot } from './paths';
 import { waitFor } from './ports';
@@ -89,15 +90,8 @@ export class InstanceStandIn {
         timeout: 300_000,
         killSignal: 'SIGKILL',
       });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c) => {
-        stdout += c;
-      });
-      child.stderr.on('data', (c) => {
-        stderr += c;
-      });
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      const output = captureOutput(child);
+      child.on('close', (code) => resolve({ code: code ?? -1, ...output }));
     });
   }
 
