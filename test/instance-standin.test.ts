@@ -192,7 +192,9 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
         'mkdir -p /opt/kasm/current /var/log/standin',
         'printf "%s\\n" "$@" > /var/log/standin/kasm-install.args',
         'umask > /var/log/standin/kasm-install.umask',
-        'echo "installer output with the generated passwords"',
+        // Kasm's installer ends by printing the credentials, the given admin password among them.
+        'while [ $# -gt 0 ]; do [ "$1" = --admin-password ] && admin=$2; shift; done',
+        'printf "Kasm UI Login Credentials\\n  username: admin@kasm.local\\n  password: %s\\n" "$admin"',
       ].join('\n'),
       { mode: 0o755 },
     );
@@ -214,8 +216,12 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
       new GetParameterCommand({ Name: '/waveshift/standin/kasm/admin-password', WithDecryption: true }),
     );
     expect(args[args.indexOf('--admin-password') + 1]).toBe(stored.Parameter?.Value);
-    const grep = await kasm.exec(['grep', '-rlF', stored.Parameter!.Value!, '/root', '/var/log']);
-    expect(grep.stdout.split('\n').filter((f) => f && !f.endsWith('kasm-install.args'))).toEqual([]);
+    const log = await kasm.exec(['stat', '-c', '%a %U', '/root/kasm-install.log']);
+    expect(log.stdout.trim()).toBe('600 root');
+    expect(await kasm.readFile('/root/kasm-install.log')).toContain('  password: (redacted)');
+    expect(await kasm.filesWrittenContaining(stored.Parameter!.Value!)).toEqual([
+      '/var/log/standin/kasm-install.args',
+    ]);
     // A second run finds Kasm installed and changes nothing.
     const again = await kasm.runCommand(install!);
     expectSuccess('Kasm install again', again);

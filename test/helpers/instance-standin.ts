@@ -190,6 +190,22 @@ export class InstanceStandIn {
     });
   }
 
+  /** Files the instance has written (its copy-on-write layers, /tmp) that contain `text`, as it names them. */
+  async filesWrittenContaining(text: string): Promise<string[]> {
+    const roots = ['etc', 'usr', 'var', 'root', 'opt'].map((d) => join(this.dir.path, 'upper', d));
+    const found = await run('grep', ['-rlF', '--', text, ...roots, join(this.dir.path, 'tmp')]).catch(
+      (error: { code?: number; stdout?: string }) => {
+        if (error.code === 1) return { stdout: '' };
+        throw error;
+      },
+    );
+    const upper = `${join(this.dir.path, 'upper')}/`;
+    return found.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((f) => (f.startsWith(upper) ? `/${f.slice(upper.length)}` : f.replace(this.dir.path, '')));
+  }
+
   async stop(): Promise<void> {
     this.holder.kill('SIGKILL');
     await new Promise<void>((resolve) => this.relay.close(() => resolve()));
