@@ -9,7 +9,12 @@ import {
   KASM_HEALTH_SCRIPT,
   kasmInstallScript,
 } from '../src/deploy/service-scripts';
-import { ACCESS_SERVER_HANDSHAKES_SCRIPT, renderAccessServerSyncScript } from '../src/wireguard/render';
+import {
+  ACCESS_SERVER_HANDSHAKES_SCRIPT,
+  renderAccessServerSyncScript,
+  renderAccessServerUpScript,
+  renderLoadPeers,
+} from '../src/wireguard/render';
 
 /**
  * Every script wavectl sends to an instance (SSM Run Command or user data). The SSM agent runs a command
@@ -40,6 +45,10 @@ const SCRIPTS: Record<string, string> = {
   'access-server peers': renderAccessServerSyncScript({ index: 3, listenPort: 51820 }, [
     { site: 7, publicKey: 'x'.repeat(43) + '=' },
   ]),
+  // Written by the user data, run by the unit as `/bin/sh <file>`.
+  'access-server tunnel up (its unit)':
+    renderAccessServerUpScript({ index: 3, listenPort: 51820 }) +
+    renderLoadPeers({ index: 3, listenPort: 51820 }),
   'access-server boot check': ACCESS_SERVER_BOOT_CHECK_SCRIPT,
   'access-server handshakes': ACCESS_SERVER_HANDSHAKES_SCRIPT,
   'controller relay (GET)': renderRelayScript({ method: 'GET', path: '/api/sites' }),
