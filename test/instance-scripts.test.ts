@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ACCESS_SERVER_BOOT_CHECK_SCRIPT } from '../src/access-servers/boot-check';
 import { renderAccessServerUserData } from '../src/access-servers/user-data';
@@ -7,6 +9,7 @@ import {
   CONTROLLER_HEALTH_SCRIPT,
   controllerInstallScript,
   KASM_HEALTH_SCRIPT,
+  KASM_RELEASE_URL,
   kasmInstallScript,
 } from '../src/deploy/service-scripts';
 import {
@@ -15,6 +18,7 @@ import {
   renderAccessServerUpScript,
   renderLoadPeers,
 } from '../src/wireguard/render';
+import { repoRoot } from './helpers/paths';
 
 /**
  * Every script wavectl sends to an instance (SSM Run Command or user data). The SSM agent runs a command
@@ -90,4 +94,20 @@ describe('scripts sent to instances run under the shell the SSM agent gives them
       expect(options.stdout.trim()).toBe('ran');
     });
   }
+});
+
+describe('what the instances install', () => {
+  it('builds the controller bundle for the Node.js its instance installs (22: 20 is past its end of life)', async () => {
+    const install = await readFile(join(repoRoot, 'src/controller/install/install-controller.sh'), 'utf8');
+    const major = /^NODE_MAJOR=(\d+)$/m.exec(install)?.[1];
+    expect(major).toBe('22');
+    const { extraBuilds } = (await import(join(repoRoot, 'scripts/build-entries.mjs'))) as {
+      extraBuilds: { outfile: string; target?: string }[];
+    };
+    expect(extraBuilds.find((b) => b.outfile === 'dist/controller.cjs')?.target).toBe(`node${major}`);
+  });
+
+  it('installs Kasm Workspaces 1.18', () => {
+    expect(KASM_RELEASE_URL).toMatch(/\/kasm_release_1\.18\.\d+(\.[0-9a-f]+)?\.tar\.gz$/);
+  });
 });
