@@ -55,13 +55,19 @@ export async function runCli(
 /** Runs the built binary (dist/wavectl.cjs) as a separate process, as an operator would. */
 export function runCliProcess(
   args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number },
+  options: {
+    cwd: string;
+    env?: NodeJS.ProcessEnv;
+    /** Text piped to stdin; `null` gives the process /dev/null as stdin, as `< /dev/null` does. */
+    stdin?: string | null;
+    timeoutMs?: number;
+  },
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliBundle, ...args], {
       cwd: options.cwd,
       env: { ...process.env, CI: 'true', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [options.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     const output = captureOutput(child);
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
@@ -70,6 +76,6 @@ export function runCliProcess(
       clearTimeout(timer);
       resolve(finish(code ?? (signal ? 128 : 1), output.stdout, output.stderr, []));
     });
-    child.stdin.end(options.stdin ?? '');
+    child.stdin?.end(options.stdin ?? '');
   });
 }
