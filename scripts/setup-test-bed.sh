@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 MOTO_VERSION="5.2.5"
 SCHEMATHESIS_VERSION="4.32.5"
-DEBIAN_PACKAGES=(postgresql openssh-server openssh-client nmap wireguard-tools wireguard-go busybox iproute2 curl util-linux procps nftables shellcheck)
+DEBIAN_PACKAGES=(postgresql openssh-server openssh-client nmap wireguard-tools wireguard-go busybox iproute2 curl util-linux procps nftables shellcheck openssl)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -75,6 +75,20 @@ export class ControllerError extends WavectlError {
   }
 }
 
+/** The account's AWS quota is too small for what was asked; says which quota and how to raise it. */
+export class QuotaError extends WavectlError {}
+
+/** An instance's first boot did not set up its service; carries the instance's own log tail. */
+export class InstanceBootError extends WavectlError {
+  readonly instanceId: string;
+  readonly logTail: string;
+  constructor(message: string, options: { instanceId: string; logTail: string }) {
+    super(message);
+    this.instanceId = options.instanceId;
+    this.logTail = options.logTail;
+  }
+}
+
 /** The operator declined a confirmation, or one was needed and no terminal could ask for it. */
 export class AbortedError extends WavectlError {}
 

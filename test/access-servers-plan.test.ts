@@ -4,7 +4,6 @@ import { parseHandshakes, siteRanges } from '../src/access-servers/list';
 import { planAccessServerRemoval, planReassignment } from '../src/access-servers/remove';
 import { renderAccessServerUserData } from '../src/access-servers/user-data';
 import { peersByServer } from '../src/aws/access-server-peers';
-import { accessServerPolicy } from '../src/aws/iam';
 import { desiredIngress, ruleText } from '../src/aws/security-groups';
 import { planSiteRoutes } from '../src/aws/site-routes';
 import { numberList } from '../src/commands/numbers';
@@ -131,13 +130,6 @@ describe('access server facts', () => {
       'udp/51820 from 0.0.0.0/0',
       'all from 10.0.0.0/16',
     ]);
-  });
-
-  it('lets the instance read its own keys and nothing else', () => {
-    expect(JSON.stringify(accessServerPolicy('acme', 'eu-west-1'))).toContain(
-      '"Resource":"arn:aws:ssm:eu-west-1:*:parameter/waveshift/acme/access-servers/*"',
-    );
-    expect(JSON.stringify(accessServerPolicy('acme', 'eu-west-1'))).not.toContain('sites');
   });
 
   it('boots from user data that fetches the key with the instance role and holds no secret', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type Change, fieldDifferences, planResource } from '../src/aws/change';
 import { isEmulatorEndpoint } from '../src/aws/clients';
 import { boundedName } from '../src/aws/ensured';
-import { roleName, rolePolicy } from '../src/aws/iam';
+import { roleName } from '../src/aws/iam';
 import { runInstancesInput } from '../src/aws/instances';
 import { retryWhile } from '../src/aws/retry';
 import { defaultRouteOf } from '../src/aws/route-tables';
@@ -164,7 +164,7 @@ describe('plan, drift and cost', () => {
       const input = inputOf(c);
       const first = planDeployment(empty(), input);
       expect(first.every((change) => change.action === 'create')).toBe(true);
-      expect(first).toHaveLength(c.accessServers.length === 0 ? 24 : 24 + 3 + 2);
+      expect(first).toHaveLength(c.accessServers.length === 0 ? 25 : 25 + 3 + 2);
       expect(notKept(planDeployment(converge(input), input))).toEqual([]);
     }
   });
@@ -432,19 +432,6 @@ describe('resource shapes', () => {
     expect(boundedName('short', 64)).toBe('short');
   });
 
-  it('scopes the controller policy to its own parameters and bucket', () => {
-    const policy = JSON.stringify(
-      rolePolicy('controller', { deployment: 'acme', region: 'us-east-1', bucket: 'b1' }),
-    );
-    expect(policy).toContain('parameter/waveshift/acme/*');
-    expect(policy).toContain('arn:aws:s3:::b1/*');
-    expect(policy).toContain('aws:ResourceTag/waveshift:deployment');
-    const kasm = JSON.stringify(
-      rolePolicy('kasm', { deployment: 'acme', region: 'us-east-1', bucket: 'b1' }),
-    );
-    expect(kasm).not.toContain('s3:');
-  });
-
   it('installs the controller from S3 with only names in the command, never the key', () => {
     const script = controllerInstallScript({
       region: 'us-east-1',
@@ -460,7 +447,12 @@ describe('resource shapes', () => {
     expect(script).toContain("export WAVESHIFT_API_KEY_PARAMETER='/waveshift/acme/api-key'");
     expect(script).toContain('export WAVESHIFT_PORT=8080');
     expect(script).not.toMatch(/WAVESHIFT_API_KEY=/);
-    expect(kasmInstallScript()).toMatch(/> \/root\/kasm-install.log 2>&1/);
+    const kasm = kasmInstallScript({
+      region: 'us-east-1',
+      adminPasswordParameter: '/waveshift/acme/kasm/admin-password',
+    });
+    expect(kasm).toContain("--name '/waveshift/acme/kasm/admin-password' --with-decryption");
+    expect(kasm).toMatch(/>> \/root\/kasm-install.log$/m);
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
   });
 
@@ -475,6 +467,6 @@ describe('resource shapes', () => {
     expect(plan.global.at(-1)!.map((r) => r.kind)).toEqual(['iam-role', 'iam-role']);
     expect(GLOBAL_PHASES[0]).toContain('instance-profile');
     expect(plan.phases.flat().length + plan.global.flat().length).toBe(found.length);
-    expect(found).toHaveLength(20);
+    expect(found).toHaveLength(21);
   });
 });

@@ -59,7 +59,7 @@ describe('deploy, status, destroy against moto', () => {
     expect(result.mode).toBe('apply');
     expect(result.status).toBe('changed');
     expect(result.unhealthy).toEqual([]);
-    expect(result.steps).toHaveLength(24);
+    expect(result.steps).toHaveLength(25);
     expect(result.notes.join('\n')).toMatch(/emulator/);
     // Every step reported started then done; the NAT gateway only after its subnet, EIP and IGW.
     const graph = new Set(DEPLOY_GRAPH.map((s) => s.id));
@@ -67,7 +67,7 @@ describe('deploy, status, destroy against moto', () => {
       .filter((e) => e.kind === 'step' && e.state === 'done')
       .map((e) => (e as { id: string }).id)
       .filter((id) => graph.has(id));
-    expect(done).toHaveLength(24);
+    expect(done).toHaveLength(25);
     for (const [before, after] of [
       ['public-subnet', 'nat-gateway'],
       ['nat-eip', 'nat-gateway'],
@@ -128,17 +128,22 @@ describe('deploy, status, destroy against moto', () => {
     expect(Buffer.from(key.Parameter!.Value!, 'base64url').length).toBeGreaterThanOrEqual(32);
   });
 
-  it('never prints the API key', async () => {
+  it('never prints the API key or the Kasm admin password', async () => {
     const { ssm } = rawClients(moto.endpoint, 'us-east-1');
-    const key = await ssm.send(
-      new GetParameterCommand({ Name: '/waveshift/flow/api-key', WithDecryption: true }),
+    const secrets = await Promise.all(
+      ['/waveshift/flow/api-key', '/waveshift/flow/kasm/admin-password'].map(async (Name) => {
+        const out = await ssm.send(new GetParameterCommand({ Name, WithDecryption: true }));
+        expect(out.Parameter?.Type).toBe('SecureString');
+        return out.Parameter!.Value!;
+      }),
     );
     const runs = [
       await cli(us, 'deploy'),
       await cli(us, 'status', '--json'),
       await cli(us, 'deploy', '--dry-run'),
     ];
-    for (const run of runs) expect(run.stdout + run.stderr).not.toContain(key.Parameter!.Value!);
+    for (const run of runs)
+      for (const secret of secrets) expect(run.stdout + run.stderr).not.toContain(secret);
   });
 
   it('changes nothing on a second deploy and says so', async () => {
@@ -168,7 +173,7 @@ describe('deploy, status, destroy against moto', () => {
         'kasm: the AWS emulator runs no command on instances; only the command status was seen',
       ],
     });
-    expect(status.resources).toHaveLength(20);
+    expect(status.resources).toHaveLength(21);
     expect(status.inSync).toBe(true);
     expect(status.instances.map((i) => [i.component, i.state, i.checks]).sort()).toEqual([
       ['controller', 'running', 'ok'],
@@ -201,7 +206,7 @@ describe('deploy, status, destroy against moto', () => {
     expect(plan.cost.totalUsd).toBeGreaterThan(100);
     expect(await readFile(join(us, 'wavectl.json'), 'utf8')).toBe(before);
     const fresh = await cli(eu, 'deploy', '--dry-run');
-    expect(fresh.stdout).toMatch(/24 to create, change or delete/);
+    expect(fresh.stdout).toMatch(/25 to create, change or delete/);
     expect(fresh.stdout).toMatch(/total\s+\$\d+\.\d\d/);
     expect((await census(moto.endpoint, 'flow', 'eu-west-1')).found).toEqual([]);
   });
@@ -297,7 +302,7 @@ describe('deploy, status, destroy against moto', () => {
     expect(gone.code, gone.stderr).toBe(0);
     const result = gone.json<DestroyResult>();
     expect(result.status).toBe('destroyed');
-    expect(result.deleted).toHaveLength(21);
+    expect(result.deleted).toHaveLength(22);
     expect((await census(moto.endpoint, 'flow', 'us-east-1')).found).toEqual([]);
     expect((await census(moto.endpoint, 'flow', 'eu-west-1')).counts).toEqual(FULL_DEPLOYMENT);
     const config = JSON.parse(await readFile(join(us, 'wavectl.json'), 'utf8'));

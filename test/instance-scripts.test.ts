@@ -1,115 +1,128 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { ACCESS_SERVER_BOOT_CHECK_SCRIPT } from '../src/access-servers/boot-check';
+import { renderAccessServerUserData } from '../src/access-servers/user-data';
 import { renderControllerKeyUpdate } from '../src/api-key/rotate';
 import { renderInstanceDumpScript, renderInstanceRestoreScript } from '../src/backup/instance-database';
-import { makeTempDir } from './helpers/tmp';
+import { renderRelayScript } from '../src/controller-client/relay';
+import {
+  CONTROLLER_HEALTH_SCRIPT,
+  controllerInstallScript,
+  KASM_HEALTH_SCRIPT,
+  KASM_RELEASE_URL,
+  kasmInstallScript,
+} from '../src/deploy/service-scripts';
+import { renderLogsScript } from '../src/logs/script';
+import {
+  ACCESS_SERVER_HANDSHAKES_SCRIPT,
+  renderAccessServerSyncScript,
+  renderAccessServerUpScript,
+  renderLoadPeers,
+} from '../src/wireguard/render';
+import { repoRoot } from './helpers/paths';
 
 /**
- * The scripts `backup`, `restore --database` and `api-key rotate` send to a deployed controller, run by dash as the SSM agent
- * runs them, with stand-ins for the AWS CLI (a directory as the bucket), runuser, pg_dump, pg_restore and
- * systemctl that record what they were asked.
+ * Every script wavectl sends to an instance (SSM Run Command or user data). The SSM agent runs a command
+ * as `sh -c <file>`, and `sh` is dash on Ubuntu (the Kasm host): a script is either bash, said by its first
+ * line (the kernel honours it), or POSIX sh that shellcheck accepts as such and dash runs.
  */
-describe('the controller instance database scripts under dash', () => {
-  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
-  let env: NodeJS.ProcessEnv;
-  const log = () => readFile(join(tmp.path, 'calls'), 'utf8').then((t) => t.trim().split('\n'));
+const SCRIPTS: Record<string, string> = {
+  'controller install': controllerInstallScript({
+    region: 'us-east-1',
+    bucket: 'bkt',
+    bundleKey: 'controller/a.cjs',
+    installScriptKey: 'controller/b.sh',
+    unitKey: 'controller/c.service',
+    apiKeyParameter: '/waveshift/acme/api-key',
+  }),
+  'Kasm install': kasmInstallScript({
+    region: 'us-east-1',
+    adminPasswordParameter: '/waveshift/acme/kasm/admin-password',
+  }),
+  'controller health': CONTROLLER_HEALTH_SCRIPT,
+  'Kasm health': KASM_HEALTH_SCRIPT,
+  'access-server user data': renderAccessServerUserData({
+    deployment: 'acme',
+    region: 'us-east-1',
+    index: 3,
+    listenPort: 51820,
+  }),
+  'access-server peers': renderAccessServerSyncScript({ index: 3, listenPort: 51820 }, [
+    { site: 7, publicKey: 'x'.repeat(43) + '=' },
+  ]),
+  // Written by the user data, run by the unit as `/bin/sh <file>`.
+  'access-server tunnel up (its unit)':
+    renderAccessServerUpScript({ index: 3, listenPort: 51820 }) +
+    renderLoadPeers({ index: 3, listenPort: 51820 }),
+  'access-server boot check': ACCESS_SERVER_BOOT_CHECK_SCRIPT,
+  'access-server handshakes': ACCESS_SERVER_HANDSHAKES_SCRIPT,
+  'controller relay (GET)': renderRelayScript({ method: 'GET', path: '/api/sites' }),
+  'controller relay (PUT)': renderRelayScript({ method: 'PUT', path: '/api/sites', body: { sites: [] } }),
+  'controller database dump (backup)': renderInstanceDumpScript('bkt', 'backups/c.dump', 'us-east-1'),
+  'controller database restore': renderInstanceRestoreScript('bkt', 'restores/r.dump', 'us-east-1'),
+  'controller API key update (api-key rotate)': renderControllerKeyUpdate(
+    '/waveshift/acme/api-key',
+    'us-east-1',
+  ),
+  'logs of the controller': renderLogsScript({ kind: 'controller' }, { sinceSeconds: 3600, lines: 50 }),
+  'logs of Kasm': renderLogsScript({ kind: 'kasm' }, { sinceSeconds: 3600, lines: 50 }),
+  'logs of an access server': renderLogsScript(
+    { kind: 'access-server', index: 3 },
+    { sinceSeconds: 3600, lines: 50 },
+  ),
+};
 
-  beforeAll(async () => {
-    tmp = await makeTempDir();
-    const bin = join(tmp.path, 'bin');
-    await mkdir(bin);
-    await mkdir(join(tmp.path, 'bucket'));
-    const tools: Record<string, string> = {
-      aws: [
-        'echo "aws $*" >> "$STATE/calls"',
-        'if [ "$1 $2" = "ssm get-parameter" ]; then echo "$NEW_KEY"; exit 0; fi',
-        'src=$6; dst=$7',
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
-        'case "$src" in s3://*) cp "$STATE/bucket/${src##*/}" "$dst" ;; *) cp "$src" "$STATE/bucket/${dst##*/}" ;; esac',
-      ].join('\n'),
-      runuser: 'echo "runuser $1 $2" >> "$STATE/calls"; shift 3; exec "$@"',
-      pg_dump: 'echo "pg_dump $*" >> "$STATE/calls"; printf "PGDMP-custom-format-bytes"',
-      pg_restore:
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
-        'echo "pg_restore $*" >> "$STATE/calls"; cat > "$STATE/restored"; exit "${PG_RESTORE_EXIT:-0}"',
-      systemctl: 'echo "systemctl $*" >> "$STATE/calls"',
+const shellcheck = (dialect: 'sh' | 'bash', script: string) =>
+  spawnSync('shellcheck', ['-s', dialect, '-S', 'warning', '-'], { input: script, encoding: 'utf8' });
+
+describe('scripts sent to instances run under the shell the SSM agent gives them', () => {
+  for (const [name, script] of Object.entries(SCRIPTS)) {
+    it(name, () => {
+      if (script.startsWith('#!')) {
+        expect(script.split('\n')[0], 'a script with a #! line names bash').toBe('#!/bin/bash');
+        const check = shellcheck('bash', script);
+        expect(check.stdout, 'shellcheck -s bash').toBe('');
+        return;
+      }
+      const check = shellcheck('sh', script);
+      expect(check.stdout, 'POSIX sh (shellcheck -s sh)').toBe('');
+      expect(check.status).toBe(0);
+      const parsed = spawnSync('dash', ['-n'], { input: script, encoding: 'utf8' });
+      expect(parsed.stderr, 'dash -n').toBe('');
+      expect(parsed.status).toBe(0);
+      // Running it under dash gets past any shell option dash lacks (the Kasm bug: set -o pipefail).
+      const options = spawnSync(
+        'dash',
+        [
+          '-c',
+          `${script
+            .split('\n')
+            .filter((l) => /^set /.test(l))
+            .join('\n')}\necho ran`,
+        ],
+        {
+          encoding: 'utf8',
+        },
+      );
+      expect(options.stdout.trim()).toBe('ran');
+    });
+  }
+});
+
+describe('what the instances install', () => {
+  it('builds the controller bundle for the Node.js its instance installs (22: 20 is past its end of life)', async () => {
+    const install = await readFile(join(repoRoot, 'src/controller/install/install-controller.sh'), 'utf8');
+    const major = /^NODE_MAJOR=(\d+)$/m.exec(install)?.[1];
+    expect(major).toBe('22');
+    const { extraBuilds } = (await import(join(repoRoot, 'scripts/build-entries.mjs'))) as {
+      extraBuilds: { outfile: string; target?: string }[];
     };
-    for (const [name, body] of Object.entries(tools)) {
-      await writeFile(join(bin, name), `#!/bin/sh\n${body}\n`);
-      await chmod(join(bin, name), 0o755);
-    }
-    env = { PATH: `${bin}:/usr/bin:/bin`, STATE: tmp.path };
-  });
-  afterAll(() => tmp?.remove());
-
-  it('dumps in custom format as postgres and carries the dump through the bucket', async () => {
-    const out = execFileSync('dash', ['-c', renderInstanceDumpScript('bkt', 'backups/c.dump', 'eu-west-1')], {
-      env,
-    }).toString();
-    expect(out).toBe('WAVESHIFT-DUMP-BYTES 25\n');
-    expect(await readFile(join(tmp.path, 'bucket', 'c.dump'), 'utf8')).toBe('PGDMP-custom-format-bytes');
-    expect(await log()).toEqual([
-      'runuser -u postgres',
-      'pg_dump --format=custom --no-owner waveshift',
-      expect.stringMatching(
-        /^aws s3 cp --only-show-errors --region eu-west-1 \/tmp\/tmp\.\w+ s3:\/\/bkt\/backups\/c\.dump$/,
-      ),
-    ]);
+    expect(extraBuilds.find((b) => b.outfile === 'dist/controller.cjs')?.target).toBe(`node${major}`);
   });
 
-  it('restores with the controller stopped, as the application role, in one transaction, and starts it again', async () => {
-    await writeFile(join(tmp.path, 'calls'), '');
-    await writeFile(join(tmp.path, 'bucket', 'r.dump'), 'PGDMP-archive');
-    const script = renderInstanceRestoreScript('bkt', 'restores/r.dump', 'eu-west-1');
-    const out = execFileSync('dash', ['-c', script], { env }).toString();
-    expect(out).toBe('WAVESHIFT-RESTORED\n');
-    expect(await readFile(join(tmp.path, 'restored'), 'utf8')).toBe('PGDMP-archive');
-    const calls = await log();
-    expect(calls.slice(1)).toEqual([
-      'systemctl stop waveshift-controller',
-      'runuser -u postgres',
-      'pg_restore --clean --if-exists --no-owner --role=waveshift --single-transaction -d waveshift',
-      'systemctl start waveshift-controller',
-    ]);
-  });
-
-  it('starts the controller again and reports failure when pg_restore fails', async () => {
-    await writeFile(join(tmp.path, 'calls'), '');
-    const run = spawnSync(
-      'dash',
-      ['-c', renderInstanceRestoreScript('bkt', 'restores/r.dump', 'eu-west-1')],
-      {
-        env: { ...env, PG_RESTORE_EXIT: '1' },
-      },
-    );
-    expect(run.status).not.toBe(0);
-    expect(run.stdout.toString()).not.toContain('WAVESHIFT-RESTORED');
-    expect((await log()).at(-1)).toBe('systemctl start waveshift-controller');
-  });
-
-  it('api-key rotate: rewrites the env file and the relay header with the key from SSM, mode 600, nothing else', async () => {
-    const etc = join(tmp.path, 'etc-waveshift');
-    await mkdir(etc);
-    await writeFile(
-      join(etc, 'controller.env'),
-      'WAVESHIFT_API_KEY=old-key_0123\nDATABASE_URL=postgresql://waveshift@/waveshift?host=/run/postgresql\nPORT=8080\n',
-    );
-    await writeFile(join(etc, 'api-key-header'), 'X-API-Key: old-key_0123\n');
-    const script = renderControllerKeyUpdate('/waveshift/acme/api-key', 'eu-west-1', etc);
-    expect(script).not.toContain('new-KEY_abc-123');
-    execFileSync('dash', ['-c', script], { env: { ...env, NEW_KEY: 'new-KEY_abc-123' } });
-    expect(await readFile(join(etc, 'api-key-header'), 'utf8')).toBe('X-API-Key: new-KEY_abc-123\n');
-    expect(await readFile(join(etc, 'controller.env'), 'utf8')).toBe(
-      'WAVESHIFT_API_KEY=new-KEY_abc-123\nDATABASE_URL=postgresql://waveshift@/waveshift?host=/run/postgresql\nPORT=8080\n',
-    );
-    const { statSync, readdirSync } = await import('node:fs');
-    expect(statSync(join(etc, 'controller.env')).mode & 0o777).toBe(0o600);
-    expect(readdirSync(etc).sort()).toEqual(['api-key-header', 'controller.env']);
-    // An empty answer from SSM changes nothing.
-    const failed = spawnSync('dash', ['-c', script], { env: { ...env, NEW_KEY: '' } });
-    expect(failed.status).not.toBe(0);
-    expect(await readFile(join(etc, 'api-key-header'), 'utf8')).toBe('X-API-Key: new-KEY_abc-123\n');
+  it('installs Kasm Workspaces 1.18', () => {
+    expect(KASM_RELEASE_URL).toMatch(/\/kasm_release_1\.18\.\d+(\.[0-9a-f]+)?\.tar\.gz$/);
   });
 });

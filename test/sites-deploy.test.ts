@@ -1,21 +1,16 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DescribeRouteTablesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WavectlConfig } from '../src/config/schema';
-import { type RunningController, startController } from '../src/controller/server';
+import type { RunningController } from '../src/controller/server';
 import type { StatusResult } from '../src/deploy/status';
-import { runCli } from './helpers/cli';
+import { census, rawClients } from './helpers/deploy-fixture';
 import {
-  census,
-  initDeployment,
-  motoWithManagedPolicies,
-  PROFILE,
-  rawClients,
-} from './helpers/deploy-fixture';
-import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './helpers/moto';
-import { type PostgresServer, startPostgres } from './helpers/postgres';
-import { makeTempDir } from './helpers/tmp';
+  type LocalControllerDeployment,
+  startLocalControllerDeployment,
+} from './helpers/local-controller-deployment';
+import type { MotoServer } from './helpers/moto';
 
 const REGION = 'us-east-1';
 const API_KEY = 'sites-deploy-test-key-0123456789abcdef';
@@ -25,40 +20,18 @@ const API_KEY = 'sites-deploy-test-key-0123456789abcdef';
  * `status` counts the access-server resources as expected (not drift), and `destroy` removes them with the rest.
  */
 describe('sites and access servers on a real `deploy` (moto)', () => {
+  let bed: LocalControllerDeployment;
   let moto: MotoServer;
-  let postgres: PostgresServer;
   let controller: RunningController;
-  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
   let dir: string;
-  const cli = (...args: string[]) =>
-    runCli([...args, '--dir', dir, '--endpoint-url', moto.endpoint], {
-      cwd: dir,
-      env: { WAVESHIFT_API_KEY: API_KEY },
-    });
+  const cli = (...args: string[]) => bed.cli(...args);
 
   beforeAll(async () => {
-    motoWithManagedPolicies();
-    moto = await startMoto();
-    postgres = await startPostgres();
-    controller = await startController({
-      host: '127.0.0.1',
-      port: 0,
-      databaseUrl: await postgres.createDatabase('sites_deploy'),
-      apiKey: API_KEY,
-      logger: false,
-    });
-    tmp = await makeTempDir();
-    applyEnv(await writeAwsProfile(join(tmp.path, 'aws'), PROFILE, REGION));
-    dir = await initDeployment(tmp.path, 'joint', REGION);
-    const file = join(dir, 'wavectl.json');
-    const config = JSON.parse(await readFile(file, 'utf8')) as WavectlConfig;
-    await writeFile(file, JSON.stringify({ ...config, controller: { url: controller.url } }, null, 2));
+    bed = await startLocalControllerDeployment('joint', REGION, API_KEY);
+    ({ moto, controller, dir } = bed);
   }, 120_000);
   afterAll(async () => {
-    await controller?.close();
-    await postgres?.stop();
-    await moto?.stop();
-    await tmp?.remove();
+    await bed?.stop();
   });
 
   it('deploys, then adds an access server and sites routed in deploy’s route tables', async () => {

@@ -308,7 +308,7 @@ describe('sites and access servers against moto and the real controller', () => 
     bed.failNext(/^PUT \/api\/access-servers$/);
     const badType = await bed.cli(['access-servers', '--add', '1', '--instance-type', 't3.gigantic']);
     expect(badType.code).toBe(2);
-    expect(badType.stderr).toMatch(/--instance-type must be a known instance type/);
+    expect(badType.stderr).toMatch(/--instance-type: must be a known instance type/);
     const failed = await bed.cli(['access-servers', '--add', '1', '--instance-type', 't3.nano']);
     expect(failed.code).toBe(1);
     const recorded = (await config()).accessServers;

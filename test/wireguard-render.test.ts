@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -83,7 +83,7 @@ PersistentKeepalive = 25
     expect(renderAccessServerSyncScript(network, [])).toContain('wg syncconf wg0');
   });
 
-  it('keeps the peers for the first start when the tunnel is not up yet (a site added during boot)', async () => {
+  it('keeps the peers for the first start but fails when the tunnel is not up (boot unfinished or failed)', async () => {
     const tmp = await makeTempDir();
     try {
       const files = { keyFile: join(tmp.path, 'missing.key'), peersFile: join(tmp.path, 'peers.conf') };
@@ -91,8 +91,9 @@ PersistentKeepalive = 25
       const script = renderAccessServerSyncScript({ index: 0, listenPort: 51820, files }, [
         { site: 5, publicKey: 'K5' },
       ]).replaceAll('wg0', 'wvabsent0');
-      const out = execFileSync('bash', ['-c', script]).toString();
-      expect(out).toContain('wvabsent0 is not up yet: peers kept for its first start');
+      const run = spawnSync('dash', ['-c', script], { encoding: 'utf8' });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain('wvabsent0 is absent');
       expect(await readFile(files.peersFile, 'utf8')).toBe(
         renderAccessServerPeers([{ site: 5, publicKey: 'K5' }]),
       );

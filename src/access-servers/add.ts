@@ -1,5 +1,5 @@
 import { pending } from '../aws/change';
-import { KNOWN_INSTANCE_TYPES } from '../aws/instance-types';
+import { instanceTypeProblem } from '../aws/instance-types';
 import { parameterNames } from '../aws/naming';
 import { waitManaged } from '../aws/ssm-managed';
 import type { AccessServerRecord, WavectlConfig } from '../config/schema';
@@ -14,7 +14,9 @@ import { AwsError, UsageError } from '../errors';
 import { accessServerTunnelIp, MAX_ACCESS_SERVERS, WIREGUARD_PORT } from '../network/address-plan';
 import { putSecrets } from '../sites/parameters';
 import { generateKeyPair } from '../wireguard/keys';
+import { checkElasticIpQuota } from './eip-quota';
 import { recoverGoneAccessServers } from './recover-gone';
+import { type BootVerification, verifyAccessServerBoot } from './verify-boot';
 
 /** Pure: the indexes `access-servers --add count` creates or finishes (records without an instance first). */
 export function planAddAccessServers(servers: readonly AccessServerRecord[], count: number): number[] {
@@ -51,6 +53,8 @@ export interface AddAccessServersResult {
   recreated: number[];
   /** Of those, the ones that got a new key pair because SSM had lost theirs. */
   renewed: number[];
+  /** Whether the new servers' boot was seen to bring WireGuard up (`unverified` under the emulator). */
+  boot: BootVerification;
 }
 
 /**
@@ -62,11 +66,9 @@ export async function addAccessServers(
   count: number,
   options: { instanceType?: string } = {},
 ): Promise<AddAccessServersResult> {
-  if (options.instanceType !== undefined && !KNOWN_INSTANCE_TYPES.includes(options.instanceType)) {
-    throw new UsageError(
-      `--instance-type must be a known instance type (${KNOWN_INSTANCE_TYPES.join(', ')}), got "${options.instanceType}"`,
-    );
-  }
+  const typeProblem =
+    options.instanceType === undefined ? undefined : instanceTypeProblem(options.instanceType);
+  if (typeProblem) throw new UsageError(`--instance-type: ${typeProblem}, got "${options.instanceType}"`);
   return ctx.withLock(async () => {
     let config: WavectlConfig = await ctx.loadConfig();
     const aws = await openDeploymentAws(ctx, config);
@@ -74,6 +76,8 @@ export async function addAccessServers(
     const recovery = await recoverGoneAccessServers(ctx, config, clients.ec2, clients.ssm);
     config = recovery.config;
     const indexes = planAddAccessServers(config.accessServers, count);
+    // Each access server holds an Elastic IP: refuse before anything is made if the account's quota is short.
+    await checkElasticIpQuota(clients.ec2, config.name, aws.scope.region, indexes);
     const fresh = indexes.filter((k) => !config.accessServers.some((s) => s.index === k));
     if (fresh.length > 0) {
       const pairs = new Map(fresh.map((k) => [k, generateKeyPair()]));
@@ -141,6 +145,10 @@ export async function addAccessServers(
     );
     const unverifiable = managed.find((m) => m.status === 'unverifiable');
     if (unverifiable?.status === 'unverifiable') ctx.io.info(unverifiable.reason);
+    const boot = await ctx.io.track('access servers booted with WireGuard up', () =>
+      verifyAccessServerBoot(clients.ssm, done, { emulator }),
+    );
+    if (boot.status === 'unverified') ctx.io.info(boot.reason);
     const controller = await connectController(ctx);
     await ctx.io.track('register access servers with the controller', () =>
       controller.putAccessServers(done.map(accessServerInput)),
@@ -151,16 +159,17 @@ export async function addAccessServers(
       accessServers: config.accessServers.map((s) => registered.find((r) => r.index === s.index) ?? s),
     };
     await ctx.saveConfig(config);
-    return { accessServers: registered, recreated: recovery.recreated, renewed: recovery.renewed };
+    return { accessServers: registered, boot, recreated: recovery.recreated, renewed: recovery.renewed };
   });
 }
 
-export const renderAddAccessServers = ({ accessServers, recreated }: AddAccessServersResult) =>
+export const renderAddAccessServers = ({ accessServers, boot, recreated }: AddAccessServersResult) =>
   [
     ...(recreated.length ? [`re-created recorded access servers ${recreated.join(', ')}`] : []),
     ...accessServers.map(
       (a) =>
         `access server ${a.index}: ${a.instanceId}, endpoint ${a.publicIp}:${a.listenPort}, public key ${a.publicKey}`,
     ),
+    boot.status === 'up' ? 'WireGuard: up on every new server' : `WireGuard: unverified (${boot.reason})`,
     'next: `wavectl sites --add N`',
   ].join('\n');

@@ -4,7 +4,7 @@ import { runShellScript } from '../aws/ssm-run';
 import type { Context } from '../context';
 import { renderTable } from '../io/output';
 import { accessServerTunnelIp } from '../network/address-plan';
-import { ACCESS_SERVER_INTERFACE } from '../wireguard/render';
+import { ACCESS_SERVER_HANDSHAKES_SCRIPT } from '../wireguard/render';
 
 /** A handshake this recent means the tunnel is up (WireGuard re-keys every 2 minutes while in use). */
 export const HANDSHAKE_FRESH_SECONDS = 180;
@@ -64,16 +64,11 @@ export async function listAccessServers(ctx: Context): Promise<AccessServerList>
       const state = a.instanceId ? (states.get(a.instanceId) ?? 'missing') : 'not launched';
       let health: TunnelHealth = { state: 'unknown', reason: `instance ${state}` };
       if (state === 'running' && a.instanceId) {
-        const result = await runShellScript(
-          ssm,
-          a.instanceId,
-          `wg show ${ACCESS_SERVER_INTERFACE} latest-handshakes && echo WAVESHIFT-WG-OK`,
-          {
-            comment: 'wavectl tunnel health',
-            timeoutSeconds: 60,
-            pollMs: aws.target.endpointUrl ? 100 : 1000,
-          },
-        ).catch((error: Error) => ({ status: 'Failed', stdout: '', stderr: error.message }));
+        const result = await runShellScript(ssm, a.instanceId, ACCESS_SERVER_HANDSHAKES_SCRIPT, {
+          comment: 'wavectl tunnel health',
+          timeoutSeconds: 60,
+          pollMs: aws.target.endpointUrl ? 100 : 1000,
+        }).catch((error: Error) => ({ status: 'Failed', stdout: '', stderr: error.message }));
         health =
           result.status === 'Success'
             ? parseHandshakes(result.stdout, Math.floor(Date.now() / 1000))

@@ -27,6 +27,8 @@ export interface LaunchAccessServer {
   component: string;
   imageId: string;
   rootDeviceName: string;
+  /** The image's snapshot size: the root volume is never smaller. */
+  rootVolumeGb?: number;
   instanceType: string;
   subnetId: string;
   securityGroupId: string;

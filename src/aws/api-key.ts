@@ -41,8 +41,32 @@ export async function readParameters(ssm: SSMClient, deployment: string): Promis
 }
 
 /** Creates the API key once, as a SecureString; an existing key is kept (controllers and sites use it). */
-export async function applyApiKey(ssm: SSMClient, deployment: string, change: Change): Promise<string> {
-  const name = parameterNames(deployment).apiKey;
+export const applyApiKey = (ssm: SSMClient, deployment: string, change: Change): Promise<string> =>
+  applyGeneratedSecret(ssm, deployment, change, {
+    name: parameterNames(deployment).apiKey,
+    component: COMPONENT.apiKey,
+    description: `Waveshift ${deployment} controller API key`,
+  });
+
+/**
+ * The Kasm administrator's password (admin@kasm.local), made here so that it is known before the installer
+ * runs and kept in Parameter Store rather than in the installer's log.
+ */
+export const applyKasmAdminPassword = (ssm: SSMClient, deployment: string, change: Change): Promise<string> =>
+  applyGeneratedSecret(ssm, deployment, change, {
+    name: parameterNames(deployment).kasmAdminPassword,
+    component: COMPONENT.kasmAdminPassword,
+    description: `Waveshift ${deployment} Kasm Workspaces admin@kasm.local password`,
+  });
+
+/** Creates a random SecureString once; an existing value is kept (what uses it already has it). */
+async function applyGeneratedSecret(
+  ssm: SSMClient,
+  deployment: string,
+  change: Change,
+  secret: { name: string; component: string; description: string },
+): Promise<string> {
+  const { name } = secret;
   if (change.action !== 'create') return name;
   try {
     await ssm.send(
@@ -51,8 +75,8 @@ export async function applyApiKey(ssm: SSMClient, deployment: string, change: Ch
         Type: 'SecureString',
         Value: generateApiKey(),
         Overwrite: false,
-        Description: `Waveshift ${deployment} controller API key`,
-        Tags: resourceTags(deployment, COMPONENT.apiKey),
+        Description: secret.description,
+        Tags: resourceTags(deployment, secret.component),
       }),
     );
   } catch (error) {

@@ -17,6 +17,7 @@ export const COMPONENT = {
   controllerInstance: 'controller',
   kasmInstance: 'kasm',
   apiKey: 'api-key',
+  kasmAdminPassword: 'kasm/admin-password',
   stagingBucket: 'staging',
 } as const;
 

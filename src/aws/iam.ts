@@ -18,12 +18,18 @@ import { AwsError } from '../errors';
 import type { Change, Fields } from './change';
 import { boundedName, tagRecord } from './ensured';
 import type { FoundResource } from './found';
-import { globalName, ownedBy, parameterNames, resourceTags, TAG_COMPONENT, TAG_DEPLOYMENT } from './naming';
+import {
+  EC2_TRUST_POLICY,
+  type InstanceRole,
+  instanceRolePolicy,
+  type PolicyContext as PolicyScope,
+} from './iam-policies';
+import { globalName, ownedBy, resourceTags, TAG_COMPONENT, TAG_DEPLOYMENT } from './naming';
 import { retryNotFound } from './not-found';
 import { ignoreMissing } from './removal';
 import { collect, errorName } from './retry';
 
-export type RoleComponent = 'controller' | 'kasm' | 'access-server';
+export type RoleComponent = InstanceRole;
 export const ROLE_COMPONENTS: readonly RoleComponent[] = ['controller', 'kasm', 'access-server'];
 
 export const SSM_MANAGED_POLICY_ARN = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore';
@@ -33,90 +39,15 @@ export const roleName = (deployment: string, region: string, component: string):
   boundedName(globalName(deployment, region, component), 64);
 export const inlinePolicyName = 'waveshift';
 
-export interface PolicyContext {
-  deployment: string;
-  region: string;
-  bucket: string;
-}
-
-/** Pure: the inline policy of each role. Scoped to the deployment by tag, parameter path and bucket. */
-export function rolePolicy(component: RoleComponent, p: PolicyContext): Record<string, unknown> {
-  if (component === 'access-server') return accessServerPolicy(p.deployment, p.region);
-  const parameters = `arn:aws:ssm:${p.region}:*:parameter${parameterNames(p.deployment).root}/*`;
-  const readParameters = {
-    Sid: 'ReadOwnParameters',
-    Effect: 'Allow',
-    Action: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
-    Resource: parameters,
-  };
-  const describe = { Sid: 'Describe', Effect: 'Allow', Action: ['ec2:Describe*'], Resource: '*' };
-  if (component === 'kasm') return { Version: '2012-10-17', Statement: [describe, readParameters] };
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      describe,
-      readParameters,
-      {
-        Sid: 'ManageOwnInstances',
-        Effect: 'Allow',
-        Action: ['ec2:StartInstances', 'ec2:StopInstances', 'ec2:RebootInstances', 'ec2:CreateTags'],
-        Resource: '*',
-        Condition: { StringEquals: { [`aws:ResourceTag/${TAG_DEPLOYMENT}`]: p.deployment } },
-      },
-      {
-        Sid: 'Dns',
-        Effect: 'Allow',
-        Action: [
-          'route53:ChangeResourceRecordSets',
-          'route53:ListResourceRecordSets',
-          'route53:GetHostedZone',
-          'route53:ListHostedZones',
-          'route53:ListHostedZonesByName',
-        ],
-        Resource: '*',
-      },
-      {
-        Sid: 'RunCommands',
-        Effect: 'Allow',
-        Action: ['ssm:SendCommand', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations'],
-        Resource: '*',
-      },
-      {
-        Sid: 'StagingBucket',
-        Effect: 'Allow',
-        Action: ['s3:GetObject', 's3:PutObject', 's3:ListBucket'],
-        Resource: [`arn:aws:s3:::${p.bucket}`, `arn:aws:s3:::${p.bucket}/*`],
-      },
-    ],
-  };
-}
-
-/** Pure: the access servers' inline policy — read their own WireGuard keys, nothing else of the deployment. */
-export function accessServerPolicy(deployment: string, region: string): Record<string, unknown> {
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'ReadAccessServerKeys',
-        Effect: 'Allow',
-        Action: ['ssm:GetParameter'],
-        Resource: `arn:aws:ssm:${region}:*:parameter${parameterNames(deployment).root}/access-servers/*`,
-      },
-    ],
-  };
-}
-
-const TRUST_POLICY = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
+/** What each role's policy is scoped to; the staging bucket is always known where roles are planned. */
+export type PolicyContext = Required<PolicyScope>;
 
 /** Pure: a policy document as a short fingerprint, so a plan can say "differs" without printing it. */
 export const policyFingerprint = (document: unknown): string =>
   `sha256:${createHash('sha256').update(JSON.stringify(document)).digest('hex').slice(0, 12)}`;
 
 export const desiredRole = (component: RoleComponent, policy: PolicyContext): Fields => ({
-  inlinePolicy: policyFingerprint(rolePolicy(component, policy)),
+  inlinePolicy: policyFingerprint(instanceRolePolicy(component, policy)),
   managedPolicies: [SSM_MANAGED_POLICY_ARN],
 });
 
@@ -226,7 +157,7 @@ export async function applyRole(
       await iam.send(
         new CreateRoleCommand({
           RoleName: name,
-          AssumeRolePolicyDocument: TRUST_POLICY,
+          AssumeRolePolicyDocument: JSON.stringify(EC2_TRUST_POLICY),
           Description: `Waveshift ${deployment} ${component} (${region})`,
           Tags: resourceTags(deployment, component),
         }),
@@ -247,7 +178,7 @@ export async function applyRole(
         new PutRolePolicyCommand({
           RoleName: name,
           PolicyName: inlinePolicyName,
-          PolicyDocument: JSON.stringify(rolePolicy(component, policy)),
+          PolicyDocument: JSON.stringify(instanceRolePolicy(component, policy)),
         }),
       ),
     );

@@ -109,7 +109,7 @@ export async function findInstance(
 
 /** Where each instance's image comes from: SSM public parameters, so the newest patched AMI is used. */
 export const AMI_PARAMETERS = {
-  // Amazon Linux 2023: its own repositories carry Node.js 20 and PostgreSQL 15.
+  // Amazon Linux 2023: its own repositories carry Node.js 22 and PostgreSQL 15.
   controller: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
   // Ubuntu 22.04 LTS, a host the Kasm Workspaces installer supports.
   kasm: '/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id',
@@ -120,6 +120,8 @@ export interface AmiChoice {
   parameter: string;
   /** The image's root device, which the encrypted gp3 volume mapping must name. */
   rootDeviceName: string;
+  /** Its snapshot's size: RunInstances refuses a root volume smaller than that. */
+  rootVolumeGb: number;
   /** Set when the image is not the one asked for, with the reason (an emulator lacking the parameter). */
   note?: string;
 }
@@ -146,14 +148,14 @@ export async function resolveAmi(
 ): Promise<AmiChoice> {
   const parameter = AMI_PARAMETERS[component];
   const imageId = await readPublicParameter(ssm, parameter);
-  if (imageId) return { imageId, parameter, rootDeviceName: await rootDevice(ec2, imageId) };
+  if (imageId) return { imageId, parameter, ...(await rootDevice(ec2, imageId)) };
   if (emulator && component === 'kasm') {
     const fallback = await readPublicParameter(ssm, AMI_PARAMETERS.controller);
     if (fallback) {
       return {
         imageId: fallback,
         parameter: AMI_PARAMETERS.controller,
-        rootDeviceName: await rootDevice(ec2, fallback),
+        ...(await rootDevice(ec2, fallback)),
         note: `the emulator has no ${parameter}; the Kasm host uses the Amazon Linux image there`,
       };
     }
@@ -164,13 +166,18 @@ export async function resolveAmi(
   );
 }
 
-async function rootDevice(ec2: EC2Client, imageId: string): Promise<string> {
+async function rootDevice(
+  ec2: EC2Client,
+  imageId: string,
+): Promise<{ rootDeviceName: string; rootVolumeGb: number }> {
   const out = await call(`EC2 DescribeImages ${imageId}`, () =>
     ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] })),
   );
-  const name = out.Images?.[0]?.RootDeviceName;
+  const image = out.Images?.[0];
+  const name = image?.RootDeviceName;
   if (!name) throw new AwsError(`AMI ${imageId} was not found or has no root device; check the region`, {});
-  return name;
+  const root = image.BlockDeviceMappings?.find((m) => m.DeviceName === name);
+  return { rootDeviceName: name, rootVolumeGb: root?.Ebs?.VolumeSize ?? 0 };
 }
 
 export interface LaunchSpec {
@@ -178,6 +185,8 @@ export interface LaunchSpec {
   component: string;
   imageId: string;
   rootDeviceName: string;
+  /** The image's snapshot size: the root volume is never made smaller (RunInstances would refuse). */
+  rootVolumeGb?: number;
   instanceType: string;
   volumeGb: number;
   subnetId: string;
@@ -211,7 +220,7 @@ export function runInstancesInput(spec: LaunchSpec) {
       {
         DeviceName: spec.rootDeviceName,
         Ebs: {
-          VolumeSize: spec.volumeGb,
+          VolumeSize: Math.max(spec.volumeGb, spec.rootVolumeGb ?? 0),
           VolumeType: 'gp3' as const,
           Encrypted: true,
           DeleteOnTermination: true,

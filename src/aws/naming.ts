@@ -38,6 +38,7 @@ export function parameterNames(deployment: string) {
   return {
     root,
     apiKey: `${root}/api-key`,
+    kasmAdminPassword: `${root}/kasm/admin-password`,
     sitePrivateKey: (site: number) => `${root}/sites/${site}/wireguard-private-key`,
     siteScannerKey: (site: number) => `${root}/sites/${site}/scanner-key`,
     accessServerPrivateKey: (index: number) => `${root}/access-servers/${index}/wireguard-private-key`,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { KNOWN_INSTANCE_TYPES } from '../aws/instance-types';
+import { instanceTypeProblem, kasmInstanceTypeProblem } from '../aws/instance-types';
 import { closestRegion, KNOWN_REGIONS } from './regions';
 
 /**
@@ -29,8 +29,9 @@ export const Region = z
 
 export const InstanceType = z
   .string()
-  .refine((t) => KNOWN_INSTANCE_TYPES.includes(t), {
-    message: `must be a known instance type (${KNOWN_INSTANCE_TYPES.join(', ')})`,
+  .superRefine((t, ctx) => {
+    const problem = instanceTypeProblem(t);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
   .describe('EC2 instance type.');
 
@@ -109,7 +110,12 @@ export const WavectlConfigSchema = z
     instances: z
       .strictObject({
         controller: InstanceSize('t3a.medium', 20).default({ type: 't3a.medium', volumeGb: 20 }),
-        kasm: InstanceSize('m6a.2xlarge', 150).default({ type: 'm6a.2xlarge', volumeGb: 150 }),
+        kasm: InstanceSize('m6a.2xlarge', 150)
+          .superRefine((size, ctx) => {
+            const problem = kasmInstanceTypeProblem(size.type);
+            if (problem) ctx.addIssue({ code: 'custom', path: ['type'], message: problem });
+          })
+          .default({ type: 'm6a.2xlarge', volumeGb: 150 }),
         accessServer: z
           .strictObject({ type: InstanceType.default('t3.micro') })
           .default({ type: 't3.micro' }),

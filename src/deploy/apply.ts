@@ -1,6 +1,6 @@
 import { renderAccessServerUserData } from '../access-servers/user-data';
 import { applyAccessServer, launchAccessServer } from '../aws/access-servers';
-import { applyApiKey } from '../aws/api-key';
+import { applyApiKey, applyKasmAdminPassword } from '../aws/api-key';
 import type { Change } from '../aws/change';
 import { ACCESS_SERVER_COMPONENT, accessServerComponent, accessServerEipComponent } from '../aws/components';
 import { applyRecord, applyZone } from '../aws/dns';
@@ -94,6 +94,7 @@ async function applyInstanceStep(env: ApplyEnv, component: 'controller' | 'kasm'
         component,
         imageId: ami.imageId,
         rootDeviceName: ami.rootDeviceName,
+        rootVolumeGb: ami.rootVolumeGb,
         instanceType: size.type,
         volumeGb: size.volumeGb,
         subnetId: env.ids['private-subnet']!,
@@ -146,6 +147,7 @@ async function applyAccessServersStep(env: ApplyEnv, changes: Change[]): Promise
           component,
           imageId: ami.imageId,
           rootDeviceName: ami.rootDeviceName,
+          rootVolumeGb: ami.rootVolumeGb,
           instanceType: env.config.instances.accessServer.type,
           subnetId: env.ids['public-subnet']!,
           securityGroupId: env.ids['access-server-security-group']!,
@@ -259,6 +261,8 @@ export async function applyStep(step: string, changes: Change[], env: ApplyEnv):
       return applyRoleStep(env, step.replace(/-role$/, '') as RoleComponent, changes);
     case 'api-key':
       return applyApiKey(ssm, deployment, change!);
+    case 'kasm-admin-password':
+      return applyKasmAdminPassword(ssm, deployment, change!);
     case 'controller-zone':
     case 'kasm-zone':
       return applyZone(

@@ -73,6 +73,7 @@ export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] =
   { id: 'kasm-role', needs: [] },
   { id: 'access-server-role', needs: [] },
   { id: 'api-key', needs: [] },
+  { id: 'kasm-admin-password', needs: [] },
   { id: 'controller-zone', needs: ['vpc'] },
   { id: 'kasm-zone', needs: ['vpc'] },
   {
@@ -90,7 +91,7 @@ export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] =
   { id: 'controller-record', needs: ['controller-zone', 'controller-instance'] },
   { id: 'kasm-record', needs: ['kasm-zone', 'kasm-instance'] },
   { id: 'controller-service', needs: ['controller-instance', 'staging-bucket', 'api-key'] },
-  { id: 'kasm-service', needs: ['kasm-instance'] },
+  { id: 'kasm-service', needs: ['kasm-instance', 'kasm-admin-password'] },
   { id: 'controller-health', needs: ['controller-service', 'controller-record'] },
   { id: 'kasm-health', needs: ['kasm-service', 'kasm-record'] },
 ];
@@ -136,7 +137,7 @@ export async function readAndPlan(ctx: Context, config: WavectlConfig) {
   const input: PlanInput = {
     config,
     scope: aws.scope,
-    fingerprints: serviceFingerprints(artifacts),
+    fingerprints: serviceFingerprints(artifacts, aws.scope),
   };
   const began = Date.now();
   const current: Current = await ctx.io.track(

@@ -108,6 +108,7 @@ export const STEP_SPECS: Record<string, StepSpec> = {
     ],
   },
   'api-key': { refs: [ref('parameter', COMPONENT.apiKey)], desired: () => one({}) },
+  'kasm-admin-password': { refs: [ref('parameter', COMPONENT.kasmAdminPassword)], desired: () => one({}) },
   'controller-zone': {
     refs: [ref('hosted-zone', ZONES.controller.component)],
     desired: ({ scope }) => one(desiredZone(scope.deployment)),

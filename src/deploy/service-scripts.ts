@@ -16,13 +16,15 @@ export interface ControllerInstallInputs {
 export const STAGING_DIR = '/var/lib/waveshift/staging';
 
 /**
- * Pure: the Run Command script that installs the controller. It carries only names (bucket, keys, the API
+ * Pure: the Run Command script that installs the controller (bash: the SSM agent runs `sh -c <file>`, and
+ * the kernel honours the `#!` line whatever the image's sh is). It carries only names (bucket, keys, the API
  * key's parameter name); the instance fetches the bundle with its role and the key from Parameter Store.
  */
 export function controllerInstallScript(p: ControllerInstallInputs): string {
   const s3 = (key: string, to: string) =>
     `aws s3 cp --only-show-errors --region ${shellQuote(p.region)} ${shellQuote(`s3://${p.bucket}/${key}`)} ${shellQuote(to)}`;
   return [
+    '#!/bin/bash',
     'set -euo pipefail',
     'umask 022',
     `install -d -m 0700 ${STAGING_DIR}`,
@@ -39,24 +41,39 @@ export function controllerInstallScript(p: ControllerInstallInputs): string {
 }
 
 /** Kasm Workspaces release installed by `deploy` (the official installer, single-server mode). */
-export const KASM_RELEASE_URL =
-  'https://kasm-static-content.s3.amazonaws.com/kasm_release_1.16.1.98d6fa.tar.gz';
+export const KASM_RELEASE_URL = 'https://kasm-static-content.s3.amazonaws.com/kasm_release_1.18.1.tar.gz';
+
+export interface KasmInstallInputs {
+  region: string;
+  /** SecureString holding the admin@kasm.local password wavectl generated. */
+  adminPasswordParameter: string;
+  releaseUrl?: string;
+}
 
 /**
- * Pure: installs Kasm once. The installer prints the generated admin passwords: its output goes to a
- * root-only file on the host, never into the command's output (which SSM keeps in its history).
+ * Pure: installs Kasm once, on Ubuntu (whose `sh` is dash: hence the `#!/bin/bash` line the SSM agent's
+ * `sh -c <file>` honours). The admin password comes from Parameter Store with the instance's role; the
+ * installer's output, which repeats the passwords, is kept in a root-only log with them blanked out.
+ * Umask 022, Kasm's own default: its installer copies configuration its non-root services must read.
  */
-export function kasmInstallScript(releaseUrl = KASM_RELEASE_URL): string {
+export function kasmInstallScript(p: KasmInstallInputs): string {
   return [
+    '#!/bin/bash',
     'set -euo pipefail',
     'if [ -d /opt/kasm/current ]; then echo "Kasm Workspaces already installed"; exit 0; fi',
-    'umask 077',
+    'umask 022',
+    'export DEBIAN_FRONTEND=noninteractive',
+    'if ! command -v aws >/dev/null 2>&1; then apt-get update -qq && apt-get install -y -qq awscli >/dev/null; fi',
+    `admin_password=$(aws ssm get-parameter --region ${shellQuote(p.region)} --name ${shellQuote(p.adminPasswordParameter)} --with-decryption --query Parameter.Value --output text)`,
     'work=$(mktemp -d)',
+    'trap \'rm -rf "$work"\' EXIT',
     'cd "$work"',
-    `curl -fsSL --retry 5 -o kasm_release.tar.gz ${shellQuote(releaseUrl)}`,
+    `curl -fsSL --retry 5 -o kasm_release.tar.gz ${shellQuote(p.releaseUrl ?? KASM_RELEASE_URL)}`,
     'tar -xf kasm_release.tar.gz',
-    'bash kasm_release/install.sh --accept-eula --swap-size 4096 > /root/kasm-install.log 2>&1',
-    'echo "Kasm Workspaces installed; its generated credentials are in /root/kasm-install.log (root only)"',
+    'install -m 600 /dev/null /root/kasm-install.log',
+    'bash kasm_release/install.sh --accept-eula --swap-size 4096 --admin-password "$admin_password" 2>&1 |',
+    "  sed -E 's/((password|token|secret)[^:=]*[:=]).*/\\1 (redacted)/I' >> /root/kasm-install.log",
+    `echo "Kasm Workspaces installed; sign in as admin@kasm.local with the password in ${p.adminPasswordParameter}"`,
   ].join('\n');
 }
 

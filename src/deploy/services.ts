@@ -31,6 +31,9 @@ export interface ServiceInstaller {
 
 const hash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
+const kasmScript = (deployment: string, region: string) =>
+  kasmInstallScript({ region, adminPasswordParameter: parameterNames(deployment).kasmAdminPassword });
+
 function controllerKeys(artifacts: ControllerArtifacts) {
   return {
     bundleKey: contentKey('controller', artifacts.bundle, '.cjs'),
@@ -40,11 +43,14 @@ function controllerKeys(artifacts: ControllerArtifacts) {
 }
 
 /** Pure: what each service's installation is, as a fingerprint recorded on its instance once installed. */
-export function serviceFingerprints(artifacts: ControllerArtifacts): { controller: string; kasm: string } {
+export function serviceFingerprints(
+  artifacts: ControllerArtifacts,
+  scope: { deployment: string; region: string },
+): { controller: string; kasm: string } {
   const k = controllerKeys(artifacts);
   return {
     controller: `controller-${hash(`${k.bundleKey}|${k.installScriptKey}|${k.unitKey}`)}`,
-    kasm: `kasm-${hash(kasmInstallScript())}`,
+    kasm: `kasm-${hash(kasmScript(scope.deployment, scope.region))}`,
   };
 }
 
@@ -68,7 +74,7 @@ export async function installService(
       apiKeyParameter: parameterNames(deployment).apiKey,
     });
   } else {
-    script = kasmInstallScript();
+    script = kasmScript(deployment, region);
   }
   const managed = await waitManaged(ssm, instanceId, { emulator: installer.emulator });
   if (managed.status === 'unverifiable') installer.note(`${component}: ${managed.reason}`);

@@ -102,13 +102,14 @@ ${renderAccessServerNftables(network.index)}NFT
 }
 
 /**
- * Loads the peers file into the running interface with `wg syncconf` (changes only what differs). Before
- * the first boot has brought the interface up, the file is only kept: the boot script loads it.
+ * Loads the peers file into the running interface with `wg syncconf` (changes only what differs). Without
+ * the interface the file is kept for the boot script to load, and the script fails: a tunnel that is not
+ * up is not a success to report.
  */
 export function renderLoadPeers(network: AccessServerNetwork): string {
   const wg = ACCESS_SERVER_INTERFACE;
   const { keyFile, peersFile } = filesOf(network);
-  return `if ! ip link show ${wg} >/dev/null 2>&1; then echo "${wg} is not up yet: peers kept for its first start"; exit 0; fi
+  return `if ! ip link show ${wg} >/dev/null 2>&1; then echo "${wg} is absent: the access server's boot has not brought it up (peers kept for its start; see /var/log/cloud-init-output.log)" >&2; exit 1; fi
 conf=$(mktemp)
 trap 'rm -f "$conf"' EXIT
 { printf '[Interface]\\nPrivateKey = %s\\nListenPort = %s\\n\\n' "$(cat ${keyFile})" ${network.listenPort}; cat ${peersFile}; } > "$conf"
@@ -134,6 +135,9 @@ ${renderAccessServerPeers(peers)}PEERS
 mv ${peersFile}.new ${peersFile}
 ${renderLoadPeers(network)}`;
 }
+
+/** Prints the access server's handshakes (and a marker), for `access-servers --list`. */
+export const ACCESS_SERVER_HANDSHAKES_SCRIPT = `wg show ${ACCESS_SERVER_INTERFACE} latest-handshakes && echo WAVESHIFT-WG-OK`;
 
 /** The site router's tunnel in wg-quick format, for a router configured by hand. */
 export function renderSiteWgQuick(plan: SiteTunnelPlan, privateKey: string | undefined): string {

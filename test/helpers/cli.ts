@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { PassThrough, Readable } from 'node:stream';
 import { main } from '../../src/cli';
 import type { OutputEvent } from '../../src/io/output';
+import { captureOutput } from './child-output';
 import { cliBundle } from './paths';
 
 export interface CliRun {
@@ -68,19 +69,12 @@ export function runCliProcess(
       env: { ...process.env, CI: 'true', ...options.env },
       stdio: [options.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (c) => {
-      stdout += c;
-    });
-    child.stderr?.on('data', (c) => {
-      stderr += c;
-    });
+    const output = captureOutput(child);
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve(finish(code ?? (signal ? 128 : 1), stdout, stderr, []));
+      resolve(finish(code ?? (signal ? 128 : 1), output.stdout, output.stderr, []));
     });
     child.stdin?.end(options.stdin ?? '');
   });

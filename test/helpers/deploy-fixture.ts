@@ -173,7 +173,7 @@ export async function census(
   return { found, counts };
 }
 
-/** The census of a complete deployment: each of the 20 resources exactly once. */
+/** The census of a complete deployment: each of the 21 resources exactly once. */
 export const FULL_DEPLOYMENT: Record<string, number> = {
   'vpc/vpc': 1,
   'subnet/public-subnet': 1,
@@ -194,5 +194,6 @@ export const FULL_DEPLOYMENT: Record<string, number> = {
   'instance/controller': 1,
   'instance/kasm': 1,
   'parameter/api-key': 1,
+  'parameter/kasm/admin-password': 1,
   'bucket/staging': 1,
 };

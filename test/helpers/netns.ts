@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, execFileSync, type SpawnOptions, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe } from 'vitest';
+import { captureOutput } from './child-output';
 
 const run = promisify(execFile);
 
@@ -97,18 +98,11 @@ export class NetLab {
     if (options?.input !== undefined) {
       return new Promise((resolve, reject) => {
         const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { env: options.env ?? process.env });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (c) => {
-          stdout += c;
-        });
-        child.stderr.on('data', (c) => {
-          stderr += c;
-        });
+        const output = captureOutput(child);
         child.on('close', (code) =>
           code === 0
-            ? resolve({ stdout, stderr })
-            : reject(new Error(`${argv.join(' ')} in ${ns} exited ${code}: ${stderr}`)),
+            ? resolve({ ...output })
+            : reject(new Error(`${argv.join(' ')} in ${ns} exited ${code}: ${output.stderr}`)),
         );
         child.stdin.end(options.input);
       });

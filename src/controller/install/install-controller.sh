@@ -30,19 +30,21 @@ log() { printf 'waveshift-install: %s\n' "$*"; }
 case "$PORT" in '' | *[!0-9]*) log "WAVESHIFT_PORT must be a number"; exit 1 ;; esac
 
 # --- packages -------------------------------------------------------------------------------------------
+# AL2023's nodejs22 installs node-22 (namespaced beside other versions); a plain `node` of 22 or later does
+# too. Node 20 is past its end of life: the bundle is built for 22.
+NODE_MAJOR=22
 node_binary() {
-  # AL2023's nodejs20 installs node-20; a plain `node` of version 20 or later does too.
-  if command -v node-20 >/dev/null 2>&1; then command -v node-20; return; fi
-  if command -v node >/dev/null 2>&1 && node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+  if command -v "node-$NODE_MAJOR" >/dev/null 2>&1; then command -v "node-$NODE_MAJOR"; return; fi
+  if command -v node >/dev/null 2>&1 && node -e "process.exit(Number(process.versions.node.split('.')[0]) >= $NODE_MAJOR ? 0 : 1)"; then
     command -v node
   fi
 }
 if [ -z "$(node_binary)" ]; then
-  log "installing nodejs20"
-  dnf install -y -q nodejs20
+  log "installing nodejs$NODE_MAJOR"
+  dnf install -y -q "nodejs$NODE_MAJOR"
 fi
 NODE="$(node_binary)"
-[ -n "$NODE" ] || { log "no Node.js 20 after installing nodejs20"; exit 1; }
+[ -n "$NODE" ] || { log "no Node.js $NODE_MAJOR after installing nodejs$NODE_MAJOR"; exit 1; }
 
 if ! command -v postgresql-setup >/dev/null 2>&1; then
   log "installing postgresql15-server"
