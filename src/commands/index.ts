@@ -5,6 +5,7 @@ import { configureHubCommand } from './configure-hub';
 import { controllerCommand } from './controller';
 import { deployCommand } from './deploy';
 import { destroyCommand } from './destroy';
+import { devicesCommand } from './devices';
 import { initCommand } from './init';
 import { sitesCommand } from './sites';
 import { statusCommand } from './status';
@@ -20,4 +21,5 @@ export const commands: CommandDefinition[] = [
   accessServersCommand,
   sitesCommand,
   configureHubCommand,
+  devicesCommand,
 ];

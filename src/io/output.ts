@@ -108,6 +108,14 @@ export class Output {
     }
   }
 
+  /**
+   * One record of an endless stream (`devices watch`), written at once: a JSON line with --json, else the
+   * rendered line. A command that streams writes no `result`.
+   */
+  record<T>(value: T, render: (value: T) => string): void {
+    this.options.stdout.write(`${this.json ? JSON.stringify(value) : render(value)}\n`);
+  }
+
   /** Error report: one line for people, or a JSON error document on stdout with --json. */
   failure(
     error: { name: string; message: string; exitCode: number; details?: unknown },

@@ -1,17 +1,7 @@
 import type { Pool } from 'pg';
+import type { DeviceEvent } from '../api-types';
 
-/** A change in a device's presence, as the database triggers record it (migration 2). */
-export interface DeviceEvent {
-  id: number;
-  at: string;
-  kind: 'new' | 'missing' | 'returning' | 'moved';
-  site: number;
-  previousSite: number | null;
-  ip: string;
-  mac: string | null;
-  hostname: string | null;
-  vendor: string | null;
-}
+export type { DeviceEvent };
 
 /** The channel the triggers NOTIFY once per statement that recorded events. */
 export const DEVICE_EVENTS_CHANNEL = 'waveshift_device_events';

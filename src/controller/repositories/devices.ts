@@ -1,21 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
+import type { Device } from '../api-types';
 import type { NormalisedReport } from '../ingest/report';
 import { type OuiTable, vendorOf } from '../ingest/vendor';
-
-export interface Device {
-  site: number;
-  ip: string;
-  mac: string | null;
-  hostname: string | null;
-  vendor: string | null;
-  online: boolean;
-  firstSeen: string;
-  lastSeen: string;
-  missedScans: number;
-  /** The site the device was on before it was seen on `site`; null when it never moved. */
-  previousSite: number | null;
-  movedAt: string | null;
-}
 
 export interface DeviceFilter {
   sites?: number[];
@@ -61,11 +47,12 @@ export async function listDevicePage(
     const { site, ip, id } = page.after;
     where.push(`(site, ip, id) > (${param(site)}, ${param(ip)}::inet, ${param(id)})`);
   }
+  // Qualified in ORDER BY: a bare `ip` would name the text column host(ip) and sort 10.8.0.100 before .11.
   const { rows } = await db.query(
     `select id, site, host(ip) as ip, mac::text as mac, hostname, vendor, online, first_seen, last_seen,
             missed_scans, previous_site, moved_at
      from devices ${where.length > 0 ? `where ${where.join(' and ')}` : ''}
-     order by site, ip, id
+     order by devices.site, devices.ip, devices.id
      limit ${param(page.limit + 1)}`,
     values,
   );
