@@ -1,10 +1,18 @@
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Device } from '../src/controller/api-types';
 import type { DeviceList } from '../src/devices/list';
+import { ServerSentEventParser } from '../src/devices/server-sent-events';
 import { runCli } from './helpers/cli';
+import { DEPLOYMENT } from './helpers/controller';
 import { type DevicesBed, startDevicesBed } from './helpers/devices-deployment';
+import { cliBundle } from './helpers/paths';
+import { waitFor } from './helpers/ports';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
+import { makeTempDir } from './helpers/tmp';
 
 /** Parses RFC 4180 CSV (quoted cells may hold commas, quotes and line breaks): the reader a script uses. */
 function parseCsv(text: string): string[][] {
@@ -273,5 +281,132 @@ describe('paging the inventory of a full region (256 sites × 254 devices)', () 
     expect(second.devices.map((d) => d.ip).slice(0, 2)).toEqual(['10.8.7.101', '10.8.7.102']);
     expect(second.devices.at(-1)?.ip).toBe('10.8.7.255');
     expect(second.next).toBeNull();
+  });
+});
+
+describe('wavectl devices watch: events from PostgreSQL LISTEN/NOTIFY, streamed by the controller', () => {
+  let bed: DevicesBed;
+
+  beforeAll(async () => {
+    bed = await startDevicesBed(server, 'devices_watch');
+    await bed.registerSites([1, 2]);
+  });
+  afterAll(async () => {
+    await bed?.stop();
+  });
+
+  /** The built binary, as an operator runs it; lines of stdout as they arrive. */
+  function spawnWatch(args: string[]) {
+    const child = spawn(process.execPath, [cliBundle, 'devices', 'watch', ...args], {
+      cwd: bed.dir,
+      env: { ...process.env, CI: 'true', ...bed.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    return {
+      child,
+      exited,
+      stdout: () => stdout,
+      stderr: () => stderr,
+      lines: () => stdout.split('\n').filter(Boolean),
+    };
+  }
+
+  it('prints new, missing, returning and moved devices as they are recorded, and ends cleanly on Ctrl-C', async () => {
+    const watch = spawnWatch(['--json', '--verbose']);
+    try {
+      await waitFor('the watch to connect', async () => {
+        if (!watch.stderr().includes('watching devices')) throw new Error(watch.stderr() || 'not yet');
+      });
+      const tv = { ip: '10.8.1.50', mac: '02:00:00:00:01:50', hostname: 'tv' };
+      const nas = { ip: '10.8.1.51', mac: '02:00:00:00:01:51', hostname: 'nas' };
+      await bed.report(1, minutesAgo(10), [tv, nas]);
+      await bed.report(1, minutesAgo(9), [nas]);
+      await bed.report(1, minutesAgo(8), [nas]); // tv missed 2 scans: missing
+      await bed.report(1, minutesAgo(7), [tv, nas]); // back
+      await bed.report(2, minutesAgo(6), [{ ip: '10.8.2.77', mac: nas.mac, hostname: 'nas' }]);
+      await waitFor('five events', async () => {
+        if (watch.lines().length < 5) throw new Error(watch.stdout());
+      });
+      const events = watch.lines().map((l) => JSON.parse(l));
+      expect(events.map((e) => `${e.kind} ${e.site} ${e.hostname}`)).toEqual([
+        'new 1 tv',
+        'new 1 nas',
+        'missing 1 tv',
+        'returning 1 tv',
+        'moved 2 nas',
+      ]);
+      expect(events[4]).toMatchObject({ previousSite: 1, ip: '10.8.2.77' });
+      expect(events.map((e) => e.id)).toEqual([...events.map((e) => e.id)].sort((a, b) => a - b));
+      watch.child.kill('SIGINT');
+      expect(await watch.exited).toBe(0);
+    } finally {
+      watch.child.kill('SIGKILL');
+    }
+  });
+
+  it('prints lines for people, filtered by site', async () => {
+    const watch = spawnWatch(['--site', '2']);
+    try {
+      await waitFor('the watch to connect', async () => {
+        if (!watch.stderr().includes('watching devices')) throw new Error(watch.stderr() || 'not yet');
+      });
+      await bed.report(1, minutesAgo(5), [{ ip: '10.8.1.60', mac: '02:00:00:00:01:60', hostname: 'cam' }]);
+      await bed.report(2, minutesAgo(5), [{ ip: '10.8.2.61', mac: '02:00:00:00:02:61', hostname: 'door' }]);
+      await waitFor('the site 2 event', async () => {
+        if (!watch.stdout().includes('door')) throw new Error(watch.stdout());
+      });
+      expect(watch.lines()).toHaveLength(1);
+      expect(watch.lines()[0]).toMatch(
+        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}new {8}site 2 {2}10\.8\.2\.61 {2}02:00:00:00:02:61 {2}- {2}door$/,
+      );
+      watch.child.kill('SIGTERM');
+      expect(await watch.exited).toBe(0);
+      expect(watch.stderr()).toMatch(/stopped: 1 event\(s\)/);
+    } finally {
+      watch.child.kill('SIGKILL');
+    }
+  });
+
+  it('resumes after the Last-Event-ID it was given, without reading the inventory', async () => {
+    const stop = new AbortController();
+    const res = await fetch(`${bed.controller.url}/api/devices/events`, {
+      headers: { ...DEPLOYMENT, 'last-event-id': '2' },
+      signal: stop.signal,
+    });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = res.body!.getReader();
+    const parser = new ServerSentEventParser();
+    const seen: string[] = [];
+    const giveUp = setTimeout(() => stop.abort(), 20_000);
+    while (seen.length < 3) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      for (const e of parser.push(new TextDecoder().decode(value))) seen.push(e.id!);
+    }
+    clearTimeout(giveUp);
+    stop.abort();
+    expect(seen.slice(0, 3)).toEqual(['3', '4', '5']);
+  });
+
+  it('says at once that it needs controller.url when the controller is reached through the SSM relay', async () => {
+    const config = JSON.parse(await readFile(join(bed.dir, 'wavectl.json'), 'utf8'));
+    const relayDir = await makeTempDir('wavectl-relay-');
+    try {
+      await writeFile(join(relayDir.path, 'wavectl.json'), JSON.stringify({ ...config, controller: {} }));
+      const run = await runCli(['devices', 'watch'], { cwd: relayDir.path, env: bed.env });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/^wavectl: devices watch needs controller\.url in wavectl\.json/);
+    } finally {
+      await relayDir.remove();
+    }
   });
 });

@@ -51,10 +51,10 @@ export async function watchDevices(
   while (!stop.aborted) {
     try {
       const body = await controller.openDeviceEvents(lastEventId, stop);
-      ctx.io.info(
-        connected
-          ? `resumed after event ${lastEventId ?? 'none'}`
-          : `watching devices at ${controller.transport.description} (Ctrl-C to stop)`,
+      ctx.io.step(
+        `watching devices at ${controller.transport.description}`,
+        'done',
+        connected ? `resumed after event ${lastEventId ?? 'none'}` : 'connected (Ctrl-C to stop)',
       );
       connected = true;
       const parser = new ServerSentEventParser();

@@ -149,12 +149,14 @@ export async function ingestReport(
   // A MAC is one device across the region. Seen here no earlier than its last sighting on another site,
   // its row moves here and remembers where it was; seen here earlier than that, this sighting is old news
   // and is left out, so the device never has two rows.
+  const withMac = report.devices.filter((d) => d.mac !== null);
   await db.query(
-    `update devices d set site = $1, previous_site = d.site, moved_at = $2, online = true, missed_scans = 0
-     from unnest($3::text[]) as r(key)
+    `update devices d set site = $1, previous_site = d.site, moved_at = $2, ip = r.ip::inet, online = true,
+                          missed_scans = 0
+     from unnest($3::text[], $4::text[]) as r(key, ip)
      where d.device_key = r.key and d.site <> $1 and d.last_seen <= $2
        and not exists (select 1 from devices e where e.site = $1 and e.device_key = r.key)`,
-    [site, report.scannedAt, report.devices.filter((d) => d.mac !== null).map((d) => d.key)],
+    [site, report.scannedAt, withMac.map((d) => d.key), withMac.map((d) => d.ip)],
   );
 
   const upserted = await db.query<{ inserted: boolean }>(
