@@ -1,22 +1,12 @@
 import type { Device, DeviceEvent } from '../controller/api-types';
 import { renderTable } from '../io/output';
+import { printable } from '../io/printable';
 
 /**
  * Devices for people (a table) and for spreadsheets (CSV). Hostnames come from the devices themselves
  * (DHCP), so they are hostile input: control characters never reach a terminal, and no CSV cell can start a
  * formula or break a row.
  */
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly what must not reach a terminal
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
-const MAX_SHOWN = 40;
-
-/** A value safe to print on a terminal: control characters shown as \xNN, long values shortened. Pure. */
-export function printable(value: string | null, max = MAX_SHOWN): string {
-  if (value === null || value === '') return '-';
-  const shown = value.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return shown.length > max ? `${shown.slice(0, max - 1)}…` : shown;
-}
 
 const minute = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
 
