@@ -206,6 +206,12 @@ export async function ingestReport(
     );
     markedOffline = missed.rows[0]?.flipped ?? 0;
     await db.query('update sites set last_report_at = $2 where number = $1', [site, report.scannedAt]);
+    // Device events serve watchers that were briefly away (Last-Event-ID), not an archive: keep 30 days.
+    // SKIP LOCKED: reports of other sites pruning at the same moment neither wait for this one nor deadlock.
+    await db.query(
+      `delete from device_events where id in (
+         select id from device_events where at < now() - interval '30 days' limit 5000 for update skip locked)`,
+    );
   }
   await db.query(
     `insert into scan_reports (site, scanned_at, received, created, updated, marked_offline, stale)
