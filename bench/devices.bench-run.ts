@@ -1,11 +1,15 @@
 import { execFile } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DeviceList } from '../src/devices/list';
 import { runCliProcess } from '../test/helpers/cli';
-import { type DevicesBed, startDevicesBed } from '../test/helpers/devices-deployment';
+import {
+  type DevicesBed,
+  REGION_DEVICES,
+  seedRegion,
+  startDevicesBed,
+} from '../test/helpers/devices-deployment';
 import { cliBundle } from '../test/helpers/paths';
 import { type PostgresServer, startPostgres } from '../test/helpers/postgres';
 
@@ -14,7 +18,7 @@ import { type PostgresServer, startPostgres } from '../test/helpers/postgres';
  * built binary in its own process, against a controller on loopback and a real PostgreSQL. The region is
  * seeded by one bulk insert. Target: ≤ 2 s for --json.
  */
-const FULL = 256 * 254;
+const FULL = REGION_DEVICES;
 const RUNS = 5;
 let server: PostgresServer;
 let bed: DevicesBed;
@@ -22,23 +26,7 @@ let bed: DevicesBed;
 beforeAll(async () => {
   server = await startPostgres();
   bed = await startDevicesBed(server, 'devices_bench');
-  await bed.registerSites(Array.from({ length: 256 }, (_, n) => n));
-  const db = new pg.Client({ connectionString: bed.databaseUrl });
-  await db.connect();
-  try {
-    await db.query(
-      `insert into devices (site, device_key, ip, mac, hostname, vendor, online, missed_scans, first_seen, last_seen)
-       select s, lpad(to_hex(s), 2, '0') || ':' || lpad(to_hex(h), 2, '0') || ':00:00:00:02',
-              ('10.8.' || s || '.' || h)::inet,
-              (lpad(to_hex(s), 2, '0') || ':' || lpad(to_hex(h), 2, '0') || ':00:00:00:02')::macaddr,
-              'device-' || s || '-' || h, 'Raspberry Pi Trading Ltd', h % 9 <> 0, 0,
-              now() - interval '3 days', now()
-       from generate_series(0, 255) s, generate_series(1, 254) h`,
-    );
-    await db.query('analyze devices');
-  } finally {
-    await db.end();
-  }
+  await seedRegion(bed);
 }, 300_000);
 
 afterAll(async () => {

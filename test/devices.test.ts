@@ -1,15 +1,12 @@
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Device } from '../src/controller/api-types';
 import type { DeviceList } from '../src/devices/list';
 import { ServerSentEventParser } from '../src/devices/server-sent-events';
-import { runCli } from './helpers/cli';
+import { runCli, spawnCliProcess } from './helpers/cli';
 import { DEPLOYMENT } from './helpers/controller';
-import { type DevicesBed, startDevicesBed } from './helpers/devices-deployment';
-import { cliBundle } from './helpers/paths';
+import { type DevicesBed, REGION_DEVICES, seedRegion, startDevicesBed } from './helpers/devices-deployment';
 import { waitFor } from './helpers/ports';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
 import { makeTempDir } from './helpers/tmp';
@@ -222,24 +219,11 @@ describe('wavectl devices against a real controller and PostgreSQL', () => {
 
 describe('paging the inventory of a full region (256 sites × 254 devices)', () => {
   let bed: DevicesBed;
-  const FULL = 256 * 254;
+  const FULL = REGION_DEVICES;
 
   beforeAll(async () => {
     bed = await startDevicesBed(server, 'devices_region');
-    await bed.registerSites(Array.from({ length: 256 }, (_, n) => n));
-    const db = new pg.Client({ connectionString: bed.databaseUrl });
-    await db.connect();
-    try {
-      // One bulk insert, as 256 scanner reports would leave it (reports themselves are the ingest tests' job).
-      await db.query(
-        `insert into devices (site, device_key, ip, mac, hostname, online, missed_scans, first_seen, last_seen)
-         select s, 'ip:10.8.' || s || '.' || h, ('10.8.' || s || '.' || h)::inet, null, 'h' || s || '-' || h,
-                h % 7 <> 0, case when h % 7 = 0 then 2 else 0 end, now() - interval '2 days', now()
-         from generate_series(0, 255) s, generate_series(1, 254) h`,
-      );
-    } finally {
-      await db.end();
-    }
+    await seedRegion(bed);
   }, 120_000);
   afterAll(async () => {
     await bed?.stop();
@@ -297,27 +281,10 @@ describe('wavectl devices watch: events from PostgreSQL LISTEN/NOTIFY, streamed 
 
   /** The built binary, as an operator runs it; lines of stdout as they arrive. */
   function spawnWatch(args: string[]) {
-    const child = spawn(process.execPath, [cliBundle, 'devices', 'watch', ...args], {
-      cwd: bed.dir,
-      env: { ...process.env, CI: 'true', ...bed.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    return {
-      child,
-      exited,
-      stdout: () => stdout,
-      stderr: () => stderr,
-      lines: () => stdout.split('\n').filter(Boolean),
-    };
+    const run = spawnCliProcess(['devices', 'watch', ...args], { cwd: bed.dir, env: bed.env });
+    run.child.stdin.end();
+    const exited = new Promise<number | null>((resolve) => run.child.on('exit', (code) => resolve(code)));
+    return { ...run, exited, lines: () => run.stdout().split('\n').filter(Boolean) };
   }
 
   it('prints new, missing, returning and moved devices as they are recorded, and ends cleanly on Ctrl-C', async () => {

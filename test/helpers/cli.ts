@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { PassThrough, Readable } from 'node:stream';
 import { main } from '../../src/cli';
 import type { OutputEvent } from '../../src/io/output';
@@ -51,31 +51,46 @@ export async function runCli(
   return finish(code, out(), err(), events);
 }
 
+/** The built binary (dist/wavectl.cjs) running in its own process; its output so far, as it arrives. */
+export interface CliProcess {
+  child: ChildProcessWithoutNullStreams;
+  stdout(): string;
+  stderr(): string;
+}
+
+export function spawnCliProcess(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): CliProcess {
+  const child = spawn(process.execPath, [cliBundle, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, CI: 'true', ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => {
+    stdout += c;
+  });
+  child.stderr.on('data', (c) => {
+    stderr += c;
+  });
+  return { child, stdout: () => stdout, stderr: () => stderr };
+}
+
 /** Runs the built binary (dist/wavectl.cjs) as a separate process, as an operator would. */
 export function runCliProcess(
   args: string[],
   options: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number },
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliBundle, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, CI: 'true', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
+    const run = spawnCliProcess(args, options);
+    const timer = setTimeout(() => run.child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    run.child.on('error', reject);
+    run.child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve(finish(code ?? (signal ? 128 : 1), stdout, stderr, []));
+      resolve(finish(code ?? (signal ? 128 : 1), run.stdout(), run.stderr(), []));
     });
-    child.stdin.end(options.stdin ?? '');
+    run.child.stdin.end(options.stdin ?? '');
   });
 }

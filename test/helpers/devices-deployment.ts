@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import pg from 'pg';
 import { type RunningController, startController } from '../../src/controller/server';
 import { DEPLOYMENT, siteInput, TEST_API_KEY } from './controller';
 import type { PostgresServer } from './postgres';
@@ -78,4 +79,31 @@ export async function startDevicesBed(pg: PostgresServer, database: string): Pro
       await tmp.remove();
     },
   };
+}
+
+/** Devices per site in a full region: 10.8.N.1 to 10.8.N.254. */
+export const REGION_DEVICES = 256 * 254;
+
+/**
+ * Fills every site of a full region (sites 0-255, registered first) with 254 devices in one bulk insert, as
+ * 256 scanner reports would leave them (reports themselves are the ingest tests' job). Every 7th device
+ * (host part divisible by 7) is offline.
+ */
+export async function seedRegion(bed: DevicesBed): Promise<void> {
+  await bed.registerSites(Array.from({ length: 256 }, (_, n) => n));
+  const db = new pg.Client({ connectionString: bed.databaseUrl });
+  await db.connect();
+  try {
+    await db.query(
+      `insert into devices (site, device_key, ip, mac, hostname, vendor, online, missed_scans, first_seen, last_seen)
+       select s, m, ('10.8.' || s || '.' || h)::inet, m::macaddr, 'device-' || s || '-' || h,
+              'Raspberry Pi Trading Ltd', h % 7 <> 0, case when h % 7 = 0 then 2 else 0 end,
+              now() - interval '3 days', now()
+       from generate_series(0, 255) s, generate_series(1, 254) h,
+            lateral (select '02:' || lpad(to_hex(s), 2, '0') || ':' || lpad(to_hex(h), 2, '0') || ':00:00:01' as m) k`,
+    );
+    await db.query('analyze devices');
+  } finally {
+    await db.end();
+  }
 }
