@@ -1,4 +1,5 @@
 import { main } from './cli';
+import { exitOnInterrupt } from './io/interrupt';
 
 // The AWS SDK warns on every run that future releases will need Node 22; wavectl pins SDK versions that
 // support Node 20, so that notice is noise on an operator's terminal and in a CI log.
@@ -11,12 +12,20 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   (emitWarning as any)(warning, ...rest);
 }) as typeof process.emitWarning;
 
-main(process.argv.slice(2), {
+const argv = process.argv.slice(2);
+main(argv, {
   stdout: process.stdout,
   stderr: process.stderr,
   stdin: process.stdin,
   env: process.env,
   cwd: process.cwd(),
+  onCommand: ({ name, json }) => {
+    // These stop cleanly on SIGINT by themselves: the controller server (its database included), and
+    // `devices watch`, for which Ctrl-C is the normal end (exit 0).
+    if (name !== 'controller serve' && name !== 'devices watch') {
+      exitOnInterrupt(argv, { stdout: process.stdout, stderr: process.stderr, json }, process.exit);
+    }
+  },
 }).then((code) => {
   process.exitCode = code;
 });

@@ -77,7 +77,10 @@ describe('deploy and destroy killed with SIGKILL at several steps, then run agai
     await tmp?.remove();
   });
 
-  it('finishes a deploy killed at seven points with no duplicate and no orphan', async () => {
+  // Eight deploy processes: generous on a loaded machine.
+  it('finishes a deploy killed at seven points with no duplicate and no orphan', {
+    timeout: 240_000,
+  }, async () => {
     const args = ['deploy', '--dir', dir, '--endpoint-url', moto.endpoint];
     const kills: [RegExp, number][] = [
       [/^… vpc$/, 0], // calls in flight: VPC, EIP, bucket, roles, API key
@@ -104,7 +107,7 @@ describe('deploy and destroy killed with SIGKILL at several steps, then run agai
     expect(JSON.parse(again.stdout).status).toBe('unchanged');
   });
 
-  it('finishes a destroy killed halfway, leaving nothing', async () => {
+  it('finishes a destroy killed halfway, leaving nothing', { timeout: 120_000 }, async () => {
     const args = ['destroy', '--yes', '--dir', dir, '--endpoint-url', moto.endpoint];
     const first = await runUntilKilled(args, dir, /^✓ delete instance/, 0);
     expect(first.killed).toBe(true);

@@ -281,8 +281,7 @@ describe('wavectl devices watch: events from PostgreSQL LISTEN/NOTIFY, streamed 
 
   /** The built binary, as an operator runs it; lines of stdout as they arrive. */
   function spawnWatch(args: string[]) {
-    const run = spawnCliProcess(['devices', 'watch', ...args], { cwd: bed.dir, env: bed.env });
-    run.child.stdin.end();
+    const run = spawnCliProcess(['devices', 'watch', ...args], { cwd: bed.dir, env: bed.env, noStdin: true });
     const exited = new Promise<number | null>((resolve) => run.child.on('exit', (code) => resolve(code)));
     return { ...run, exited, lines: () => run.stdout().split('\n').filter(Boolean) };
   }

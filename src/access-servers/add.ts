@@ -1,19 +1,19 @@
+import { pending } from '../aws/change';
 import { KNOWN_INSTANCE_TYPES } from '../aws/instance-types';
-import { resolveAmi } from '../aws/instances';
 import { parameterNames } from '../aws/naming';
 import { waitManaged } from '../aws/ssm-managed';
-import { findSubnet } from '../aws/subnets';
-import { findVpc } from '../aws/vpc';
 import type { AccessServerRecord, WavectlConfig } from '../config/schema';
 import type { Context } from '../context';
 import { connectController } from '../controller-client/connect';
 import type { AccessServerInput } from '../controller-client/types';
+import { type ApplyEnv, applyStep } from '../deploy/apply';
+import { readDeployment } from '../deploy/census';
+import { openDeploymentAws } from '../deploy/deployment-aws';
+import { knownIds, planStep } from '../deploy/plan';
 import { AwsError, UsageError } from '../errors';
 import { accessServerTunnelIp, MAX_ACCESS_SERVERS, WIREGUARD_PORT } from '../network/address-plan';
 import { putSecrets } from '../sites/parameters';
 import { generateKeyPair } from '../wireguard/keys';
-import { ensureAccessServerInstance, ensureAccessServerRole, ensureAccessServerSecurityGroup } from './aws';
-import { renderAccessServerUserData } from './user-data';
 
 /** Pure: the indexes `access-servers --add count` creates or finishes (records without an instance first). */
 export function planAddAccessServers(servers: readonly AccessServerRecord[], count: number): number[] {
@@ -61,31 +61,14 @@ export async function addAccessServers(
   return ctx.withLock(async () => {
     let config: WavectlConfig = await ctx.loadConfig();
     const indexes = planAddAccessServers(config.accessServers, count);
-    const aws = await ctx.aws();
-    const [ec2, ssm, iam] = [await aws.ec2(), await aws.ssm(), await aws.iam()];
-    const wait = { emulator: Boolean(aws.target.endpointUrl) };
-    const vpcId = await findVpc(ec2, config.name);
-    const subnet = await findSubnet(ec2, config.name, 'public');
-    if (!vpcId || !subnet) {
-      throw new AwsError(
-        `deployment ${config.name} has no VPC or public subnet yet: run \`wavectl deploy\` first`,
-        {},
-      );
-    }
-    const profile = await ctx.io.track('access-server role', () =>
-      ensureAccessServerRole(iam, config.name, aws.target.region),
-    );
-    const groupId = await ctx.io.track('access-server security group', () =>
-      ensureAccessServerSecurityGroup(ec2, config.name, vpcId),
-    );
-    const ami = await resolveAmi(ec2, ssm, 'controller', wait.emulator);
-
+    const aws = await openDeploymentAws(ctx, config);
+    const { clients, emulator } = aws;
     const fresh = indexes.filter((k) => !config.accessServers.some((s) => s.index === k));
     if (fresh.length > 0) {
       const pairs = new Map(fresh.map((k) => [k, generateKeyPair()]));
       await ctx.io.track('store access-server keys in SSM', () =>
         putSecrets(
-          ssm,
+          clients.ssm,
           fresh.map((k) => ({
             name: parameterNames(config.name).accessServerPrivateKey(k),
             value: pairs.get(k)!.privateKey,
@@ -104,48 +87,46 @@ export async function addAccessServers(
       await ctx.saveConfig(config);
     }
 
-    const done: AccessServerRecord[] = [];
-    for (const k of indexes) {
-      const record = config.accessServers.find((s) => s.index === k)!;
-      const launched = await ctx.io.track(
-        `access server ${k}`,
-        () =>
-          ensureAccessServerInstance(
-            ec2,
-            {
-              deployment: config.name,
-              index: k,
-              imageId: ami.imageId,
-              rootDeviceName: ami.rootDeviceName,
-              instanceType: options.instanceType ?? config.instances.accessServer.type,
-              subnetId: subnet.id,
-              securityGroupId: groupId,
-              instanceProfileName: profile,
-              vpcId,
-              userData: renderAccessServerUserData({
-                deployment: config.name,
-                region: aws.target.region,
-                index: k,
-                listenPort: record.listenPort,
-              }),
-            },
-            wait,
-          ),
-        (r) => `${r.instanceId}, ${r.publicIp}`,
+    // The access-server family's read → plan → apply, as `deploy` runs it.
+    const current = await ctx.io.track('read the deployment', () => readDeployment(clients, aws.scope));
+    const { ids, facts } = knownIds(current, config);
+    if (ids.vpc === pending('vpc') || ids['public-subnet'] === pending('public-subnet')) {
+      throw new AwsError(
+        `deployment ${config.name} has no VPC or public subnet yet: run \`wavectl deploy\` first`,
+        {},
       );
-      const next = {
-        ...record,
-        instanceId: launched.instanceId,
-        publicIp: launched.publicIp,
-        registered: false,
-      };
-      config = { ...config, accessServers: upsert(config.accessServers, next) };
-      await ctx.saveConfig(config);
-      done.push(next);
     }
+    const sized = options.instanceType
+      ? { ...config, instances: { ...config.instances, accessServer: { type: options.instanceType } } }
+      : config;
+    const input = { config: sized, scope: aws.scope, fingerprints: { controller: '', kasm: '' } };
+    const env: ApplyEnv = {
+      clients,
+      scope: aws.scope,
+      config: sized,
+      wait: { emulator },
+      current,
+      ids,
+      facts,
+      note: (message) => ctx.io.info(message),
+      progress: (message) => ctx.io.info(message),
+      remember: () => {},
+      accessServerChanged: (record) => {
+        config = { ...config, accessServers: upsert(config.accessServers, record) };
+      },
+    };
+    for (const step of ['access-server-role', 'access-server-security-group', 'access-servers']) {
+      ids[step] = await ctx.io.track(step.replace(/-/g, ' '), () =>
+        applyStep(step, planStep(step, current, input, ids, facts), env),
+      );
+    }
+    await ctx.saveConfig(config);
+    const done = config.accessServers
+      .filter((s) => indexes.includes(s.index))
+      .map((s) => ({ ...s, registered: false }));
     // Peers reach a server through Run Command, which needs its SSM agent registered.
     const managed = await ctx.io.track('access servers reachable through SSM', () =>
-      Promise.all(done.map((s) => waitManaged(ssm, s.instanceId!, { emulator: wait.emulator }))),
+      Promise.all(done.map((s) => waitManaged(clients.ssm, s.instanceId!, { emulator }))),
     );
     const unverifiable = managed.find((m) => m.status === 'unverifiable');
     if (unverifiable?.status === 'unverifiable') ctx.io.info(unverifiable.reason);

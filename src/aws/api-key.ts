@@ -1,32 +1,49 @@
 import { randomBytes } from 'node:crypto';
-import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DeleteParametersCommand,
+  PutParameterCommand,
+  paginateDescribeParameters,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
 import { toAwsError } from './aws-error';
+import type { Change } from './change';
 import { COMPONENT } from './components';
-import type { Ensured } from './ensured';
+import type { FoundResource } from './found';
 import { parameterNames, resourceTags } from './naming';
-import { call, errorName } from './retry';
+import { ignoreMissing } from './removal';
+import { collect, errorName } from './retry';
 
 /** 32 random bytes, base64url: the deployment's API key. Never printed, logged or passed in parameters. */
 export const generateApiKey = (): string => randomBytes(32).toString('base64url');
 
-export async function apiKeyExists(ssm: SSMClient, deployment: string): Promise<boolean> {
-  try {
-    // Without decryption: only whether it exists matters here; the value never leaves Parameter Store.
-    await ssm.send(
-      new GetParameterCommand({ Name: parameterNames(deployment).apiKey, WithDecryption: false }),
-    );
-    return true;
-  } catch (error) {
-    if (errorName(error) === 'ParameterNotFound') return false;
-    throw error;
-  }
+/**
+ * Every parameter under /waveshift/<name>/ (names only: values, secrets among them, are never read). The path
+ * carries the deployment's name up to its closing slash, so it is the scope, as a tag is elsewhere.
+ */
+export async function readParameters(ssm: SSMClient, deployment: string): Promise<FoundResource[]> {
+  const root = `${parameterNames(deployment).root}/`;
+  const pages = await collect(
+    'SSM DescribeParameters',
+    paginateDescribeParameters(
+      { client: ssm },
+      { ParameterFilters: [{ Key: 'Name', Option: 'BeginsWith', Values: [root] }] },
+    ),
+  );
+  return pages
+    .flatMap((p) => p.Parameters ?? [])
+    .filter((p) => p.Name?.startsWith(root))
+    .map((p) => ({
+      kind: 'parameter' as const,
+      component: p.Name!.slice(root.length),
+      id: p.Name!,
+      fields: {},
+    }));
 }
 
 /** Creates the API key once, as a SecureString; an existing key is kept (controllers and sites use it). */
-export async function ensureApiKey(ssm: SSMClient, deployment: string): Promise<Ensured> {
+export async function applyApiKey(ssm: SSMClient, deployment: string, change: Change): Promise<string> {
   const name = parameterNames(deployment).apiKey;
-  if (await call('SSM GetParameter', () => apiKeyExists(ssm, deployment)))
-    return { status: 'unchanged', id: name };
+  if (change.action !== 'create') return name;
   try {
     await ssm.send(
       new PutParameterCommand({
@@ -39,8 +56,13 @@ export async function ensureApiKey(ssm: SSMClient, deployment: string): Promise<
       }),
     );
   } catch (error) {
-    if (errorName(error) === 'ParameterAlreadyExists') return { status: 'unchanged', id: name };
-    throw toAwsError('SSM PutParameter', error);
+    if (errorName(error) !== 'ParameterAlreadyExists') throw toAwsError('SSM PutParameter', error);
   }
-  return { status: 'created', id: name };
+  return name;
+}
+
+export async function removeParameter(ssm: SSMClient, parameter: FoundResource): Promise<void> {
+  await ignoreMissing('SSM DeleteParameters', () =>
+    ssm.send(new DeleteParametersCommand({ Names: [parameter.id] })),
+  );
 }

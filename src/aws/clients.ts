@@ -15,6 +15,11 @@ export interface AwsTarget {
 /** The SDK clients of one deployment, each built on first use so a command loads only the SDKs it needs. */
 export interface AwsClients {
   readonly target: AwsTarget;
+  /**
+   * The one definition of "talking to an emulator": waits poll fast, and what the emulator cannot do (run
+   * commands, register instances with SSM) is reported as unverified, never as healthy.
+   */
+  readonly emulator: boolean;
   ec2(): Promise<EC2Client>;
   iam(): Promise<IAMClient>;
   route53(): Promise<Route53Client>;
@@ -60,6 +65,7 @@ export function createAwsClients(target: AwsTarget): AwsClients {
   };
   return {
     target,
+    emulator: isEmulatorEndpoint(target.endpointUrl),
     ec2: once(async () => new (await import('@aws-sdk/client-ec2')).EC2Client(common)),
     iam: once(async () => new (await import('@aws-sdk/client-iam')).IAMClient(common)),
     route53: once(async () => new (await import('@aws-sdk/client-route-53')).Route53Client(common)),
@@ -76,4 +82,17 @@ export function createAwsClients(target: AwsTarget): AwsClients {
       for (const client of made.splice(0)) client.destroy();
     },
   };
+}
+
+/**
+ * An endpoint override that is not an AWS host (a VPC endpoint is `*.amazonaws.com`) is taken for an emulator
+ * such as moto: fast polls, and checks it cannot answer (SSM registration) are reported as not verified.
+ */
+export function isEmulatorEndpoint(endpointUrl: string | undefined): boolean {
+  if (!endpointUrl) return false;
+  try {
+    return !/\.amazonaws\.com(\.cn)?$/.test(new URL(endpointUrl).hostname);
+  } catch {
+    return true;
+  }
 }

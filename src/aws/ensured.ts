@@ -1,11 +1,5 @@
 import { createHash } from 'node:crypto';
 
-/** What an ensure step did: a discriminated result, so "unchanged" is visible in output and tests. */
-export type Ensured =
-  | { status: 'unchanged'; id: string; detail?: string }
-  | { status: 'created'; id: string; detail?: string }
-  | { status: 'changed'; id: string; detail: string };
-
 /** Fits an account-global name into AWS's length limit, keeping it unique with a hash of the whole name. */
 export function boundedName(name: string, max: number): string {
   if (name.length <= max) return name;

@@ -1,21 +1,30 @@
+import { createHash } from 'node:crypto';
 import {
   AddRoleToInstanceProfileCommand,
   AttachRolePolicyCommand,
   CreateInstanceProfileCommand,
   CreateRoleCommand,
+  DeleteInstanceProfileCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
   GetInstanceProfileCommand,
-  GetRoleCommand,
-  GetRolePolicyCommand,
   type IAMClient,
-  ListAttachedRolePoliciesCommand,
   PutRolePolicyCommand,
+  paginateGetAccountAuthorizationDetails,
+  RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
 import { AwsError } from '../errors';
-import { boundedName, type Ensured, tagRecord } from './ensured';
-import { globalName, parameterNames, resourceTags, TAG_DEPLOYMENT } from './naming';
-import { call, errorName } from './retry';
+import type { Change, Fields } from './change';
+import { boundedName, tagRecord } from './ensured';
+import type { FoundResource } from './found';
+import { globalName, ownedBy, parameterNames, resourceTags, TAG_COMPONENT, TAG_DEPLOYMENT } from './naming';
+import { retryNotFound } from './not-found';
+import { ignoreMissing } from './removal';
+import { collect, errorName } from './retry';
 
-export type RoleComponent = 'controller' | 'kasm';
+export type RoleComponent = 'controller' | 'kasm' | 'access-server';
+export const ROLE_COMPONENTS: readonly RoleComponent[] = ['controller', 'kasm', 'access-server'];
 
 export const SSM_MANAGED_POLICY_ARN = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore';
 
@@ -32,6 +41,7 @@ export interface PolicyContext {
 
 /** Pure: the inline policy of each role. Scoped to the deployment by tag, parameter path and bucket. */
 export function rolePolicy(component: RoleComponent, p: PolicyContext): Record<string, unknown> {
+  if (component === 'access-server') return accessServerPolicy(p.deployment, p.region);
   const parameters = `arn:aws:ssm:${p.region}:*:parameter${parameterNames(p.deployment).root}/*`;
   const readParameters = {
     Sid: 'ReadOwnParameters',
@@ -81,119 +91,233 @@ export function rolePolicy(component: RoleComponent, p: PolicyContext): Record<s
   };
 }
 
+/** Pure: the access servers' inline policy — read their own WireGuard keys, nothing else of the deployment. */
+export function accessServerPolicy(deployment: string, region: string): Record<string, unknown> {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'ReadAccessServerKeys',
+        Effect: 'Allow',
+        Action: ['ssm:GetParameter'],
+        Resource: `arn:aws:ssm:${region}:*:parameter${parameterNames(deployment).root}/access-servers/*`,
+      },
+    ],
+  };
+}
+
 const TRUST_POLICY = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 });
 
-async function getRole(iam: IAMClient, name: string) {
+/** Pure: a policy document as a short fingerprint, so a plan can say "differs" without printing it. */
+export const policyFingerprint = (document: unknown): string =>
+  `sha256:${createHash('sha256').update(JSON.stringify(document)).digest('hex').slice(0, 12)}`;
+
+export const desiredRole = (component: RoleComponent, policy: PolicyContext): Fields => ({
+  inlinePolicy: policyFingerprint(rolePolicy(component, policy)),
+  managedPolicies: [SSM_MANAGED_POLICY_ARN],
+});
+
+export const desiredInstanceProfile = (name: string): Fields => ({ roles: [name] });
+
+const parsePolicy = (document: string | undefined): unknown => {
+  if (!document) return undefined;
   try {
-    return (await iam.send(new GetRoleCommand({ RoleName: name }))).Role;
-  } catch (error) {
-    if (errorName(error) === 'NoSuchEntityException' || errorName(error) === 'NoSuchEntity') return undefined;
-    throw error;
+    return JSON.parse(decodeURIComponent(document));
+  } catch {
+    return document;
   }
+};
+
+/**
+ * The deployment's roles and their instance profiles, in one paginated GetAccountAuthorizationDetails:
+ * only the names this deployment uses, and only those tagged with it (a role of another "a-b" never counts).
+ */
+export async function readRoles(
+  iam: IAMClient,
+  deployment: string,
+  region: string,
+): Promise<FoundResource[]> {
+  const names = new Map(ROLE_COMPONENTS.map((c) => [roleName(deployment, region, c), c]));
+  const pages = await collect(
+    'IAM GetAccountAuthorizationDetails',
+    paginateGetAccountAuthorizationDetails({ client: iam }, { Filter: ['Role'] }),
+  );
+  const found: FoundResource[] = [];
+  for (const role of pages.flatMap((p) => p.RoleDetailList ?? [])) {
+    const name = role.RoleName ?? '';
+    if (!names.has(name) || !ownedBy(role.Tags, deployment)) continue;
+    const inline = role.RolePolicyList?.find((p) => p.PolicyName === inlinePolicyName);
+    const document = parsePolicy(inline?.PolicyDocument);
+    found.push({
+      kind: 'iam-role',
+      component: tagRecord(role.Tags)[TAG_COMPONENT] ?? '',
+      id: name,
+      fields: {
+        inlinePolicy: document === undefined ? '' : policyFingerprint(document),
+        managedPolicies: (role.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn ?? ''),
+      },
+      facts: {
+        inlinePolicies: (role.RolePolicyList ?? []).map((p) => p.PolicyName).join(','),
+        managedPolicies: (role.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn).join(','),
+      },
+    });
+    for (const profile of role.InstanceProfileList ?? []) {
+      const profileName = profile.InstanceProfileName ?? '';
+      if (profileName !== name || found.some((f) => f.kind === 'instance-profile' && f.id === profileName))
+        continue;
+      const roles = (profile.Roles ?? []).map((r) => r.RoleName ?? '');
+      found.push({
+        kind: 'instance-profile',
+        component: names.get(name)!,
+        id: profileName,
+        fields: { roles },
+        facts: { roles: roles.join(',') },
+      });
+    }
+  }
+  return found;
 }
 
-/** True when the role named for this deployment exists and carries its tag (it is ours). */
-export async function findRole(iam: IAMClient, deployment: string, region: string, component: string) {
-  const name = roleName(deployment, region, component);
-  const role = await call('IAM GetRole', () => getRole(iam, name));
-  if (!role) return undefined;
-  return { name, arn: role.Arn ?? '', tags: tagRecord(role.Tags) };
-}
-
-export async function findInstanceProfile(iam: IAMClient, name: string) {
+/**
+ * An instance profile of this deployment that holds no role (a run killed between creating it and adding the
+ * role) is invisible to the role listing: looked up by name, and adopted only when tagged with the deployment.
+ */
+export async function readLoneInstanceProfile(
+  iam: IAMClient,
+  deployment: string,
+  name: string,
+  component: string,
+): Promise<FoundResource | undefined> {
   try {
     const out = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }));
-    return { name, roles: (out.InstanceProfile?.Roles ?? []).map((r) => r.RoleName ?? '') };
+    const profile = out.InstanceProfile;
+    if (!ownedBy(profile?.Tags, deployment)) return undefined;
+    const roles = (profile?.Roles ?? []).map((r) => r.RoleName ?? '');
+    return {
+      kind: 'instance-profile',
+      component,
+      id: name,
+      fields: { roles },
+      facts: { roles: roles.join(',') },
+    };
   } catch (error) {
-    if (errorName(error) === 'NoSuchEntityException' || errorName(error) === 'NoSuchEntity') return undefined;
+    if (/NoSuchEntity/.test(errorName(error))) return undefined;
     throw new AwsError(`IAM GetInstanceProfile ${name} failed: ${(error as Error).message}`, {
       cause: error,
     });
   }
 }
 
-const canonical = (policy: unknown): string => JSON.stringify(policy);
-
-/**
- * The role, its inline policy, the SSM managed-instance policy and an instance profile of the same name
- * holding the role. Each piece is checked and completed, so a run killed halfway finishes the rest.
- */
-export async function ensureRole(
+/** Creates or completes the role: inline policy, the SSM managed-instance policy. */
+export async function applyRole(
   iam: IAMClient,
   component: RoleComponent,
   policy: PolicyContext,
-): Promise<Ensured> {
+  change: Change,
+): Promise<string> {
   const { deployment, region } = policy;
   const name = roleName(deployment, region, component);
-  const tags = resourceTags(deployment, component);
-  const changes: string[] = [];
-  const existing = await findRole(iam, deployment, region, component);
-  if (existing && existing.tags[TAG_DEPLOYMENT] !== deployment) {
-    throw new AwsError(
-      `IAM role ${name} exists but is not tagged ${TAG_DEPLOYMENT}=${deployment}; it belongs to something else: rename the deployment or remove the role`,
-      {},
-    );
-  }
-  const created = !existing;
-  if (!existing) {
-    await call('IAM CreateRole', () =>
-      iam.send(
+  if (change.action === 'keep') return name;
+  if (change.action === 'create') {
+    try {
+      await iam.send(
         new CreateRoleCommand({
           RoleName: name,
           AssumeRolePolicyDocument: TRUST_POLICY,
           Description: `Waveshift ${deployment} ${component} (${region})`,
-          Tags: tags,
+          Tags: resourceTags(deployment, component),
+        }),
+      );
+    } catch (error) {
+      if (errorName(error) === 'EntityAlreadyExistsException' || errorName(error) === 'EntityAlreadyExists') {
+        throw new AwsError(
+          `IAM role ${name} exists but is not tagged ${TAG_DEPLOYMENT}=${deployment}; it belongs to something else: rename the deployment or remove the role`,
+          { cause: error },
+        );
+      }
+      throw new AwsError(`IAM CreateRole ${name} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  if (change.action === 'create' || change.after?.inlinePolicy !== undefined) {
+    await retryNotFound('IAM PutRolePolicy', () =>
+      iam.send(
+        new PutRolePolicyCommand({
+          RoleName: name,
+          PolicyName: inlinePolicyName,
+          PolicyDocument: JSON.stringify(rolePolicy(component, policy)),
         }),
       ),
     );
   }
-  const desired = canonical(rolePolicy(component, policy));
-  const current = await call('IAM GetRolePolicy', async () => {
-    try {
-      const out = await iam.send(new GetRolePolicyCommand({ RoleName: name, PolicyName: inlinePolicyName }));
-      return out.PolicyDocument ? canonical(JSON.parse(decodeURIComponent(out.PolicyDocument))) : undefined;
-    } catch (error) {
-      if (errorName(error) === 'NoSuchEntityException' || errorName(error) === 'NoSuchEntity')
-        return undefined;
-      throw error;
-    }
-  });
-  if (current !== desired) {
-    await call('IAM PutRolePolicy', () =>
-      iam.send(
-        new PutRolePolicyCommand({ RoleName: name, PolicyName: inlinePolicyName, PolicyDocument: desired }),
-      ),
-    );
-    changes.push('inline policy');
-  }
-  const attached = await call('IAM ListAttachedRolePolicies', () =>
-    iam.send(new ListAttachedRolePoliciesCommand({ RoleName: name })),
-  );
-  if (!(attached.AttachedPolicies ?? []).some((p) => p.PolicyArn === SSM_MANAGED_POLICY_ARN)) {
-    await call('IAM AttachRolePolicy', () =>
+  if (change.action === 'create' || change.after?.managedPolicies !== undefined) {
+    await retryNotFound('IAM AttachRolePolicy', () =>
       iam.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: SSM_MANAGED_POLICY_ARN })),
     );
-    changes.push('SSM managed-instance policy');
   }
-  let profile = await findInstanceProfile(iam, name);
-  if (!profile) {
-    await call('IAM CreateInstanceProfile', () =>
-      iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name, Tags: tags })),
-    );
-    profile = { name, roles: [] };
-    changes.push('instance profile');
+  return name;
+}
+
+/** Creates the instance profile of the role's name (or adopts a lone one of ours) and puts the role in it. */
+export async function applyInstanceProfile(
+  iam: IAMClient,
+  deployment: string,
+  component: RoleComponent,
+  name: string,
+  change: Change,
+): Promise<void> {
+  if (change.action === 'keep') return;
+  let roles = [...((change.before?.roles as readonly string[] | undefined) ?? [])];
+  if (change.action === 'create') {
+    try {
+      await iam.send(
+        new CreateInstanceProfileCommand({
+          InstanceProfileName: name,
+          Tags: resourceTags(deployment, component),
+        }),
+      );
+    } catch (error) {
+      if (errorName(error) !== 'EntityAlreadyExistsException' && errorName(error) !== 'EntityAlreadyExists')
+        throw new AwsError(`IAM CreateInstanceProfile ${name} failed: ${(error as Error).message}`, {
+          cause: error,
+        });
+      const lone = await readLoneInstanceProfile(iam, deployment, name, component);
+      if (!lone)
+        throw new AwsError(
+          `IAM instance profile ${name} exists but is not tagged ${TAG_DEPLOYMENT}=${deployment}; remove it or rename the deployment`,
+          { cause: error },
+        );
+      roles = [...(lone.fields.roles as readonly string[])];
+    }
   }
-  if (!profile.roles.includes(name)) {
-    await call('IAM AddRoleToInstanceProfile', () =>
+  if (!roles.includes(name)) {
+    await retryNotFound('IAM AddRoleToInstanceProfile', () =>
       iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: name, RoleName: name })),
     );
-    changes.push('role in profile');
   }
-  if (created) return { status: 'created', id: name };
-  return changes.length > 0
-    ? { status: 'changed', id: name, detail: changes.join(', ') }
-    : { status: 'unchanged', id: name };
+}
+
+export async function removeInstanceProfile(iam: IAMClient, profile: FoundResource): Promise<void> {
+  await ignoreMissing(`IAM delete instance profile ${profile.id}`, async () => {
+    for (const role of (profile.facts?.roles ?? '').split(',').filter(Boolean)) {
+      await iam.send(
+        new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: profile.id, RoleName: role }),
+      );
+    }
+    await iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: profile.id }));
+  });
+}
+
+export async function removeRole(iam: IAMClient, role: FoundResource): Promise<void> {
+  await ignoreMissing(`IAM delete role ${role.id}`, async () => {
+    for (const policy of (role.facts?.inlinePolicies ?? '').split(',').filter(Boolean)) {
+      await iam.send(new DeleteRolePolicyCommand({ RoleName: role.id, PolicyName: policy }));
+    }
+    for (const arn of (role.facts?.managedPolicies ?? '').split(',').filter(Boolean)) {
+      await iam.send(new DetachRolePolicyCommand({ RoleName: role.id, PolicyArn: arn }));
+    }
+    await iam.send(new DeleteRoleCommand({ RoleName: role.id }));
+  });
 }

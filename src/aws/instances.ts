@@ -5,23 +5,31 @@ import {
   type EC2Client,
   type Instance,
   ModifyInstanceAttributeCommand,
+  paginateDescribeInstances,
   RunInstancesCommand,
   StartInstancesCommand,
   StopInstancesCommand,
+  TerminateInstancesCommand,
   waitUntilInstanceRunning,
   waitUntilInstanceStopped,
+  waitUntilInstanceTerminated,
 } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { AwsError } from '../errors';
 import { toAwsError } from './aws-error';
-import { resourceTags, TAG_COMPONENT, type Tag, tagFilters } from './naming';
-import { call, retryWhile, type WaitOptions, waiterConfig } from './retry';
+import type { Change, Fields } from './change';
+import type { FoundResource } from './found';
+import { componentOfTags, ownedBy, resourceTags, TAG_COMPONENT, type Tag, tagFilters } from './naming';
+import { retryNotFound } from './not-found';
+import { ignoreMissing } from './removal';
+import { call, collect, retryWhile, type WaitOptions, waiterConfig } from './retry';
 
 export interface FoundInstance {
   instanceId: string;
   privateIp: string | undefined;
   state: string;
   instanceType: string;
+  sourceDestCheck: 'on' | 'off';
   tags: Record<string, string>;
 }
 
@@ -35,37 +43,56 @@ function toFound(instance: Instance): FoundInstance {
     privateIp: instance.PrivateIpAddress,
     state: instance.State?.Name ?? 'unknown',
     instanceType: instance.InstanceType ?? '',
+    sourceDestCheck: instance.SourceDestCheck === false ? 'off' : 'on',
     tags,
   };
 }
 
-/** Every non-terminated instance of the deployment (any component), found by tag. */
+/** Every non-terminated instance of the deployment (any component), found by tag and checked for it. */
 export async function listInstances(
   ec2: EC2Client,
   deployment: string,
   component?: string,
 ): Promise<FoundInstance[]> {
-  const found: FoundInstance[] = [];
-  let NextToken: string | undefined;
-  try {
-    do {
-      const page = await ec2.send(
-        new DescribeInstancesCommand({
-          Filters: [
-            ...tagFilters(deployment, component),
-            { Name: 'instance-state-name', Values: LIVE_STATES },
-          ],
-          NextToken,
-        }),
-      );
-      for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) found.push(toFound(i));
-      NextToken = page.NextToken;
-    } while (NextToken);
-  } catch (error) {
-    throw toAwsError('EC2 DescribeInstances', error);
-  }
-  return found;
+  const pages = await collect(
+    'EC2 DescribeInstances',
+    paginateDescribeInstances(
+      { client: ec2 },
+      {
+        Filters: [...tagFilters(deployment, component), { Name: 'instance-state-name', Values: LIVE_STATES }],
+      },
+    ),
+  );
+  return pages
+    .flatMap((p) => p.Reservations ?? [])
+    .flatMap((r) => r.Instances ?? [])
+    .filter(
+      (i) =>
+        ownedBy(i.Tags, deployment) &&
+        LIVE_STATES.includes(i.State?.Name ?? '') &&
+        (component === undefined || componentOfTags(i.Tags) === component),
+    )
+    .map(toFound);
 }
+
+/** The instances as resources of the deployment: type, state and source/dest check compared by plans. */
+export async function readInstances(ec2: EC2Client, deployment: string): Promise<FoundResource[]> {
+  return (await listInstances(ec2, deployment)).map((i) => ({
+    kind: 'instance' as const,
+    component: i.tags[TAG_COMPONENT] ?? '',
+    id: i.instanceId,
+    state: i.state,
+    fields: { instanceType: i.instanceType, state: i.state, sourceDestCheck: i.sourceDestCheck },
+    facts: {
+      instanceType: i.instanceType,
+      privateIp: i.privateIp ?? '',
+      installed: i.tags[TAG_INSTALLED] ?? '',
+    },
+  }));
+}
+
+/** Tag on an instance recording what service installation last succeeded there (so a re-deploy skips it). */
+export const TAG_INSTALLED = 'waveshift:installed';
 
 /**
  * The deployment's instance of `component` ('controller', 'kasm', or another part's e.g. 'access-server-0'),
@@ -75,17 +102,9 @@ export async function findInstance(
   ec2: EC2Client,
   deployment: string,
   component: string,
-): Promise<
-  { instanceId: string; privateIp: string | undefined; state: string; instanceType: string } | undefined
-> {
+): Promise<FoundInstance | undefined> {
   const [first] = await listInstances(ec2, deployment, component);
-  if (!first) return undefined;
-  return {
-    instanceId: first.instanceId,
-    privateIp: first.privateIp,
-    state: first.state,
-    instanceType: first.instanceType,
-  };
+  return first;
 }
 
 /** Where each instance's image comes from: SSM public parameters, so the newest patched AMI is used. */
@@ -292,3 +311,48 @@ export async function tagInstance(
 }
 
 export const componentOf = (instance: FoundInstance): string => instance.tags[TAG_COMPONENT] ?? '';
+
+export const desiredInstance = (instanceType: string): Fields => ({ instanceType, state: 'running' });
+
+export async function describeInstance(ec2: EC2Client, instanceId: string): Promise<FoundInstance> {
+  const out = await retryNotFound(`EC2 DescribeInstances ${instanceId}`, () =>
+    ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })),
+  );
+  const instance = out.Reservations?.[0]?.Instances?.[0];
+  if (!instance) throw new AwsError(`instance ${instanceId} disappeared`, {});
+  return toFound(instance);
+}
+
+/**
+ * Launches the instance (create), or brings it to the wanted type (stop, modify, start) and state (start a
+ * stopped one, wait for a pending one); returns it as it runs.
+ */
+export async function applyInstance(
+  ec2: EC2Client,
+  change: Change,
+  current: FoundResource | undefined,
+  launch: () => Promise<FoundInstance>,
+  wait: WaitOptions,
+): Promise<FoundInstance> {
+  let instanceId = change.id ?? '';
+  if (change.action === 'create') instanceId = (await launch()).instanceId;
+  else if (change.action === 'update') {
+    const type = change.after?.instanceType;
+    const state = current?.state ?? '';
+    if (typeof type === 'string') await resizeInstance(ec2, instanceId, type, wait);
+    else if (state === 'stopped' || state === 'stopping') await startInstance(ec2, instanceId, state, wait);
+  }
+  if (change.action !== 'keep') await waitRunning(ec2, instanceId, wait);
+  return describeInstance(ec2, instanceId);
+}
+
+export async function removeInstance(ec2: EC2Client, instance: FoundResource, wait: WaitOptions) {
+  await ignoreMissing('EC2 TerminateInstances', () =>
+    ec2.send(new TerminateInstancesCommand({ InstanceIds: [instance.id] })),
+  );
+  try {
+    await waitUntilInstanceTerminated(waiterConfig(ec2, wait, 900), { InstanceIds: [instance.id] });
+  } catch (error) {
+    throw toAwsError(`waiting for instance ${instance.id} to terminate`, error);
+  }
+}

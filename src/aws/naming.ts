@@ -43,3 +43,13 @@ export function parameterNames(deployment: string) {
     accessServerPrivateKey: (index: number) => `${root}/access-servers/${index}/wireguard-private-key`,
   };
 }
+
+/**
+ * The client-side half of finding by tag: whatever a server-side filter did (the emulator ignores some), a
+ * resource without this deployment's tag is never adopted, changed or deleted.
+ */
+export const ownedBy = (tags: readonly { Key?: string; Value?: string }[] | undefined, deployment: string) =>
+  (tags ?? []).some((t) => t.Key === TAG_DEPLOYMENT && t.Value === deployment);
+
+export const componentOfTags = (tags: readonly { Key?: string; Value?: string }[] | undefined): string =>
+  (tags ?? []).find((t) => t.Key === TAG_COMPONENT)?.Value ?? '';

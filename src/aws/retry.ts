@@ -8,19 +8,6 @@ export interface WaitOptions {
   emulator: boolean;
 }
 
-/**
- * An endpoint override that is not an AWS host (a VPC endpoint is `*.amazonaws.com`) is taken for an emulator
- * such as moto: fast polls, and checks it cannot answer (SSM registration) are reported as not verified.
- */
-export function isEmulatorEndpoint(endpointUrl: string | undefined): boolean {
-  if (!endpointUrl) return false;
-  try {
-    return !/\.amazonaws\.com(\.cn)?$/.test(new URL(endpointUrl).hostname);
-  } catch {
-    return true;
-  }
-}
-
 /** Waiter configuration for the SDK's waitUntil* functions. */
 export function waiterConfig<C>(client: C, wait: WaitOptions, maxWaitTime: number) {
   return wait.emulator
@@ -38,14 +25,16 @@ export async function retryWhile<T>(
   action: string,
   work: () => Promise<T>,
   retryable: (error: unknown) => boolean,
-  options: { attempts: number; delayMs: number },
+  options: { attempts: number; delayMs: number; backoff?: number; maxDelayMs?: number },
 ): Promise<T> {
+  let delay = options.delayMs;
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (error) {
       if (attempt >= options.attempts || !retryable(error)) throw toAwsError(action, error);
-      await sleep(options.delayMs);
+      await sleep(delay);
+      delay = Math.min(delay * (options.backoff ?? 1), options.maxDelayMs ?? delay);
     }
   }
 }
@@ -59,4 +48,15 @@ export async function call<T>(action: string, work: () => Promise<T>): Promise<T
   } catch (error) {
     throw toAwsError(action, error);
   }
+}
+
+/** Every page of an SDK paginator, its failure an AwsError that names the call. */
+export async function collect<T>(action: string, pages: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  try {
+    for await (const page of pages) out.push(page);
+  } catch (error) {
+    throw toAwsError(action, error);
+  }
+  return out;
 }

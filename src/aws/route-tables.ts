@@ -2,15 +2,20 @@ import {
   AssociateRouteTableCommand,
   CreateRouteCommand,
   CreateRouteTableCommand,
-  DescribeRouteTablesCommand,
+  DeleteRouteTableCommand,
+  DisassociateRouteTableCommand,
   type EC2Client,
+  paginateDescribeRouteTables,
   ReplaceRouteCommand,
   type RouteTable,
 } from '@aws-sdk/client-ec2';
+import type { Change, Fields } from './change';
 import { COMPONENT } from './components';
-import type { Ensured } from './ensured';
-import { resourceTags, tagFilters } from './naming';
-import { call } from './retry';
+import type { FoundResource } from './found';
+import { componentOfTags, ownedBy, resourceTags, tagFilters } from './naming';
+import { retryNotFound } from './not-found';
+import { type InUseRetry, ignoreMissing } from './removal';
+import { call, collect } from './retry';
 
 export const ROUTE_TABLES = {
   public: COMPONENT.publicRouteTable,
@@ -19,77 +24,102 @@ export const ROUTE_TABLES = {
 
 export type DefaultTarget = { kind: 'gateway'; id: string } | { kind: 'nat'; id: string };
 
-export async function findRouteTable(
-  ec2: EC2Client,
-  deployment: string,
-  which: keyof typeof ROUTE_TABLES,
-): Promise<RouteTable | undefined> {
-  const out = await call('EC2 DescribeRouteTables', () =>
-    ec2.send(new DescribeRouteTablesCommand({ Filters: tagFilters(deployment, ROUTE_TABLES[which]) })),
-  );
-  return out.RouteTables?.[0];
-}
-
-/** Pure: what the default route must change, given the table's current routes. */
-export function defaultRouteChange(
-  table: Pick<RouteTable, 'Routes'>,
-  target: DefaultTarget,
-): 'keep' | 'create' | 'replace' {
-  const route = table.Routes?.find((r) => r.DestinationCidrBlock === '0.0.0.0/0');
-  if (!route) return 'create';
-  const current = target.kind === 'gateway' ? route.GatewayId : route.NatGatewayId;
-  return current === target.id && route.State !== 'blackhole' ? 'keep' : 'replace';
-}
-
 /**
- * A route table with a default route to `target`, associated with `subnetId`. Other routes (access servers'
- * routes to the sites) are left alone: they belong to another part.
+ * Pure: the fields wavectl owns in a route table: its VPC, its default route and its subnet. Other routes
+ * (access servers' routes to the sites) belong to another part and are not compared here.
  */
-export async function ensureRouteTable(
+export const desiredRouteTable = (vpcId: string, subnetId: string, target: DefaultTarget): Fields => ({
+  vpc: vpcId,
+  defaultRoute: target.id,
+  subnets: [subnetId],
+});
+
+/** Pure: the default route's target as a field; a blackhole route points nowhere. */
+export function defaultRouteOf(table: Pick<RouteTable, 'Routes'>): string {
+  const route = table.Routes?.find((r) => r.DestinationCidrBlock === '0.0.0.0/0');
+  if (!route) return '';
+  if (route.State === 'blackhole') return 'blackhole';
+  return route.NatGatewayId ?? route.GatewayId ?? route.NetworkInterfaceId ?? route.InstanceId ?? '';
+}
+
+export async function readRouteTables(ec2: EC2Client, deployment: string): Promise<FoundResource[]> {
+  const pages = await collect(
+    'EC2 DescribeRouteTables',
+    paginateDescribeRouteTables({ client: ec2 }, { Filters: tagFilters(deployment) }),
+  );
+  return pages
+    .flatMap((p) => p.RouteTables ?? [])
+    .filter((t) => ownedBy(t.Tags, deployment))
+    .map((t) => {
+      const associations = (t.Associations ?? []).filter((a) => !a.Main && a.RouteTableAssociationId);
+      return {
+        kind: 'route-table' as const,
+        component: componentOfTags(t.Tags),
+        id: t.RouteTableId ?? '',
+        fields: {
+          vpc: t.VpcId ?? '',
+          defaultRoute: defaultRouteOf(t),
+          subnets: associations.map((a) => a.SubnetId ?? '').filter(Boolean),
+        },
+        facts: {
+          associations: associations.map((a) => a.RouteTableAssociationId).join(','),
+          hasDefaultRoute: t.Routes?.some((r) => r.DestinationCidrBlock === '0.0.0.0/0') ? 'yes' : 'no',
+        },
+      };
+    });
+}
+
+/** Creates the table, or sets its default route and association where they differ. */
+export async function applyRouteTable(
   ec2: EC2Client,
   deployment: string,
   which: keyof typeof ROUTE_TABLES,
-  vpcId: string,
-  subnetId: string,
-  target: DefaultTarget,
-): Promise<Ensured> {
-  let table = await findRouteTable(ec2, deployment, which);
-  const created = !table;
-  if (!table) {
+  change: Change,
+  current: FoundResource | undefined,
+  target: { vpcId: string; subnetId: string; route: DefaultTarget },
+): Promise<string> {
+  let tableId = change.id ?? '';
+  if (change.action === 'create') {
     const out = await call('EC2 CreateRouteTable', () =>
       ec2.send(
         new CreateRouteTableCommand({
-          VpcId: vpcId,
+          VpcId: target.vpcId,
           TagSpecifications: [
             { ResourceType: 'route-table', Tags: resourceTags(deployment, ROUTE_TABLES[which]) },
           ],
         }),
       ),
     );
-    table = out.RouteTable ?? {};
+    tableId = out.RouteTable?.RouteTableId ?? '';
   }
-  const tableId = table.RouteTableId ?? '';
-  const changes: string[] = [];
-  const route = defaultRouteChange(table, target);
-  if (route !== 'keep') {
+  if (change.action === 'create' || change.after?.defaultRoute !== undefined) {
     const input = {
       RouteTableId: tableId,
       DestinationCidrBlock: '0.0.0.0/0',
-      ...(target.kind === 'gateway' ? { GatewayId: target.id } : { NatGatewayId: target.id }),
+      ...(target.route.kind === 'gateway'
+        ? { GatewayId: target.route.id }
+        : { NatGatewayId: target.route.id }),
     };
-    await call(`EC2 ${route === 'create' ? 'CreateRoute' : 'ReplaceRoute'}`, () =>
-      ec2.send(route === 'create' ? new CreateRouteCommand(input) : new ReplaceRouteCommand(input)),
+    const replace = current?.facts?.hasDefaultRoute === 'yes';
+    await retryNotFound(`EC2 ${replace ? 'ReplaceRoute' : 'CreateRoute'}`, () =>
+      ec2.send(replace ? new ReplaceRouteCommand(input) : new CreateRouteCommand(input)),
     );
-    changes.push(`default route → ${target.id}`);
   }
-  if (!(table.Associations ?? []).some((a) => a.SubnetId === subnetId)) {
-    await call('EC2 AssociateRouteTable', () =>
-      ec2.send(new AssociateRouteTableCommand({ RouteTableId: tableId, SubnetId: subnetId })),
+  if (change.action === 'create' || change.after?.subnets !== undefined) {
+    await retryNotFound('EC2 AssociateRouteTable', () =>
+      ec2.send(new AssociateRouteTableCommand({ RouteTableId: tableId, SubnetId: target.subnetId })),
     );
-    changes.push(`associated with ${subnetId}`);
   }
-  if (created) return { status: 'created', id: tableId };
-  return changes.length > 0
-    ? { status: 'changed', id: tableId, detail: changes.join(', ') }
-    : { status: 'unchanged', id: tableId };
+  return tableId;
+}
+
+export async function removeRouteTable(ec2: EC2Client, table: FoundResource, whileInUse: InUseRetry) {
+  for (const association of (table.facts?.associations ?? '').split(',').filter(Boolean)) {
+    await ignoreMissing('EC2 DisassociateRouteTable', () =>
+      ec2.send(new DisassociateRouteTableCommand({ AssociationId: association })),
+    );
+  }
+  await whileInUse('EC2 DeleteRouteTable', () =>
+    ec2.send(new DeleteRouteTableCommand({ RouteTableId: table.id })),
+  );
 }

@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 import {
   CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
   GetBucketTaggingCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectVersionsCommand,
   PutBucketEncryptionCommand,
   PutBucketTaggingCommand,
   PutObjectCommand,
@@ -11,9 +14,13 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { AwsError } from '../errors';
+import type { Change, Fields } from './change';
 import { COMPONENT } from './components';
-import { boundedName, type Ensured, tagRecord } from './ensured';
+import { boundedName, tagRecord } from './ensured';
+import type { FoundResource } from './found';
 import { globalName, resourceTags, TAG_DEPLOYMENT } from './naming';
+import { retryNotFound } from './not-found';
+import { ignoreMissing } from './removal';
 import { call, errorName } from './retry';
 
 /**
@@ -40,24 +47,50 @@ export async function bucketExists(s3: S3Client, bucket: string): Promise<boolea
   }
 }
 
-async function bucketTags(s3: S3Client, bucket: string): Promise<Record<string, string>> {
+export const desiredBucket = (deployment: string): Fields => ({ deployment });
+
+/**
+ * The staging bucket, in one call: GetBucketTagging answers NoSuchBucket when it does not exist and
+ * NoSuchTagSet when a run was killed before tagging it (then it is ours to finish: its name carries account,
+ * region and deployment). A bucket tagged for another deployment is never adopted.
+ */
+export async function readBucket(s3: S3Client, deployment: string, bucket: string): Promise<FoundResource[]> {
+  let owner = '';
   try {
-    return tagRecord((await s3.send(new GetBucketTaggingCommand({ Bucket: bucket }))).TagSet);
+    owner =
+      tagRecord((await s3.send(new GetBucketTaggingCommand({ Bucket: bucket }))).TagSet)[TAG_DEPLOYMENT] ??
+      '';
   } catch (error) {
-    if (notFound(error)) return {};
-    throw error;
+    if (errorName(error) === 'NoSuchBucket') return [];
+    if (!notFound(error))
+      throw new AwsError(`S3 GetBucketTagging ${bucket} failed: ${errorName(error)}`, {
+        cause: error,
+        awsCode: errorName(error),
+      });
+    // NoSuchTagSet, or a 404 without a code: the bucket may exist untagged.
+    if (errorName(error) !== 'NoSuchTagSet' && !(await bucketExists(s3, bucket))) return [];
   }
+  if (owner !== '' && owner !== deployment) return [];
+  return [
+    {
+      kind: 'bucket',
+      component: COMPONENT.stagingBucket,
+      id: bucket,
+      state: owner ? 'tagged' : 'untagged',
+      fields: { deployment: owner },
+    },
+  ];
 }
 
 /** A private, encrypted bucket holding the controller bundle (too large for one SSM command). */
-export async function ensureStagingBucket(
+export async function applyBucket(
   s3: S3Client,
-  deployment: string,
-  region: string,
-  bucket: string,
-): Promise<Ensured> {
-  const exists = await bucketExists(s3, bucket);
-  if (!exists) {
+  scope: { deployment: string; region: string; bucket: string },
+  change: Change,
+): Promise<string> {
+  const { deployment, region, bucket } = scope;
+  if (change.action === 'keep') return bucket;
+  if (change.action === 'create') {
     await call('S3 CreateBucket', async () => {
       try {
         await s3.send(
@@ -70,19 +103,17 @@ export async function ensureStagingBucket(
         );
       } catch (error) {
         if (errorName(error) !== 'BucketAlreadyOwnedByYou') throw error;
+        const owner = tagRecord(
+          (await s3.send(new GetBucketTaggingCommand({ Bucket: bucket })).catch(() => ({ TagSet: [] })))
+            .TagSet,
+        )[TAG_DEPLOYMENT];
+        if (owner && owner !== deployment)
+          throw new AwsError(`S3 bucket ${bucket} belongs to deployment ${owner}, not ${deployment}`, {});
       }
     });
   }
-  const tags = await call('S3 GetBucketTagging', () => bucketTags(s3, bucket));
-  if (tags[TAG_DEPLOYMENT] !== undefined && tags[TAG_DEPLOYMENT] !== deployment) {
-    throw new AwsError(
-      `S3 bucket ${bucket} belongs to deployment ${tags[TAG_DEPLOYMENT]}, not ${deployment}`,
-      {},
-    );
-  }
-  if (exists && tags[TAG_DEPLOYMENT] === deployment) return { status: 'unchanged', id: bucket };
   // New, or created by a run killed before it finished: (re)apply every setting, all idempotent.
-  await call('S3 PutPublicAccessBlock', () =>
+  await retryNotFound('S3 PutPublicAccessBlock', () =>
     s3.send(
       new PutPublicAccessBlockCommand({
         Bucket: bucket,
@@ -114,9 +145,24 @@ export async function ensureStagingBucket(
       }),
     ),
   );
-  return exists
-    ? { status: 'changed', id: bucket, detail: 'completed settings' }
-    : { status: 'created', id: bucket };
+  return bucket;
+}
+
+export async function removeBucket(s3: S3Client, bucket: FoundResource): Promise<void> {
+  await ignoreMissing(`S3 delete bucket ${bucket.id}`, async () => {
+    for (;;) {
+      const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket.id }));
+      const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({
+        Key: v.Key ?? '',
+        VersionId: v.VersionId ?? undefined,
+      }));
+      if (objects.length === 0) break;
+      await s3.send(
+        new DeleteObjectsCommand({ Bucket: bucket.id, Delete: { Objects: objects, Quiet: true } }),
+      );
+    }
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket.id }));
+  });
 }
 
 export const contentKey = (prefix: string, content: Buffer | string, suffix: string): string =>

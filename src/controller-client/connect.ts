@@ -39,7 +39,7 @@ export async function connectController(ctx: Context): Promise<ControllerClient>
     );
   }
   const ssm = await aws.ssm();
-  const emulator = Boolean(aws.target.endpointUrl);
+  const { emulator } = aws;
   return new ControllerClient(
     relayTransport(`SSM relay via ${controller.instanceId}`, async (script) => {
       const result = await runShellScript(ssm, controller.instanceId, script, {

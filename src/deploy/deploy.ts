@@ -1,45 +1,17 @@
-import { createHash } from 'node:crypto';
-import { ensureApiKey } from '../aws/api-key';
-import { COMPONENT } from '../aws/components';
-import { ensureApexRecord, ensureZone, ZONES } from '../aws/dns';
-import type { Ensured } from '../aws/ensured';
-import { ensureRole, type RoleComponent, roleName } from '../aws/iam';
-import {
-  type FoundInstance,
-  launchInstance,
-  listInstances,
-  resizeInstance,
-  resolveAmi,
-  startInstance,
-  tagInstance,
-  waitRunning,
-} from '../aws/instances';
-import { ensureInternetGateway } from '../aws/internet-gateway';
-import { parameterNames } from '../aws/naming';
-import { ensureNatElasticIp, ensureNatGateway } from '../aws/nat-gateway';
+import type { Change } from '../aws/change';
 import type { WaitOptions } from '../aws/retry';
-import { ensureRouteTable } from '../aws/route-tables';
-import { ensureSecurityGroup, type SecurityGroupName } from '../aws/security-groups';
-import { waitManaged } from '../aws/ssm-managed';
-import { runShellScript } from '../aws/ssm-run';
-import { contentKey, ensureStagingBucket, stageObject } from '../aws/staging-bucket';
-import { ensureSubnet } from '../aws/subnets';
-import { ensureVpc } from '../aws/vpc';
 import type { WavectlConfig } from '../config/schema';
 import type { Context } from '../context';
-import { AwsError, WavectlError } from '../errors';
 import { formatElapsed, renderTable } from '../io/output';
-import { takeCensus } from './census';
+import { type ApplyEnv, applyStep } from './apply';
+import { type Current, readDeployment } from './census';
 import { readControllerArtifacts } from './controller-artifacts';
 import { openDeploymentAws } from './deployment-aws';
 import { type GraphStep, runGraph } from './graph';
-import { type Change, estimateMonthlyCost, planDeploy } from './plan';
-import {
-  CONTROLLER_HEALTH_SCRIPT,
-  controllerInstallScript,
-  KASM_HEALTH_SCRIPT,
-  kasmInstallScript,
-} from './service-scripts';
+import { estimateMonthlyCost, knownIds, type PlanInput, planDeployment, planStep, planStrays } from './plan';
+import { changeLines, renderChanges } from './plan-text';
+import { removeAll } from './remove';
+import { type Health, probeService, serviceFingerprints } from './services';
 
 export interface DeployOptions {
   dryRun?: boolean;
@@ -47,12 +19,9 @@ export interface DeployOptions {
   kasmInstanceType?: string;
 }
 
-/** A step's result: what an ensure did, or a health verdict. */
-export type StepResult = Ensured | { status: 'healthy' | 'unhealthy'; id: string; detail: string };
-
 export interface StepReport {
   step: string;
-  status: StepResult['status'];
+  status: 'unchanged' | 'created' | 'changed' | 'deleted' | Health['health'];
   id: string;
   detail?: string;
   elapsedMs: number;
@@ -71,14 +40,20 @@ export type DeployResult =
       deployment: string;
       region: string;
       status: 'unchanged' | 'changed';
+      /** The plan this run applied (the same objects `--dry-run` prints). */
+      changes: Change[];
       steps: StepReport[];
       unhealthy: string[];
+      unverified: string[];
+      /** False when a service is unhealthy. */
+      ok: boolean;
       notes: string[];
+      /** The read phase (every family's describes) and the plan: the first link of every chain. */
+      readMs: number;
       elapsedMs: number;
     };
 
-/** Tag on an instance recording what service installation last succeeded there (so a re-deploy skips it). */
-export const TAG_INSTALLED = 'waveshift:installed';
+export { TAG_INSTALLED } from '../aws/instances';
 
 /** Pure: the step graph's shape (ids and dependencies), also used by the benchmark's critical path. */
 export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] = [
@@ -92,9 +67,11 @@ export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] =
   { id: 'private-route-table', needs: ['private-subnet', 'nat-gateway'] },
   { id: 'controller-security-group', needs: ['vpc'] },
   { id: 'kasm-security-group', needs: ['vpc'] },
+  { id: 'access-server-security-group', needs: ['vpc'] },
   { id: 'staging-bucket', needs: [] },
   { id: 'controller-role', needs: [] },
   { id: 'kasm-role', needs: [] },
+  { id: 'access-server-role', needs: [] },
   { id: 'api-key', needs: [] },
   { id: 'controller-zone', needs: ['vpc'] },
   { id: 'kasm-zone', needs: ['vpc'] },
@@ -106,6 +83,10 @@ export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] =
     id: 'kasm-instance',
     needs: ['private-subnet', 'kasm-security-group', 'kasm-role', 'private-route-table'],
   },
+  {
+    id: 'access-servers',
+    needs: ['public-subnet', 'public-route-table', 'access-server-security-group', 'access-server-role'],
+  },
   { id: 'controller-record', needs: ['controller-zone', 'controller-instance'] },
   { id: 'kasm-record', needs: ['kasm-zone', 'kasm-instance'] },
   { id: 'controller-service', needs: ['controller-instance', 'staging-bucket', 'api-key'] },
@@ -113,6 +94,13 @@ export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] =
   { id: 'controller-health', needs: ['controller-service', 'controller-record'] },
   { id: 'kasm-health', needs: ['kasm-service', 'kasm-record'] },
 ];
+
+/** Steps that only exist when the deployment has access servers. */
+const ACCESS_SERVER_STEPS = new Set(['access-server-security-group', 'access-server-role', 'access-servers']);
+
+/** Pure: the graph of a deployment, without the access-server steps when it has none. */
+export const deployGraph = (config: WavectlConfig) =>
+  config.accessServers.length > 0 ? DEPLOY_GRAPH : DEPLOY_GRAPH.filter((s) => !ACCESS_SERVER_STEPS.has(s.id));
 
 /** Applies --controller-instance-type / --kasm-instance-type to the config; pure. */
 export function withInstanceTypes(config: WavectlConfig, options: DeployOptions): WavectlConfig {
@@ -128,6 +116,38 @@ export function withInstanceTypes(config: WavectlConfig, options: DeployOptions)
   };
 }
 
+const STATUS_OF: Record<Change['action'], StepReport['status']> = {
+  create: 'created',
+  update: 'changed',
+  delete: 'deleted',
+  keep: 'unchanged',
+};
+
+/** Pure: one step's report from its changes (the most significant action wins). */
+function stepStatus(changes: readonly Change[]): StepReport['status'] {
+  for (const action of ['create', 'update', 'delete'] as const)
+    if (changes.some((c) => c.action === action)) return STATUS_OF[action];
+  return 'unchanged';
+}
+
+/** The plan's inputs and the read, shared by deploy, --dry-run and status. */
+export async function readAndPlan(ctx: Context, config: WavectlConfig) {
+  const [aws, artifacts] = await Promise.all([openDeploymentAws(ctx, config), readControllerArtifacts()]);
+  const input: PlanInput = {
+    config,
+    scope: aws.scope,
+    fingerprints: serviceFingerprints(artifacts),
+  };
+  const began = Date.now();
+  const current: Current = await ctx.io.track(
+    'read the deployment',
+    () => readDeployment(aws.clients, aws.scope),
+    (c) => `${c.resources.length} resources`,
+  );
+  const changes = planDeployment(current, input);
+  return { aws, artifacts, input, current, changes, readMs: Date.now() - began };
+}
+
 export async function deploy(ctx: Context, options: DeployOptions): Promise<DeployResult> {
   if (options.dryRun) return dryRun(ctx, options);
   return ctx.withLock(async () => {
@@ -137,218 +157,92 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
     validateInstanceTypes(config);
     if (config !== loaded) await ctx.saveConfig(config);
     const began = Date.now();
-    const {
-      clients: { ec2, iam, route53, ssm, s3 },
-      scope: { deployment, region, bucket },
-      emulator,
-      endpointUrl,
-    } = await openDeploymentAws(ctx, config);
-    const wait: WaitOptions = { emulator };
     const notes: string[] = [];
     const note = (message: string) => {
       notes.push(message);
       ctx.io.info(message);
     };
+    const { aws, artifacts, input, current, changes, readMs } = await readAndPlan(ctx, config);
+    const { clients, scope, emulator, endpointUrl } = aws;
+    const wait: WaitOptions = { emulator };
     if (emulator) note(`AWS endpoint override ${endpointUrl}: treating it as an emulator`);
-
-    // Facts the steps hand to the steps that need them; the graph's edges order the writes and reads.
-    const ids: Record<string, string> = {};
-    let availabilityZone = '';
-    const instances: Partial<Record<'controller' | 'kasm', FoundInstance>> = {};
+    for (const line of changeLines(changes)) ctx.io.info(`plan: ${line}`);
 
     // Resource IDs are cached in wavectl.json as steps finish; saves are serialised so none is lost.
     let saving = Promise.resolve();
-    const remember = (step: string, id: string) => {
-      if (config.resources[step] === id) return;
-      config = { ...config, resources: { ...config.resources, [step]: id } };
+    const save = (next: WavectlConfig) => {
+      config = next;
       const snapshot = config;
       saving = saving.then(() => ctx.saveConfig(snapshot));
     };
-
-    const ensureInstance = async (component: 'controller' | 'kasm'): Promise<Ensured> => {
-      const size = config.instances[component];
-      let [current] = await listInstances(ec2, deployment, component);
-      let result: Ensured;
-      if (!current) {
-        const ami = await resolveAmi(ec2, ssm, component, emulator);
-        if (ami.note) note(ami.note);
-        current = await launchInstance(
-          ec2,
-          {
-            deployment,
-            component,
-            imageId: ami.imageId,
-            rootDeviceName: ami.rootDeviceName,
-            instanceType: size.type,
-            volumeGb: size.volumeGb,
-            subnetId: ids['private-subnet']!,
-            securityGroupId: ids[`${component}-security-group`]!,
-            instanceProfileName: roleName(deployment, region, component),
-            vpcId: ids.vpc!,
-          },
-          wait,
-        );
-        result = { status: 'created', id: current.instanceId, detail: `${size.type}, ${ami.imageId}` };
-      } else if (current.instanceType !== size.type) {
-        ctx.io.info(`${component}: resizing ${current.instanceType} → ${size.type} (stop, modify, start)`);
-        await resizeInstance(ec2, current.instanceId, size.type, wait);
-        result = {
-          status: 'changed',
-          id: current.instanceId,
-          detail: `${current.instanceType} → ${size.type}`,
-        };
-      } else if (current.state === 'stopped' || current.state === 'stopping') {
-        await startInstance(ec2, current.instanceId, current.state, wait);
-        result = { status: 'changed', id: current.instanceId, detail: `started (was ${current.state})` };
-      } else {
-        result = { status: 'unchanged', id: current.instanceId };
-      }
-      if (current.state !== 'running' || result.status !== 'unchanged') {
-        await waitRunning(ec2, current.instanceId, wait);
-        [current] = await listInstances(ec2, deployment, component);
-        if (!current) throw new AwsError(`${component} instance disappeared while starting`, {});
-      }
-      instances[component] = current;
-      return result;
+    const remember = (key: string, id: string) => {
+      if (config.resources[key] !== id) save({ ...config, resources: { ...config.resources, [key]: id } });
     };
 
-    const installOnce = async (
-      component: 'controller' | 'kasm',
-      fingerprint: string,
-      script: () => Promise<string>,
-      timeoutSeconds: number,
-    ): Promise<Ensured> => {
-      const instance = instances[component]!;
-      if (instance.tags[TAG_INSTALLED] === fingerprint) return { status: 'unchanged', id: fingerprint };
-      const managed = await waitManaged(ssm, instance.instanceId, { emulator });
-      if (managed.status === 'unverifiable') note(`${component}: ${managed.reason}`);
-      const run = await runShellScript(ssm, instance.instanceId, await script(), {
-        timeoutSeconds,
-        comment: `wavectl deploy: install ${component}`,
-        pollMs: emulator ? 200 : 5000,
-        onProgress: (status) => ctx.io.debug(`${component} install: ${status}`),
-      });
-      if (run.status !== 'Success') {
-        throw new WavectlError(
-          `installing the ${component} service failed (SSM command ${run.commandId}: ${run.status}${run.exitCode === undefined ? '' : `, exit ${run.exitCode}`}): ${(run.stderr || run.stdout).trim().split('\n').slice(-3).join(' | ')}`,
-        );
-      }
-      await tagInstance(ec2, instance.instanceId, TAG_INSTALLED, fingerprint);
-      return { status: 'changed', id: fingerprint, detail: `installed (SSM command ${run.commandId})` };
-    };
-
-    const checkHealth = async (component: 'controller' | 'kasm', script: string): Promise<StepResult> => {
-      const instance = instances[component]!;
-      const run = await runShellScript(ssm, instance.instanceId, script, {
-        timeoutSeconds: 60,
-        comment: `wavectl deploy: ${component} health`,
-        pollMs: emulator ? 200 : 2000,
-      });
-      const output = run.stdout.trim().split('\n').at(-1) ?? '';
-      if (run.status === 'Success') {
-        const how = emulator ? ' (command status only: the emulator does not execute commands)' : '';
-        return { status: 'healthy', id: instance.instanceId, detail: `${output || 'ok'}${how}` };
-      }
-      return {
-        status: 'unhealthy',
-        id: instance.instanceId,
-        detail: `${run.status}: ${(run.stderr || run.stdout).trim().split('\n').slice(-2).join(' | ') || 'no output'}`,
-      };
-    };
-
-    const work: Record<string, () => Promise<StepResult>> = {
-      vpc: () => ensureVpc(ec2, deployment),
-      'public-subnet': async () => {
-        const r = await ensureSubnet(ec2, deployment, 'public', ids.vpc!);
-        availabilityZone = r.availabilityZone;
-        return r;
+    const known = knownIds(current, config);
+    const env: ApplyEnv = {
+      clients,
+      scope,
+      config,
+      wait,
+      current,
+      ids: known.ids,
+      facts: known.facts,
+      note,
+      progress: (message) => ctx.io.info(message),
+      remember,
+      services: {
+        ssm: clients.ssm,
+        s3: clients.s3,
+        deployment: scope.deployment,
+        region: scope.region,
+        bucket: scope.bucket,
+        emulator,
+        artifacts,
+        note,
+        debug: (message) => ctx.io.debug(message),
       },
-      'private-subnet': () => ensureSubnet(ec2, deployment, 'private', ids.vpc!, availabilityZone),
-      'internet-gateway': () => ensureInternetGateway(ec2, deployment, ids.vpc!),
-      'nat-eip': () => ensureNatElasticIp(ec2, deployment),
-      'nat-gateway': () => ensureNatGateway(ec2, deployment, ids['public-subnet']!, ids['nat-eip']!, wait),
-      'public-route-table': () =>
-        ensureRouteTable(ec2, deployment, 'public', ids.vpc!, ids['public-subnet']!, {
-          kind: 'gateway',
-          id: ids['internet-gateway']!,
-        }),
-      'private-route-table': () =>
-        ensureRouteTable(ec2, deployment, 'private', ids.vpc!, ids['private-subnet']!, {
-          kind: 'nat',
-          id: ids['nat-gateway']!,
-        }),
-      'controller-security-group': () =>
-        ensureSecurityGroup(
-          ec2,
-          deployment,
-          COMPONENT.controllerSecurityGroup as SecurityGroupName,
-          ids.vpc!,
-        ),
-      'kasm-security-group': () =>
-        ensureSecurityGroup(ec2, deployment, COMPONENT.kasmSecurityGroup as SecurityGroupName, ids.vpc!),
-      'staging-bucket': () => ensureStagingBucket(s3, deployment, region, bucket),
-      'controller-role': () => ensureRole(iam, 'controller' as RoleComponent, { deployment, region, bucket }),
-      'kasm-role': () => ensureRole(iam, 'kasm' as RoleComponent, { deployment, region, bucket }),
-      'api-key': () => ensureApiKey(ssm, deployment),
-      'controller-zone': () => ensureZone(route53, deployment, region, 'controller', ids.vpc!),
-      'kasm-zone': () => ensureZone(route53, deployment, region, 'kasm', ids.vpc!),
-      'controller-instance': () => ensureInstance('controller'),
-      'kasm-instance': () => ensureInstance('kasm'),
-      'controller-record': () =>
-        ensureApexRecord(
-          route53,
-          ids['controller-zone']!,
-          ZONES.controller.name,
-          instances.controller!.privateIp!,
-        ),
-      'kasm-record': () =>
-        ensureApexRecord(route53, ids['kasm-zone']!, ZONES.kasm.name, instances.kasm!.privateIp!),
-      'controller-service': async () => {
-        const artifacts = await readControllerArtifacts();
-        const bundleKey = contentKey('controller', artifacts.bundle, '.cjs');
-        const installScriptKey = contentKey('controller', artifacts.installScript, '.sh');
-        const unitKey = contentKey('controller', artifacts.unit, '.service');
-        const fingerprint = `controller-${createHash('sha256').update(`${bundleKey}|${installScriptKey}|${unitKey}`).digest('hex').slice(0, 16)}`;
-        return installOnce(
-          'controller',
-          fingerprint,
-          async () => {
-            await stageObject(s3, bucket, bundleKey, artifacts.bundle);
-            await stageObject(s3, bucket, installScriptKey, artifacts.installScript);
-            await stageObject(s3, bucket, unitKey, artifacts.unit);
-            return controllerInstallScript({
-              region,
-              bucket,
-              bundleKey,
-              installScriptKey,
-              unitKey,
-              apiKeyParameter: parameterNames(deployment).apiKey,
-            });
-          },
-          900,
+      accessServerChanged: (record) => {
+        save({
+          ...config,
+          accessServers: config.accessServers.map((a) => (a.index === record.index ? record : a)),
+        });
+        note(
+          `access server ${record.index} is now ${record.instanceId} at ${record.publicIp}: run \`wavectl access-servers --add 0\` to register it with the controller, then \`wavectl configure-hub\` for its sites`,
         );
       },
-      'kasm-service': () => {
-        const script = kasmInstallScript();
-        const fingerprint = `kasm-${createHash('sha256').update(script).digest('hex').slice(0, 16)}`;
-        return installOnce('kasm', fingerprint, async () => script, 3600);
-      },
-      'controller-health': () => checkHealth('controller', CONTROLLER_HEALTH_SCRIPT),
-      'kasm-health': () => checkHealth('kasm', KASM_HEALTH_SCRIPT),
     };
-
-    const steps: GraphStep<StepResult>[] = DEPLOY_GRAPH.map(({ id, needs }) => ({
+    const applied: Change[] = [];
+    const health: Partial<Record<string, Health & { id: string }>> = {};
+    type Outcome = { status: StepReport['status']; id: string; detail?: string };
+    const run = async (id: string): Promise<Outcome> => {
+      if (id.endsWith('-health')) {
+        const component = id === 'controller-health' ? 'controller' : 'kasm';
+        const instanceId = env.ids[`${component}-instance`]!;
+        const probed = await probeService(clients.ssm, component, instanceId, {
+          emulator,
+          comment: `wavectl deploy: ${component} health`,
+        });
+        health[component] = { ...probed, id: instanceId };
+        const why = probed.health === 'unverified' ? ` (${probed.reason})` : '';
+        return { status: probed.health, id: instanceId, detail: `${probed.detail}${why}` };
+      }
+      const stepChanges = planStep(id, current, input, env.ids, env.facts);
+      applied.push(...stepChanges);
+      const resourceId = await applyStep(id, stepChanges, env);
+      env.ids[id] = resourceId;
+      if (!id.endsWith('-service') && !id.endsWith('-record') && id !== 'access-servers')
+        remember(id, resourceId);
+      const detail = changeLines(stepChanges).join('; ');
+      return { status: stepStatus(stepChanges), id: resourceId, ...(detail ? { detail } : {}) };
+    };
+    const graph = deployGraph(config);
+    const steps: GraphStep<Outcome>[] = graph.map(({ id, needs }) => ({
       id,
-      needs,
-      run: async () => {
-        const result = await work[id]!();
-        ids[id] = result.id;
-        if (!id.endsWith('-health') && !id.endsWith('-service') && !id.endsWith('-record'))
-          remember(id, result.id);
-        return result;
-      },
+      needs: needs.filter((n) => graph.some((s) => s.id === n)),
+      run: () => run(id),
     }));
-    let outcomes: Awaited<ReturnType<typeof runGraph<StepResult>>>;
+    let outcomes: Awaited<ReturnType<typeof runGraph<Outcome>>>;
     try {
       outcomes = await runGraph(steps, {
         started: (id) => ctx.io.step(id, 'started'),
@@ -366,27 +260,47 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
     }
     const order = new Map(DEPLOY_GRAPH.map((s, i) => [s.id, i]));
     const reports: StepReport[] = outcomes
-      .map((o) => ({
-        step: o.id,
-        status: o.result.status,
-        id: o.result.id,
-        detail: o.result.detail,
-        elapsedMs: o.elapsedMs,
-      }))
+      .map((o) => ({ step: o.id, ...o.result, elapsedMs: o.elapsedMs }))
       .sort((a, b) => order.get(a.step)! - order.get(b.step)!);
+
+    // What nothing wants goes last, in reverse dependency order, as destroy removes it.
+    const strays = planStrays(current, config);
+    if (strays.length > 0) {
+      const byId = new Set(strays.map((c) => c.id));
+      await removeAll(
+        current.resources.filter((r) => byId.has(r.id)),
+        clients,
+        wait,
+        async (r, work) => {
+          const started = Date.now();
+          await ctx.io.track(`delete ${r.kind} ${r.component} ${r.id}`, work);
+          reports.push({
+            step: `delete ${r.kind} ${r.component}`,
+            status: 'deleted',
+            id: r.id,
+            elapsedMs: Date.now() - started,
+          });
+        },
+      );
+      applied.push(...strays);
+    }
     const unhealthy = reports.filter((r) => r.status === 'unhealthy').map((r) => `${r.step}: ${r.detail}`);
-    const changed = reports.some((r) => r.status === 'created' || r.status === 'changed');
-    const result: DeployResult = {
+    const unverified = reports.filter((r) => r.status === 'unverified').map((r) => `${r.step}: ${r.detail}`);
+    const changed = applied.some((c) => c.action !== 'keep');
+    return {
       mode: 'apply',
-      deployment,
-      region,
+      deployment: scope.deployment,
+      region: scope.region,
       status: changed ? 'changed' : 'unchanged',
+      changes: applied,
       steps: reports,
       unhealthy,
+      unverified,
+      ok: unhealthy.length === 0,
       notes,
+      readMs,
       elapsedMs: Date.now() - began,
     };
-    return result;
   });
 }
 
@@ -394,35 +308,28 @@ async function dryRun(ctx: Context, options: DeployOptions): Promise<DeployResul
   const config = withInstanceTypes(await ctx.loadConfig(), options);
   const { validateInstanceTypes } = await import('./validate-options');
   validateInstanceTypes(config);
-  const { clients, scope } = await openDeploymentAws(ctx, config);
-  const found = await takeCensus(clients, scope);
+  const { changes } = await readAndPlan(ctx, config);
   return {
     mode: 'dry-run',
     deployment: config.name,
     region: config.aws.region,
-    changes: planDeploy(found, config),
+    changes,
     cost: estimateMonthlyCost(config),
   };
 }
 
 export function renderDeployResult(result: DeployResult): string {
   if (result.mode === 'dry-run') {
-    const rows = result.changes.map((c) => [
-      c.action,
-      c.resource.kind,
-      c.resource.component,
-      c.id ?? '',
-      c.before || c.after ? `${c.before ?? ''}${c.before ? ' → ' : ''}${c.after ?? ''}` : '',
-    ]);
-    const toDo = result.changes.filter((c) => c.action !== 'keep').length;
+    const toDo = result.changes.filter((c) => c.action !== 'keep');
     const cost = result.cost.lines.map((l) => [l.item, `$${l.monthlyUsd.toFixed(2)}`]);
     return [
-      `Plan for ${result.deployment} (${result.region}), nothing changed (dry run): ${toDo === 0 ? 'up to date' : `${toDo} to create or change`}`,
-      renderTable(['action', 'kind', 'component', 'id', 'change'], rows),
+      `Plan for ${result.deployment} (${result.region}), nothing changed (dry run): ${toDo.length === 0 ? 'up to date' : `${toDo.length} to create, change or delete`}`,
+      renderChanges(result.changes),
+      ...(toDo.length > 0 ? ['', 'Changes:', ...changeLines(result.changes).map((l) => `  ${l}`)] : []),
       '',
       'Estimated monthly cost (on-demand list prices, data transfer excluded):',
       renderTable(['item', 'USD/month'], [...cost, ['total', `$${result.cost.totalUsd.toFixed(2)}`]]),
-      'Service installation and health checks run through SSM after the instances are up.',
+      'Health checks run through SSM after the instances are up.',
     ].join('\n');
   }
   const rows = result.steps.map((s) => [s.step, s.status, s.id, s.detail ?? '', formatElapsed(s.elapsedMs)]);
@@ -430,9 +337,13 @@ export function renderDeployResult(result: DeployResult): string {
     result.status === 'unchanged'
       ? `Deployment ${result.deployment} (${result.region}) is up to date: unchanged`
       : `Deployment ${result.deployment} (${result.region}) deployed in ${formatElapsed(result.elapsedMs)}`;
-  const health =
-    result.unhealthy.length === 0
-      ? 'All services healthy.'
-      : `Unhealthy:\n${result.unhealthy.map((u) => `  ${u}`).join('\n')}`;
-  return [headline, renderTable(['step', 'status', 'id', 'detail', 'time'], rows), health].join('\n');
+  const health = [
+    ...(result.unhealthy.length === 0 ? [] : ['Unhealthy:', ...result.unhealthy.map((u) => `  ${u}`)]),
+    ...(result.unverified.length === 0 ? [] : ['Unverified:', ...result.unverified.map((u) => `  ${u}`)]),
+  ];
+  return [
+    headline,
+    renderTable(['step', 'status', 'id', 'detail', 'time'], rows),
+    health.length > 0 ? health.join('\n') : 'All services healthy.',
+  ].join('\n');
 }

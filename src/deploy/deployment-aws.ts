@@ -1,5 +1,5 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { call, isEmulatorEndpoint } from '../aws/retry';
+import { call } from '../aws/retry';
 import { stagingBucketName } from '../aws/staging-bucket';
 import type { WavectlConfig } from '../config/schema';
 import type { Context } from '../context';
@@ -35,7 +35,7 @@ export async function openDeploymentAws(ctx: Context, config: WavectlConfig): Pr
       region: config.aws.region,
       bucket: stagingBucketName(config.name, config.aws.region, identity.Account),
     },
-    emulator: isEmulatorEndpoint(aws.target.endpointUrl),
+    emulator: aws.emulator,
     endpointUrl: aws.target.endpointUrl,
   };
 }

@@ -1,13 +1,14 @@
 import { DescribeInstanceStatusCommand } from '@aws-sdk/client-ec2';
+import type { Change } from '../aws/change';
 import { call } from '../aws/retry';
-import { runShellScript } from '../aws/ssm-run';
 import type { Context } from '../context';
 import { fetchControllerHealth } from '../controller-client/health';
 import { renderTable } from '../io/output';
-import { type FoundResource, takeCensus } from './census';
-import { openDeploymentAws } from './deployment-aws';
-import { type Drift, detectDrift } from './plan';
-import { CONTROLLER_HEALTH_SCRIPT, KASM_HEALTH_SCRIPT } from './service-scripts';
+import type { FoundResource } from './census';
+import { readAndPlan } from './deploy';
+import { changeLines } from './plan-text';
+import { type Health, probeService } from './services';
+import { type StatusVerdict, statusVerdict } from './status-verdict';
 
 export interface InstanceHealth {
   component: string;
@@ -17,41 +18,37 @@ export interface InstanceHealth {
   checks: string;
 }
 
-export interface ServiceHealth {
-  health: 'healthy' | 'unhealthy' | 'unknown';
-  detail: string;
-}
-
 export interface StatusResult {
   deployment: string;
   region: string;
   endpoint?: string;
   resources: FoundResource[];
   instances: InstanceHealth[];
-  controller: ServiceHealth;
-  kasm: ServiceHealth;
-  drift: Drift;
+  controller: Health;
+  kasm: Health;
+  /** Every change `deploy` would make: what differs from the deployment as it should be. */
+  drift: Change[];
+  /** The drift in words, one line per difference. */
+  driftLines: string[];
   inSync: boolean;
+  /** In sync and nothing unhealthy (unverified is not unhealthy): what `status` exits 0 on. */
+  ok: boolean;
+  verdict: StatusVerdict;
 }
 
+/** status = read all → plan all: drift is every change that is not a keep; plus instance and service health. */
 export async function deploymentStatus(ctx: Context): Promise<StatusResult> {
   const config = await ctx.loadConfig();
-  const { clients, scope, emulator, endpointUrl } = await openDeploymentAws(ctx, config);
-  const { ec2, ssm } = clients;
-  const { deployment, region } = scope;
-  const resources = await ctx.io.track(
-    'census',
-    () => takeCensus(clients, scope),
-    (r) => `${r.length} resources`,
-  );
-  const found = resources.filter((r) => r.kind === 'instance');
+  const { aws, current, changes } = await readAndPlan(ctx, config);
+  const { clients, emulator, endpointUrl, scope } = aws;
+  const found = current.resources.filter((r) => r.kind === 'instance');
   const running = found.filter((r) => r.state === 'running').map((r) => r.id);
   const statuses =
     running.length === 0
       ? []
       : ((
           await call('EC2 DescribeInstanceStatus', () =>
-            ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: running })),
+            clients.ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: running })),
           )
         ).InstanceStatuses ?? []);
   const instances: InstanceHealth[] = found.map((r) => {
@@ -60,62 +57,59 @@ export async function deploymentStatus(ctx: Context): Promise<StatusResult> {
     return { component: r.component, instanceId: r.id, state: r.state ?? '', checks };
   });
 
-  // Both checks through SSM Run Command on the instance itself: the services listen in the private subnet.
-  const probe = async (component: string, script: string): Promise<ServiceHealth> => {
-    const instance = found.find((r) => r.component === component && r.state === 'running');
-    if (!instance) return { health: 'unknown', detail: `no running ${component} instance` };
-    return ctx.io.track(`${component} health`, async () => {
-      const run = await runShellScript(ssm, instance.id, script, {
-        timeoutSeconds: 60,
+  const probe = async (component: 'controller' | 'kasm'): Promise<Health> => {
+    const instance = found.find((r) => r.component === component);
+    if (!instance) return { health: 'unhealthy', detail: `no ${component} instance` };
+    if (instance.state !== 'running')
+      return { health: 'unhealthy', detail: `the ${component} instance is ${instance.state}` };
+    return ctx.io.track(`${component} health`, () =>
+      probeService(clients.ssm, component, instance.id, {
+        emulator,
         comment: `wavectl status: ${component} health`,
-        pollMs: emulator ? 200 : 2000,
-      });
-      const out = (run.stdout || run.stderr).trim().split('\n').at(-1) ?? '';
-      return run.status === 'Success'
-        ? {
-            health: 'healthy' as const,
-            detail: `${out || 'ok'}${emulator ? ' (command status only: the emulator does not execute commands)' : ''}`,
-          }
-        : { health: 'unhealthy' as const, detail: `${run.status}: ${out || 'no output'}` };
-    });
+      }),
+    );
   };
   // With controller.url (a local controller, or an operator on the VPN) the controller answers directly.
   const controllerUrl = config.controller.url;
   const [controller, kasm] = await Promise.all([
     controllerUrl
       ? ctx.io.track('controller health', () => fetchControllerHealth(controllerUrl))
-      : probe('controller', CONTROLLER_HEALTH_SCRIPT),
-    probe('kasm', KASM_HEALTH_SCRIPT),
+      : probe('controller'),
+    probe('kasm'),
   ]);
-  const drift = detectDrift(resources);
-  return {
-    deployment,
-    region,
+  const drift = changes.filter((c) => c.action !== 'keep');
+  const inSync = drift.length === 0;
+  const result = {
+    deployment: scope.deployment,
+    region: scope.region,
     ...(endpointUrl ? { endpoint: endpointUrl } : {}),
-    resources,
+    resources: current.resources,
     instances,
     controller,
     kasm,
     drift,
-    inSync: drift.missing.length + drift.extra.length + drift.duplicates.length === 0,
+    driftLines: changeLines(drift),
+    inSync,
   };
+  const verdict = statusVerdict(result);
+  return { ...result, ok: verdict.ok, verdict };
 }
+
+const healthText = (h: Health) =>
+  `${h.health} (${h.detail}${h.health === 'unverified' ? `; ${h.reason}` : ''})`;
 
 export function renderStatus(s: StatusResult): string {
   const rows = s.resources.map((r) => [r.kind, r.component, r.id, r.state ?? '']);
   const health = s.instances.map((i) => [i.component, i.instanceId, i.state, i.checks]);
-  const drift = [
-    ...s.drift.missing.map((m) => `  missing: ${m.kind} ${m.component}`),
-    ...s.drift.extra.map((e) => `  extra: ${e.kind} ${e.component || '(no component tag)'} ${e.id}`),
-    ...s.drift.duplicates.map((d) => `  duplicate: ${d.kind} ${d.component} ${d.id}`),
-  ];
   return [
     `Deployment ${s.deployment} (${s.region})${s.endpoint ? ` at ${s.endpoint}` : ''}: ${s.resources.length} resources`,
     renderTable(['kind', 'component', 'id', 'state'], rows),
     '',
     health.length > 0 ? renderTable(['instance', 'id', 'state', 'status checks'], health) : 'No instances.',
-    `Controller: ${s.controller.health} (${s.controller.detail})`,
-    `Kasm: ${s.kasm.health} (${s.kasm.detail})`,
-    s.inSync ? 'Drift: none' : `Drift:\n${drift.join('\n')}`,
+    `Controller: ${healthText(s.controller)}`,
+    `Kasm: ${healthText(s.kasm)}`,
+    s.inSync
+      ? 'Drift: none'
+      : `Drift (\`wavectl deploy\` repairs it):\n${s.driftLines.map((l) => `  ${l}`).join('\n')}`,
   ].join('\n');
 }

@@ -1,6 +1,6 @@
-import { syncPeers } from '../access-servers/peers';
-import { reconcileSiteRoutes } from '../access-servers/routes';
+import { syncPeers } from '../aws/access-server-peers';
 import { parameterNames } from '../aws/naming';
+import { reconcileSiteRoutes } from '../aws/site-routes';
 import type { SiteRecord, WavectlConfig } from '../config/schema';
 import type { Context } from '../context';
 import { connectController } from '../controller-client/connect';
@@ -88,7 +88,7 @@ export async function finishSites(
   batch: readonly SiteRecord[],
 ): Promise<void> {
   const aws = await ctx.aws();
-  const emulator = Boolean(aws.target.endpointUrl);
+  const { emulator } = aws;
   const servers = new Set(batch.map((s) => s.accessServer));
   await ctx.io.track(
     'update access-server peers',

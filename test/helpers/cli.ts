@@ -1,4 +1,4 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { PassThrough, Readable } from 'node:stream';
 import { main } from '../../src/cli';
 import type { OutputEvent } from '../../src/io/output';
@@ -53,26 +53,27 @@ export async function runCli(
 
 /** The built binary (dist/wavectl.cjs) running in its own process; its output so far, as it arrives. */
 export interface CliProcess {
-  child: ChildProcessWithoutNullStreams;
+  child: ChildProcess;
   stdout(): string;
   stderr(): string;
 }
 
+/** Starts the built binary; stdin is a pipe, or /dev/null with `noStdin` (as `< /dev/null` does). */
 export function spawnCliProcess(
   args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv },
+  options: { cwd: string; env?: NodeJS.ProcessEnv; noStdin?: boolean },
 ): CliProcess {
   const child = spawn(process.execPath, [cliBundle, ...args], {
     cwd: options.cwd,
     env: { ...process.env, CI: 'true', ...options.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: [options.noStdin ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (c) => {
+  child.stdout?.on('data', (c) => {
     stdout += c;
   });
-  child.stderr.on('data', (c) => {
+  child.stderr?.on('data', (c) => {
     stderr += c;
   });
   return { child, stdout: () => stdout, stderr: () => stderr };
@@ -81,16 +82,26 @@ export function spawnCliProcess(
 /** Runs the built binary (dist/wavectl.cjs) as a separate process, as an operator would. */
 export function runCliProcess(
   args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number },
+  options: {
+    cwd: string;
+    env?: NodeJS.ProcessEnv;
+    /** Text piped to stdin; `null` gives the process /dev/null as stdin, as `< /dev/null` does. */
+    stdin?: string | null;
+    timeoutMs?: number;
+  },
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const run = spawnCliProcess(args, options);
+    const run = spawnCliProcess(args, {
+      cwd: options.cwd,
+      env: options.env,
+      noStdin: options.stdin === null,
+    });
     const timer = setTimeout(() => run.child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     run.child.on('error', reject);
     run.child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve(finish(code ?? (signal ? 128 : 1), run.stdout(), run.stderr(), []));
     });
-    run.child.stdin.end(options.stdin ?? '');
+    run.child.stdin?.end(options.stdin ?? '');
   });
 }

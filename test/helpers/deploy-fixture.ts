@@ -1,12 +1,21 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { Route53Client } from '@aws-sdk/client-route-53';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DescribeAddressesCommand,
+  DescribeInstancesCommand,
+  DescribeInternetGatewaysCommand,
+  DescribeNatGatewaysCommand,
+  DescribeRouteTablesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import { GetInstanceProfileCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { ListHostedZonesCommand, ListTagsForResourceCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { stagingBucketName } from '../../src/aws/staging-bucket';
-import { type FoundResource, takeCensus } from '../../src/deploy/census';
 import { runCli } from './cli';
 
 /** moto's account: every moto server answers as this one. */
@@ -57,18 +66,102 @@ export function rawClients(endpoint: string, region: string) {
   };
 }
 
-/** Everything found for `deployment` in `region`, as counts by "kind/component". */
+/** One resource as the test oracle sees it. */
+export interface OracleResource {
+  kind: string;
+  component: string;
+  id: string;
+  state?: string;
+  facts?: Record<string, string>;
+}
+
+type Tags = { Key?: string; Value?: string }[] | undefined;
+const tag = (tags: Tags, key: string) => tags?.find((t) => t.Key === key)?.Value;
+
+/**
+ * Everything found for `deployment` in `region`, as counts by "kind/component" — read with raw SDK calls
+ * written here, independent of wavectl's own reading: EC2 described WITHOUT filters and grouped by the
+ * deployment tag here; IAM roles and profiles by their names; zones by caller reference; parameters by path;
+ * the bucket by name.
+ */
 export async function census(
   endpoint: string,
   deployment: string,
   region: string,
-): Promise<{ found: FoundResource[]; counts: Record<string, number> }> {
-  const clients = rawClients(endpoint, region);
-  const found = await takeCensus(clients, {
-    deployment,
-    region,
-    bucket: stagingBucketName(deployment, region, MOTO_ACCOUNT),
-  });
+): Promise<{ found: OracleResource[]; counts: Record<string, number> }> {
+  const { ec2, iam, route53, ssm, s3 } = rawClients(endpoint, region);
+  const found: OracleResource[] = [];
+  const ours = (tags: Tags) => tag(tags, 'waveshift:deployment') === deployment;
+  const push = (kind: string, tags: Tags, id: string | undefined, extra: Partial<OracleResource> = {}) => {
+    if (ours(tags))
+      found.push({ kind, component: tag(tags, 'waveshift:component') ?? '', id: id ?? '', ...extra });
+  };
+  const [vpcs, subnets, igws, nats, addresses, tables, groups, reservations] = await Promise.all([
+    ec2.send(new DescribeVpcsCommand({})),
+    ec2.send(new DescribeSubnetsCommand({})),
+    ec2.send(new DescribeInternetGatewaysCommand({})),
+    ec2.send(new DescribeNatGatewaysCommand({})),
+    ec2.send(new DescribeAddressesCommand({})),
+    ec2.send(new DescribeRouteTablesCommand({})),
+    ec2.send(new DescribeSecurityGroupsCommand({})),
+    ec2.send(new DescribeInstancesCommand({})),
+  ]);
+  for (const v of vpcs.Vpcs ?? []) push('vpc', v.Tags, v.VpcId);
+  for (const x of subnets.Subnets ?? []) push('subnet', x.Tags, x.SubnetId);
+  for (const g of igws.InternetGateways ?? []) push('internet-gateway', g.Tags, g.InternetGatewayId);
+  for (const a of addresses.Addresses ?? []) push('elastic-ip', a.Tags, a.AllocationId);
+  for (const n of nats.NatGateways ?? [])
+    if (n.State !== 'deleted' && n.State !== 'failed')
+      push('nat-gateway', n.Tags, n.NatGatewayId, { state: n.State });
+  for (const t of tables.RouteTables ?? []) push('route-table', t.Tags, t.RouteTableId);
+  for (const g of groups.SecurityGroups ?? []) push('security-group', g.Tags, g.GroupId);
+  for (const i of (reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []))
+    if (i.State?.Name !== 'terminated')
+      push('instance', i.Tags, i.InstanceId, {
+        state: i.State?.Name,
+        facts: { instanceType: i.InstanceType ?? '' },
+      });
+  const missing = () => undefined;
+  for (const component of ['controller', 'kasm', 'access-server']) {
+    const name = `waveshift-${region}-${deployment}-${component}`;
+    const role = await iam.send(new GetRoleCommand({ RoleName: name })).catch(missing);
+    if (role?.Role) push('iam-role', role.Role.Tags, name);
+    const profile = await iam
+      .send(new GetInstanceProfileCommand({ InstanceProfileName: name }))
+      .catch(missing);
+    if (profile?.InstanceProfile) push('instance-profile', profile.InstanceProfile.Tags, name);
+  }
+  for (const z of (await route53.send(new ListHostedZonesCommand({}))).HostedZones ?? []) {
+    const [, zoneRegion, zoneDeployment, component] = (z.CallerReference ?? '').split(':');
+    if (zoneRegion !== region || zoneDeployment !== deployment) continue;
+    const id = (z.Id ?? '').replace('/hostedzone/', '');
+    const tags = await route53.send(
+      new ListTagsForResourceCommand({ ResourceType: 'hostedzone', ResourceId: id }),
+    );
+    const tagged = ours(tags.ResourceTagSet?.Tags);
+    found.push({
+      kind: 'hosted-zone',
+      component: component ?? '',
+      id,
+      state: tagged ? 'tagged' : 'untagged',
+    });
+  }
+  const root = `/waveshift/${deployment}/`;
+  const parameters = await ssm.send(
+    new DescribeParametersCommand({
+      ParameterFilters: [{ Key: 'Name', Option: 'BeginsWith', Values: [root] }],
+    }),
+  );
+  for (const p of parameters.Parameters ?? [])
+    found.push({ kind: 'parameter', component: p.Name!.slice(root.length), id: p.Name! });
+  const bucket = stagingBucketName(deployment, region, MOTO_ACCOUNT);
+  if (
+    await s3.send(new HeadBucketCommand({ Bucket: bucket })).then(
+      () => true,
+      () => false,
+    )
+  )
+    found.push({ kind: 'bucket', component: 'staging', id: bucket });
   const counts: Record<string, number> = {};
   for (const f of found) counts[`${f.kind}/${f.component}`] = (counts[`${f.kind}/${f.component}`] ?? 0) + 1;
   return { found, counts };

@@ -20,7 +20,7 @@ export interface ForwardingProxy {
  */
 export async function startForwardingProxy(
   target: string,
-  intercept: (req: IncomingMessage) => InjectedAnswer | undefined,
+  intercept: (req: IncomingMessage, body: Buffer) => InjectedAnswer | undefined,
   options: { delayMs?: number } = {},
 ): Promise<ForwardingProxy> {
   const upstream = new URL(target);
@@ -28,7 +28,7 @@ export async function startForwardingProxy(
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const injected = intercept(req);
+      const injected = intercept(req, Buffer.concat(chunks));
       if (injected) {
         res.writeHead(injected.status, injected.headers);
         res.end(injected.body);

@@ -1,4 +1,4 @@
-import { nullableTimestamp, timestamp } from './common';
+import { MAC_PATTERN, nullableText, nullableTimestamp, timestamp } from './common';
 
 export const MAX_DEVICES_PER_REPORT = 1024;
 
@@ -17,8 +17,8 @@ export const reportSchema = {
         required: ['ip'],
         properties: {
           ip: { type: 'string', format: 'ipv4' },
-          mac: { type: ['string', 'null'], pattern: '^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$' },
-          hostname: { type: ['string', 'null'], maxLength: 253 },
+          mac: { type: ['string', 'null'], pattern: MAC_PATTERN },
+          hostname: nullableText(253),
         },
       },
     },
@@ -75,7 +75,6 @@ export const deviceSchema = {
 
 export const DEFAULT_DEVICE_PAGE = 1000;
 export const MAX_DEVICE_PAGE = 5000;
-const MAC_PATTERN = '^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$';
 
 export const deviceQuerySchema = {
   type: 'object',

@@ -1,8 +1,8 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { runShellScript } from '../aws/ssm-run';
 import type { AccessServerRecord, SiteRecord } from '../config/schema';
 import { AwsError } from '../errors';
 import { renderAccessServerSyncScript } from '../wireguard/render';
+import { runShellScript } from './ssm-run';
 
 /** Pure: the peers each access server must have, from the recorded sites. */
 export function peersByServer(servers: readonly AccessServerRecord[], sites: readonly SiteRecord[]) {

@@ -6,11 +6,11 @@ import {
   type EC2Client,
   ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
-import { TAG_COMPONENT, tagFilters } from '../aws/naming';
-import { call } from '../aws/retry';
 import { AwsError } from '../errors';
 import { type AssignedSite, vpcSiteRoutes } from '../network/address-plan';
-import { accessServerComponent } from './names';
+import { accessServerComponent } from './components';
+import { ownedBy, TAG_COMPONENT, tagFilters } from './naming';
+import { call } from './retry';
 
 /** A route of the site range in one of the deployment's route tables, targeting an access server's ENI. */
 export interface SiteRouteState {
@@ -87,7 +87,7 @@ export async function readSiteRoutes(
   );
   const routeTableIds: string[] = [];
   const routes: SiteRouteState[] = [];
-  for (const table of out.RouteTables ?? []) {
+  for (const table of (out.RouteTables ?? []).filter((t) => ownedBy(t.Tags, deployment))) {
     if (!table.RouteTableId) continue;
     routeTableIds.push(table.RouteTableId);
     for (const r of table.Routes ?? []) {
@@ -120,7 +120,7 @@ export async function accessServerInterfaces(
   );
   const enis = new Map<number, string>();
   for (const r of out.Reservations ?? []) {
-    for (const i of r.Instances ?? []) {
+    for (const i of (r.Instances ?? []).filter((x) => ownedBy(x.Tags, deployment))) {
       const component = i.Tags?.find((t) => t.Key === TAG_COMPONENT)?.Value ?? '';
       const match = /^access-server-(\d+)$/.exec(component);
       const eni = i.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === 0)?.NetworkInterfaceId;

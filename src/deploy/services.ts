@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { parameterNames } from '../aws/naming';
+import { waitManaged } from '../aws/ssm-managed';
+import { runShellScript } from '../aws/ssm-run';
+import { contentKey, stageObject } from '../aws/staging-bucket';
+import { WavectlError } from '../errors';
+import type { ControllerArtifacts } from './controller-artifacts';
+import {
+  CONTROLLER_HEALTH_SCRIPT,
+  controllerInstallScript,
+  KASM_HEALTH_SCRIPT,
+  kasmInstallScript,
+} from './service-scripts';
+
+export type ServiceComponent = 'controller' | 'kasm';
+
+/** What installing and probing the services needs. */
+export interface ServiceInstaller {
+  ssm: SSMClient;
+  s3: S3Client;
+  deployment: string;
+  region: string;
+  bucket: string;
+  emulator: boolean;
+  artifacts: ControllerArtifacts;
+  note(message: string): void;
+  debug(message: string): void;
+}
+
+const hash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+function controllerKeys(artifacts: ControllerArtifacts) {
+  return {
+    bundleKey: contentKey('controller', artifacts.bundle, '.cjs'),
+    installScriptKey: contentKey('controller', artifacts.installScript, '.sh'),
+    unitKey: contentKey('controller', artifacts.unit, '.service'),
+  };
+}
+
+/** Pure: what each service's installation is, as a fingerprint recorded on its instance once installed. */
+export function serviceFingerprints(artifacts: ControllerArtifacts): { controller: string; kasm: string } {
+  const k = controllerKeys(artifacts);
+  return {
+    controller: `controller-${hash(`${k.bundleKey}|${k.installScriptKey}|${k.unitKey}`)}`,
+    kasm: `kasm-${hash(kasmInstallScript())}`,
+  };
+}
+
+/** Installs the service on its instance through SSM Run Command (the controller's files staged in S3). */
+export async function installService(
+  installer: ServiceInstaller,
+  component: ServiceComponent,
+  instanceId: string,
+): Promise<void> {
+  const { ssm, s3, bucket, region, deployment, artifacts } = installer;
+  let script: string;
+  if (component === 'controller') {
+    const keys = controllerKeys(artifacts);
+    await stageObject(s3, bucket, keys.bundleKey, artifacts.bundle);
+    await stageObject(s3, bucket, keys.installScriptKey, artifacts.installScript);
+    await stageObject(s3, bucket, keys.unitKey, artifacts.unit);
+    script = controllerInstallScript({
+      region,
+      bucket,
+      ...keys,
+      apiKeyParameter: parameterNames(deployment).apiKey,
+    });
+  } else {
+    script = kasmInstallScript();
+  }
+  const managed = await waitManaged(ssm, instanceId, { emulator: installer.emulator });
+  if (managed.status === 'unverifiable') installer.note(`${component}: ${managed.reason}`);
+  const run = await runShellScript(ssm, instanceId, script, {
+    timeoutSeconds: component === 'controller' ? 900 : 3600,
+    comment: `wavectl deploy: install ${component}`,
+    pollMs: installer.emulator ? 200 : 5000,
+    onProgress: (status) => installer.debug(`${component} install: ${status}`),
+  });
+  if (run.status !== 'Success') {
+    throw new WavectlError(
+      `installing the ${component} service failed (SSM command ${run.commandId}: ${run.status}${run.exitCode === undefined ? '' : `, exit ${run.exitCode}`}): ${(run.stderr || run.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+    );
+  }
+}
+
+/** Health has three states: what could not be checked is `unverified`, never `healthy`. */
+export type Health =
+  | { health: 'healthy'; detail: string }
+  | { health: 'unhealthy'; detail: string }
+  | { health: 'unverified'; detail: string; reason: string };
+
+export const EMULATOR_RUNS_NO_COMMAND =
+  'the AWS emulator runs no command on instances; only the command status was seen';
+
+/** Probes a service through SSM Run Command on its instance (the services listen in the private subnet). */
+export async function probeService(
+  ssm: SSMClient,
+  component: ServiceComponent,
+  instanceId: string,
+  options: { emulator: boolean; comment: string },
+): Promise<Health> {
+  const run = await runShellScript(
+    ssm,
+    instanceId,
+    component === 'controller' ? CONTROLLER_HEALTH_SCRIPT : KASM_HEALTH_SCRIPT,
+    {
+      timeoutSeconds: 60,
+      comment: options.comment,
+      pollMs: options.emulator ? 200 : 2000,
+    },
+  );
+  const last = (run.stdout || run.stderr).trim().split('\n').at(-1) ?? '';
+  if (run.status !== 'Success')
+    return {
+      health: 'unhealthy',
+      detail: `${run.status}: ${(run.stderr || run.stdout).trim().split('\n').slice(-2).join(' | ') || 'no output'}`,
+    };
+  if (options.emulator)
+    return {
+      health: 'unverified',
+      detail: `command ${run.status}${last ? `: ${last}` : ''}`,
+      reason: EMULATOR_RUNS_NO_COMMAND,
+    };
+  return { health: 'healthy', detail: last || 'ok' };
+}
