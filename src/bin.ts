@@ -20,8 +20,9 @@ main(argv, {
   env: process.env,
   cwd: process.cwd(),
   onCommand: ({ name, json }) => {
-    // The controller server stops cleanly on SIGINT by itself (its database included).
-    if (name !== 'controller serve') {
+    // These stop cleanly on SIGINT by themselves: the controller server (its database included), and
+    // `devices watch`, for which Ctrl-C is the normal end (exit 0).
+    if (name !== 'controller serve' && name !== 'devices watch') {
       exitOnInterrupt(argv, { stdout: process.stdout, stderr: process.stderr, json }, process.exit);
     }
   },

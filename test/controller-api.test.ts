@@ -376,6 +376,8 @@ describe('controller API', () => {
         firstSeen: '2026-02-01T00:00:00.000Z',
         lastSeen: '2026-02-01T00:20:00.000Z',
         missedScans: 0,
+        previousSite: null,
+        movedAt: null,
       });
       const offline = (await call('GET', '/api/devices?site=50&online=false')).json().devices;
       expect(offline.map((d: { ip: string; missedScans: number }) => [d.ip, d.missedScans])).toEqual([

@@ -21,6 +21,7 @@ const TABLES = [
   'access_servers',
   'api_keys',
   'audit_log',
+  'device_events',
   'devices',
   'scan_reports',
   'schema_migrations',
@@ -47,12 +48,14 @@ describe('migrations', () => {
 
   it('build the schema from an empty database, and a re-run applies nothing', async () => {
     await withPool('mig_empty', async (pool) => {
-      expect(await migrate(pool)).toEqual({ applied: [1], current: 1 });
+      const versions = MIGRATIONS.map((m) => m.version);
+      const latest = versions.length;
+      expect(await migrate(pool)).toEqual({ applied: versions, current: latest });
       const { rows } = await pool.query(
         "select tablename from pg_tables where schemaname = 'public' order by 1",
       );
       expect(rows.map((r) => r.tablename)).toEqual(TABLES);
-      expect(await migrate(pool)).toEqual({ applied: [], current: 1 });
+      expect(await migrate(pool)).toEqual({ applied: [], current: latest });
     });
   });
 
@@ -61,7 +64,7 @@ describe('migrations', () => {
       const other = new pg.Pool({ connectionString: pool.options.connectionString });
       try {
         const results = await Promise.all([migrate(pool), migrate(other)]);
-        expect(results.flatMap((r) => r.applied)).toEqual([1]);
+        expect(results.flatMap((r) => r.applied)).toEqual(MIGRATIONS.map((m) => m.version));
       } finally {
         await other.end();
       }
@@ -72,7 +75,11 @@ describe('migrations', () => {
     await withPool('mig_fail', async (pool) => {
       const broken = [
         ...MIGRATIONS,
-        { version: 2, name: 'broken', sql: 'create table later (id int); select nonsense from nowhere;' },
+        {
+          version: MIGRATIONS.length + 1,
+          name: 'broken',
+          sql: 'create table later (id int); select nonsense from nowhere;',
+        },
       ];
       await expect(migrate(pool, broken)).rejects.toThrow(/nowhere/);
       const { rows } = await pool.query(
@@ -84,13 +91,17 @@ describe('migrations', () => {
 
   it('refuse a database migrated by a newer controller, or an edited migration', async () => {
     await withPool('mig_guard', async (pool) => {
-      const newer = [...MIGRATIONS, { version: 2, name: 'next', sql: 'create table next_thing (id int);' }];
+      const next = MIGRATIONS.length + 1;
+      const newer = [
+        ...MIGRATIONS,
+        { version: next, name: 'next', sql: 'create table next_thing (id int);' },
+      ];
       await migrate(pool, newer);
       await expect(migrate(pool)).rejects.toThrow(MigrationError);
-      await expect(migrate(pool)).rejects.toThrow(/migration 2, unknown/);
+      await expect(migrate(pool)).rejects.toThrow(`migration ${next}, unknown`);
       const edited = [
-        MIGRATIONS[0]!,
-        { version: 2, name: 'next', sql: 'create table next_thing (id bigint);' },
+        ...MIGRATIONS,
+        { version: next, name: 'next', sql: 'create table next_thing (id bigint);' },
       ];
       await expect(migrate(pool, edited)).rejects.toThrow(/changed after it was applied/);
     });

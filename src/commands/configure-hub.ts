@@ -20,6 +20,10 @@ export const configureHubCommand: CommandDefinition = {
       )
       .option('--accept-new-host-key', "pin a router's host key on first contact without asking (CI)")
       .option('--dry-run', 'print the uci batch and files it would write; change nothing')
+      .option(
+        '--check',
+        'compare each router with what configure-hub would write, option by option; change nothing (exit 1 when drifted)',
+      )
       .option('--reboot', 'reboot even when nothing changed')
       .option('--no-install', 'do not install missing packages with opkg; fail naming them')
       .option('--scan-interval <minutes>', 'device scan interval, 1-60 (default 5)')
@@ -37,7 +41,14 @@ export const configureHubCommand: CommandDefinition = {
         'address to reconnect at after the LAN moves: {lan} (default) or a template with {site}',
       )
       .action(
-        run<ConfigureHubOptions>(async (ctx, options) => {
+        run<ConfigureHubOptions & { check?: boolean }>(async (ctx, options) => {
+          if (options.check) {
+            const { checkHub, renderCheckHub, assertInSync } = await import('../router/check-hub');
+            const result = await checkHub(ctx, options);
+            ctx.io.result(result, renderCheckHub);
+            assertInSync(result);
+            return;
+          }
           const { configureHub, renderConfigureHub, assertNoFailures } = await import(
             '../router/configure-hub'
           );

@@ -7,6 +7,7 @@ import { configureHubCommand } from './configure-hub';
 import { controllerCommand } from './controller';
 import { deployCommand } from './deploy';
 import { destroyCommand } from './destroy';
+import { devicesCommand } from './devices';
 import { exportCommand } from './export';
 import { initCommand } from './init';
 import { logsCommand } from './logs';
@@ -30,4 +31,5 @@ export const commands: CommandDefinition[] = [
   apiKeyCommand,
   logsCommand,
   exportCommand,
+  devicesCommand,
 ];

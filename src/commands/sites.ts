@@ -10,6 +10,8 @@ interface SitesOptions {
   exportConfig?: string;
   includePrivateKey?: boolean;
   dryRun?: boolean;
+  set?: string;
+  offlineAfter?: string;
 }
 
 export const sitesCommand: CommandDefinition = {
@@ -30,6 +32,11 @@ export const sitesCommand: CommandDefinition = {
         '--dry-run',
         'with --add or --remove: print what would be added or removed, routed and (de)registered; change nothing',
       )
+      .option('--set <site>', 'change a setting of site N on the controller (with --offline-after)')
+      .option(
+        '--offline-after <scans|default>',
+        "with --set: a device is offline after this many missed scans in a row (1-1000), or the controller's default",
+      )
       .action(
         run<SitesOptions>(async (ctx, options) => {
           const action = oneAction('sites', options as Record<string, unknown>, [
@@ -38,7 +45,11 @@ export const sitesCommand: CommandDefinition = {
             'show',
             'remove',
             'exportConfig',
+            'set',
           ]);
+          if ((options.offlineAfter !== undefined) !== (action === 'set')) {
+            throw new UsageError('--set N goes with --offline-after <scans|default>');
+          }
           if (options.includePrivateKey && action !== 'exportConfig') {
             throw new UsageError('--include-private-key goes with --export-config');
           }
@@ -53,6 +64,14 @@ export const sitesCommand: CommandDefinition = {
           } else if (action === 'add') {
             const { addSites, renderAddSites } = await import('../sites/add');
             ctx.io.result(await addSites(ctx, wholeNumber('--add', options.add, 1, 256)), renderAddSites);
+          } else if (action === 'set') {
+            const { setSiteOfflineAfter, renderOfflineAfter } = await import('../sites/offline-after');
+            const site = wholeNumber('--set', options.set, 0, 255);
+            const scans =
+              options.offlineAfter === 'default'
+                ? null
+                : wholeNumber('--offline-after', options.offlineAfter, 1, 1000);
+            ctx.io.result(await setSiteOfflineAfter(ctx, site, scans), renderOfflineAfter);
           } else if (action === 'list') {
             const { listSites, renderSiteList } = await import('../sites/show');
             ctx.io.result(await listSites(ctx), renderSiteList);

@@ -1,4 +1,3 @@
-import type { Device as ExportedDevice } from '../controller/repositories/devices';
 import type { User as ExportedUser } from '../controller/repositories/users';
 import { ControllerError } from '../errors';
 import type {
@@ -6,11 +5,13 @@ import type {
   AccessServerInput,
   ControllerRequest,
   ControllerTransport,
+  DevicePage,
+  OfflineAfter,
   Site,
   SiteInput,
 } from './types';
 
-export type { Device as ExportedDevice } from '../controller/repositories/devices';
+export type { Device as ExportedDevice } from '../controller/api-types';
 /** A user as GET /users lists it (never a password hash), and a device as GET /api/devices lists it. */
 export type { User as ExportedUser } from '../controller/repositories/users';
 
@@ -68,11 +69,6 @@ export class ControllerClient {
     return (await this.call<{ users: ExportedUser[] }>({ method: 'GET', path: '/users' })).body.users;
   }
 
-  async listDevices(): Promise<ExportedDevice[]> {
-    return (await this.call<{ devices: ExportedDevice[] }>({ method: 'GET', path: '/api/devices' })).body
-      .devices;
-  }
-
   async listAccessServers(): Promise<AccessServer[]> {
     return (
       await this.call<{ accessServers: AccessServer[] }>({ method: 'GET', path: '/api/access-servers' })
@@ -107,5 +103,42 @@ export class ControllerClient {
   async deleteAccessServer(index: number): Promise<boolean> {
     return (await this.call<{ deleted: boolean }>({ method: 'DELETE', path: `/api/access-servers/${index}` }))
       .body.deleted;
+  }
+
+  /** One page of the inventory; `query` holds the filter and `after` (URL-encoded). */
+  async listDevicePage(query: URLSearchParams): Promise<DevicePage> {
+    const text = query.toString();
+    return (await this.call<DevicePage>({ method: 'GET', path: `/api/devices${text ? `?${text}` : ''}` }))
+      .body;
+  }
+
+  /** Sets a site's missed scans before offline (null: the controller's default); undefined for an unknown site. */
+  async setOfflineAfter(site: number, missedScans: number | null): Promise<OfflineAfter | undefined> {
+    const { status, body } = await this.call<OfflineAfter>(
+      { method: 'PUT', path: `/api/sites/${site}/offline-after`, body: { missedScans } },
+      [200, 404],
+    );
+    return status === 404 ? undefined : body;
+  }
+
+  /**
+   * The stream of device events (server-sent events), resumed after `lastEventId` when given. Only over
+   * HTTP: the SSM relay returns whole answers, never a stream.
+   */
+  async openDeviceEvents(
+    lastEventId: string | undefined,
+    signal: AbortSignal,
+  ): Promise<ReadableStream<Uint8Array>> {
+    if (!this.transport.openStream) {
+      throw new ControllerError(
+        `the device event stream needs a direct HTTP connection, not ${this.transport.description}: set controller.url`,
+      );
+    }
+    this.roundTrips += 1;
+    return this.transport.openStream(
+      '/api/devices/events',
+      { Accept: 'text/event-stream', ...(lastEventId === undefined ? {} : { 'Last-Event-ID': lastEventId }) },
+      signal,
+    );
   }
 }

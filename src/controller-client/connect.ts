@@ -1,8 +1,3 @@
-import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import { findInstance } from '../aws/instances';
-import { parameterNames } from '../aws/naming';
-import { call } from '../aws/retry';
-import { runShellScript } from '../aws/ssm-run';
 import type { Context } from '../context';
 import { ControllerError } from '../errors';
 import { ControllerClient } from './client';
@@ -15,11 +10,15 @@ import { relayTransport } from './relay';
  */
 export async function connectController(ctx: Context): Promise<ControllerClient> {
   const config = await ctx.loadConfig();
-  const aws = await ctx.aws();
+  // The AWS SDK loads only when it is needed: an operator with controller.url and WAVESHIFT_API_KEY
+  // (a local controller, or on the VPN) starts no AWS client at all.
   if (config.controller.url) {
     let apiKey = ctx.env.WAVESHIFT_API_KEY;
     if (!apiKey) {
-      const ssm = await aws.ssm();
+      const { GetParameterCommand } = await import('@aws-sdk/client-ssm');
+      const { parameterNames } = await import('../aws/naming');
+      const { call } = await import('../aws/retry');
+      const ssm = await (await ctx.aws()).ssm();
       const name = parameterNames(config.name).apiKey;
       const out = await call(`SSM GetParameter ${name}`, () =>
         ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true })),
@@ -29,6 +28,9 @@ export async function connectController(ctx: Context): Promise<ControllerClient>
     if (!apiKey) throw new ControllerError('no API key: set WAVESHIFT_API_KEY or run `wavectl deploy`');
     return new ControllerClient(httpTransport(config.controller.url, apiKey));
   }
+  const { findInstance } = await import('../aws/instances');
+  const { runShellScript } = await import('../aws/ssm-run');
+  const aws = await ctx.aws();
   const ec2 = await aws.ec2();
   const controller = await findInstance(ec2, config.name, 'controller');
   if (controller?.state !== 'running') {

@@ -6,6 +6,27 @@ export function httpTransport(baseUrl: string, apiKey: string, timeoutMs = 30_00
   const base = baseUrl.replace(/\/+$/, '');
   return {
     description: base,
+    devicePageSize: 5000,
+    async openStream(path, headers, signal) {
+      let response: Response;
+      try {
+        response = await fetch(`${base}${path}`, { headers: { ...headers, 'X-API-Key': apiKey }, signal });
+      } catch (error) {
+        if (signal.aborted) throw error;
+        throw new ControllerError(
+          `cannot reach the controller at ${base} (${(error as Error).message}); is it running? check controller.url in wavectl.json`,
+          { cause: error },
+        );
+      }
+      if (!response.ok || !response.body) {
+        const text = await response.text().catch(() => '');
+        throw new ControllerError(
+          `controller refused GET ${path} (${base}): HTTP ${response.status} ${text.slice(0, 200)}`,
+          { status: response.status },
+        );
+      }
+      return response.body;
+    },
     async send(request: ControllerRequest): Promise<ControllerResponse> {
       let response: Response;
       try {

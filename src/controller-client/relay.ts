@@ -33,7 +33,8 @@ export function renderRelayScript(
     request.body === undefined
       ? undefined
       : gzipSync(JSON.stringify(request.body), { level: 9 }).toString('base64');
-  if (!/^\/[A-Za-z0-9/_?=&.-]*$/.test(request.path))
+  // Inside single quotes in the script: no quote, no space; %-escapes and commas are plain there.
+  if (!/^\/[A-Za-z0-9/_?=&.%,-]*$/.test(request.path))
     throw new RangeError(`unsafe controller path ${request.path}`);
   const lines = [
     'set -eu',
@@ -80,6 +81,8 @@ export function relayTransport(
 ): ControllerTransport {
   return {
     description,
+    // A page must fit in SSM's 24,000 characters of output, gzip+base64 included.
+    devicePageSize: 250,
     async send(request) {
       const result = await runScript(renderRelayScript(request, target));
       if (!result.ok && !result.stdout.includes(STATUS_MARK)) {

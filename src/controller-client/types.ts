@@ -1,4 +1,13 @@
-export type { AccessServer, AccessServerInput, Site, SiteInput } from '../controller/api-types';
+export type {
+  AccessServer,
+  AccessServerInput,
+  Device,
+  DeviceEvent,
+  DevicePage,
+  OfflineAfter,
+  Site,
+  SiteInput,
+} from '../controller/api-types';
 
 /** One HTTP exchange with the controller, however it travels (HTTP, or curl on the instance through SSM). */
 export interface ControllerRequest {
@@ -16,4 +25,15 @@ export interface ControllerTransport {
   /** Where requests go, for messages ("http://…" or "SSM relay via i-…"). */
   readonly description: string;
   send(request: ControllerRequest): Promise<ControllerResponse>;
+  /** Devices asked for per page: as many as one answer of this transport can carry. */
+  readonly devicePageSize: number;
+  /**
+   * Opens a long-lived GET (server-sent events) and returns its body; absent where answers arrive whole
+   * (the SSM relay).
+   */
+  openStream?(
+    path: string,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<ReadableStream<Uint8Array>>;
 }

@@ -32,3 +32,44 @@ export interface AccessServer extends AccessServerInput {
   createdAt: string;
   updatedAt: string;
 }
+
+export interface Device {
+  site: number;
+  ip: string;
+  mac: string | null;
+  hostname: string | null;
+  vendor: string | null;
+  online: boolean;
+  firstSeen: string;
+  lastSeen: string;
+  missedScans: number;
+  /** The site the device was on before it was seen on `site`; null when it never moved. */
+  previousSite: number | null;
+  movedAt: string | null;
+}
+
+export interface DevicePage {
+  devices: Device[];
+  /** Pass as `after` for the next page; null on the last one. */
+  next: string | null;
+}
+
+/** A change in a device's presence, as the controller records it. */
+export interface DeviceEvent {
+  id: number;
+  at: string;
+  kind: 'new' | 'missing' | 'returning' | 'moved';
+  site: number;
+  previousSite: number | null;
+  ip: string;
+  mac: string | null;
+  hostname: string | null;
+  vendor: string | null;
+}
+
+export interface OfflineAfter {
+  site: number;
+  /** null: the controller's default applies. */
+  missedScans: number | null;
+  effective: number;
+}

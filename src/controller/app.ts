@@ -18,7 +18,7 @@ import { siteRoutes } from './routes/sites/index';
 import { userRoutes } from './routes/users/index';
 import { accessServerInputSchema, accessServerSchema } from './schemas/access-servers';
 import { errorSchema } from './schemas/common';
-import { deviceSchema } from './schemas/devices';
+import { deviceEventSchema, deviceSchema } from './schemas/devices';
 import { siteInputSchema, siteSchema } from './schemas/sites';
 import { userSchema } from './schemas/users';
 import { buildRequestValidator, validationMessage } from './validation';
@@ -119,6 +119,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     accessServerSchema,
     accessServerInputSchema,
     deviceSchema,
+    deviceEventSchema,
     userSchema,
   ]) {
     app.addSchema(schema);

@@ -5,6 +5,7 @@ import type { Context } from '../context';
 import type { ExportedDevice, ExportedUser } from '../controller-client/client';
 import { connectController } from '../controller-client/connect';
 import type { Site } from '../controller-client/types';
+import { listDevices } from '../devices/list';
 import { ControllerError, UsageError } from '../errors';
 import { writeFileAtomic } from '../fs/atomic-write';
 import { renderTable } from '../io/output';
@@ -118,8 +119,8 @@ export async function collectExport(ctx: Context, kinds: readonly ExportKind[]):
     );
   }
   if (kinds.includes('users')) data.users = await ctx.io.track('read users', () => controller.listUsers());
-  if (kinds.includes('devices'))
-    data.devices = await ctx.io.track('read devices', () => controller.listDevices());
+  // Every page of the inventory: the controller answers in pages of at most 5,000 devices.
+  if (kinds.includes('devices')) data.devices = (await listDevices(ctx, {})).devices;
   return data;
 }
 

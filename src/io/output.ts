@@ -112,13 +112,16 @@ export class Output {
   }
 
   /**
-   * Lines of a command that streams until stopped (`logs --follow`), as they arrive: as they are, or with
-   * --json one JSON object a line. Such a command writes no final result.
+   * One record of an endless stream (`devices watch`, `logs --follow`), written at once: a JSON line with
+   * --json, else the rendered line. A command that streams writes no `result`.
    */
+  record<T>(value: T, render: (value: T) => string): void {
+    this.options.stdout.write(`${this.json ? JSON.stringify(value) : render(value)}\n`);
+  }
+
+  /** Lines of a command that streams until stopped (`logs --follow`): each a record `{ source, line }`. */
   stream(lines: readonly string[], source: string): void {
-    for (const line of lines) {
-      this.options.stdout.write(this.json ? `${JSON.stringify({ source, line })}\n` : `${line}\n`);
-    }
+    for (const line of lines) this.record({ source, line }, (r) => r.line);
   }
 
   /** Error report: one line for people, or a JSON error document on stdout with --json. */

@@ -224,7 +224,7 @@ function routerRecordFor(site: SiteRecord | undefined, options: ConfigureHubOpti
   return { host, port, user, hostKey: site?.router?.hostKey };
 }
 
-const failed = (site: number, host: string, step: string, reason: string): RouterResult => ({
+export const failed = (site: number, host: string, step: string, reason: string): RouterResult => ({
   site,
   host,
   port: 22,
@@ -235,13 +235,87 @@ const failed = (site: number, host: string, step: string, reason: string): Route
   reason,
 });
 
-/** `wavectl configure-hub`: configures the chosen sites' routers in parallel and records where they are. */
-export async function configureHub(ctx: Context, options: ConfigureHubOptions): Promise<ConfigureHubResult> {
-  if ((options.host !== undefined || options.port !== undefined) && options.site === undefined) {
-    throw new UsageError(
-      '--host and --port name one router: use them with --site N (other sites use their recorded address)',
-    );
+/** Routers chosen by the options: a job per router ready to run, or the reason it cannot run. */
+export interface PreparedRouters {
+  config: WavectlConfig;
+  jobs: (RouterJob | RouterResult)[];
+  auth: RouterAuth;
+  acceptNewHostKey: RouterRunOptions['acceptNewHostKey'];
+}
+
+/**
+ * Everything configure-hub and configure-hub --check share: the chosen sites, their secrets from SSM, the
+ * desired state of each router (its job), and how to log in.
+ */
+export async function prepareRouters(
+  ctx: Context,
+  options: ConfigureHubOptions,
+  scanInterval: number,
+  reach: string,
+): Promise<PreparedRouters> {
+  const config = await ctx.loadConfig();
+  const numbers = selectSites(config, options);
+  const single = options.site !== undefined;
+  if (single && !config.sites.some((s) => s.number === numbers[0])) {
+    throw new ConfigError(`site ${numbers[0]} is not in wavectl.json; add it with \`wavectl sites --add\``);
   }
+  // Local inputs (key file, password) are checked before any AWS call, so bad usage fails fast.
+  const auth = await routerAuth(ctx, options);
+  const scannerScript = await readScannerScript();
+  const names = parameterNames(config.name);
+  const wanted = numbers.filter((n) => config.sites.some((s) => s.number === n));
+  const secrets = await readSecrets(
+    ctx,
+    wanted.flatMap((n) => [names.sitePrivateKey(n), names.siteScannerKey(n)]),
+  );
+  const jobFor = (n: number): RouterJob | RouterResult => {
+    const site = config.sites.find((s) => s.number === n);
+    if (!site) return failed(n, '-', 'config', `site ${n} is not in wavectl.json`);
+    const where = routerRecordFor(site, options, single);
+    if (!where.host) {
+      return failed(
+        n,
+        '-',
+        'config',
+        `no router address recorded for site ${n}; run \`wavectl configure-hub --site ${n} --host <address>\` once`,
+      );
+    }
+    const privateKey = secrets.get(names.sitePrivateKey(n));
+    const scannerKey = secrets.get(names.siteScannerKey(n));
+    if (!privateKey || !scannerKey) {
+      return failed(
+        n,
+        where.host,
+        'secrets',
+        `site ${n}'s WireGuard private key or scanner key is missing from SSM (${names.sitePrivateKey(n)}); re-create the site with \`wavectl sites\``,
+      );
+    }
+    try {
+      const tunnel = planSiteTunnel(config.sites, config.accessServers, n);
+      return {
+        site: n,
+        address: { host: where.host, port: where.port, user: where.user },
+        pinnedHostKey: where.hostKey,
+        reach: (lan) => reachAddress(reach, lan, n),
+        plan: {
+          tunnel,
+          siteName: site.name,
+          privateKey,
+          scannerKey,
+          scannerScript,
+          scanIntervalMinutes: scanInterval,
+        },
+      };
+    } catch (error) {
+      if (!(error instanceof WavectlError)) throw error;
+      return failed(n, where.host, 'config', error.message);
+    }
+  };
+  return { config, jobs: numbers.map(jobFor), auth, acceptNewHostKey: hostKeyApproval(ctx, options) };
+}
+
+/** --scan-interval and --reach, checked. */
+export function scanAndReach(options: ConfigureHubOptions): { scanInterval: number; reach: string } {
   const scanInterval = intOption(
     '--scan-interval',
     options.scanInterval,
@@ -249,32 +323,32 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
     1,
     60,
   );
-  const concurrency = intOption('--concurrency', options.concurrency, 16, 1, 256);
-  const timeoutSeconds = intOption('--timeout', options.timeout, 300, 5, 3600);
-  const rollbackSeconds = intOption('--rollback-timeout', options.rollbackTimeout, 120, 10, 3600);
   const reach = options.reach ?? '{lan}';
   if (!reach.includes('{lan}') && !reach.includes('{site}')) {
     throw new UsageError('--reach must contain {lan} or {site}, e.g. "{lan}" or "10.99.{site}.1"');
   }
-  return ctx.withLock(async () => {
-    const config = await ctx.loadConfig();
-    const numbers = selectSites(config, options);
-    const single = options.site !== undefined;
-    if (single && !config.sites.some((s) => s.number === numbers[0])) {
-      throw new ConfigError(`site ${numbers[0]} is not in wavectl.json; add it with \`wavectl sites --add\``);
-    }
-    // Local inputs (key file, password) are checked before any AWS call, so bad usage fails fast.
-    const auth = await routerAuth(ctx, options);
-    const scannerScript = await readScannerScript();
-    const names = parameterNames(config.name);
-    const wanted = numbers.filter((n) => config.sites.some((s) => s.number === n));
-    const secrets = await readSecrets(
-      ctx,
-      wanted.flatMap((n) => [names.sitePrivateKey(n), names.siteScannerKey(n)]),
+  return { scanInterval, reach };
+}
+
+export const concurrencyOption = (options: ConfigureHubOptions): number =>
+  intOption('--concurrency', options.concurrency, 16, 1, 256);
+
+/** `wavectl configure-hub`: configures the chosen sites' routers in parallel and records where they are. */
+export async function configureHub(ctx: Context, options: ConfigureHubOptions): Promise<ConfigureHubResult> {
+  if ((options.host !== undefined || options.port !== undefined) && options.site === undefined) {
+    throw new UsageError(
+      '--host and --port name one router: use them with --site N (other sites use their recorded address)',
     );
+  }
+  const { scanInterval, reach } = scanAndReach(options);
+  const concurrency = concurrencyOption(options);
+  const timeoutSeconds = intOption('--timeout', options.timeout, 300, 5, 3600);
+  const rollbackSeconds = intOption('--rollback-timeout', options.rollbackTimeout, 120, 10, 3600);
+  return ctx.withLock(async () => {
+    const { config, jobs, auth, acceptNewHostKey } = await prepareRouters(ctx, options, scanInterval, reach);
     const run: RouterRunOptions = {
       auth,
-      acceptNewHostKey: hostKeyApproval(ctx, options),
+      acceptNewHostKey,
       dryRun: options.dryRun === true,
       reboot: options.reboot === true,
       install: options.install !== false,
@@ -296,55 +370,11 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
         await ctx.saveConfig(config);
       });
     };
-    const jobFor = (n: number): RouterJob | RouterResult => {
-      const site = config.sites.find((s) => s.number === n);
-      if (!site) return failed(n, '-', 'config', `site ${n} is not in wavectl.json`);
-      const where = routerRecordFor(site, options, single);
-      if (!where.host) {
-        return failed(
-          n,
-          '-',
-          'config',
-          `no router address recorded for site ${n}; run \`wavectl configure-hub --site ${n} --host <address>\` once`,
-        );
-      }
-      const privateKey = secrets.get(names.sitePrivateKey(n));
-      const scannerKey = secrets.get(names.siteScannerKey(n));
-      if (!privateKey || !scannerKey) {
-        return failed(
-          n,
-          where.host,
-          'secrets',
-          `site ${n}'s WireGuard private key or scanner key is missing from SSM (${names.sitePrivateKey(n)}); re-create the site with \`wavectl sites\``,
-        );
-      }
-      try {
-        const tunnel = planSiteTunnel(config.sites, config.accessServers, n);
-        return {
-          site: n,
-          address: { host: where.host, port: where.port, user: where.user },
-          pinnedHostKey: where.hostKey,
-          reach: (lan) => reachAddress(reach, lan, n),
-          plan: {
-            tunnel,
-            siteName: site.name,
-            privateKey,
-            scannerKey,
-            scannerScript,
-            scanIntervalMinutes: scanInterval,
-          },
-        };
-      } catch (error) {
-        if (!(error instanceof WavectlError)) throw error;
-        return failed(n, where.host, 'config', error.message);
-      }
-    };
     const { default: pLimit } = await import('p-limit');
     const limit = pLimit(concurrency);
     const results = await Promise.all(
-      numbers.map((n) =>
+      jobs.map((job) =>
         limit(async () => {
-          const job = jobFor(n);
           if ('status' in job) return job;
           const result = await configureRouter(job, run);
           record(result);

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { PassThrough, Readable } from 'node:stream';
 import { main } from '../../src/cli';
 import type { OutputEvent } from '../../src/io/output';
@@ -52,6 +52,27 @@ export async function runCli(
   return finish(code, out(), err(), events);
 }
 
+/** The built binary (dist/wavectl.cjs) running in its own process; its output so far, as it arrives. */
+export interface CliProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+}
+
+/** Starts the built binary; stdin is a pipe, or /dev/null with `noStdin` (as `< /dev/null` does). */
+export function spawnCliProcess(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; noStdin?: boolean },
+): CliProcess {
+  const child = spawn(process.execPath, [cliBundle, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, CI: 'true', ...options.env },
+    stdio: [options.noStdin ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  const output = captureOutput(child);
+  return { child, stdout: () => output.stdout, stderr: () => output.stderr };
+}
+
 /** Runs the built binary (dist/wavectl.cjs) as a separate process, as an operator would. */
 export function runCliProcess(
   args: string[],
@@ -64,18 +85,17 @@ export function runCliProcess(
   },
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliBundle, ...args], {
+    const run = spawnCliProcess(args, {
       cwd: options.cwd,
-      env: { ...process.env, CI: 'true', ...options.env },
-      stdio: [options.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      env: options.env,
+      noStdin: options.stdin === null,
     });
-    const output = captureOutput(child);
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
+    const timer = setTimeout(() => run.child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    run.child.on('error', reject);
+    run.child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve(finish(code ?? (signal ? 128 : 1), output.stdout, output.stderr, []));
+      resolve(finish(code ?? (signal ? 128 : 1), run.stdout(), run.stderr(), []));
     });
-    child.stdin?.end(options.stdin ?? '');
+    run.child.stdin?.end(options.stdin ?? '');
   });
 }

@@ -113,4 +113,67 @@ create table audit_log (
 create index audit_log_at_idx on audit_log (at);
 `,
   },
+  {
+    version: 2,
+    name: 'device paging, moves between sites, per-site presence, device events',
+    sql: `
+-- NULL: the controller's default (--offline-after, WAVESHIFT_OFFLINE_AFTER_MISSED_SCANS).
+alter table sites add column offline_after_missed_scans smallint
+  check (offline_after_missed_scans between 1 and 1000);
+
+-- A device seen on another site than its row's moves there; the row keeps the site it came from.
+alter table devices add column previous_site smallint, add column moved_at timestamptz;
+-- Keyset paging of GET /api/devices runs in (site, ip, id) order.
+create index devices_page_idx on devices (site, ip, id);
+create index devices_first_seen_idx on devices (first_seen);
+create index devices_device_key_idx on devices (device_key);
+
+-- What wavectl devices watch streams: new, missing, returning and moved devices, written by the triggers
+-- below in the transaction that changed the device, and announced with NOTIFY once per statement.
+-- device_id is no foreign key: the events of a removed site's devices stay readable.
+create table device_events (
+  id bigint generated always as identity primary key,
+  at timestamptz not null default now(),
+  kind text not null check (kind in ('new', 'missing', 'returning', 'moved')),
+  device_id bigint not null,
+  site smallint not null,
+  previous_site smallint,
+  ip inet not null,
+  mac macaddr,
+  hostname text,
+  vendor text
+);
+create index device_events_at_idx on device_events (at);
+
+create function device_events_after_insert() returns trigger language plpgsql as $body$
+begin
+  insert into device_events (kind, device_id, site, ip, mac, hostname, vendor)
+    select 'new', id, site, ip, mac, hostname, vendor from inserted_devices;
+  if found then perform pg_notify('waveshift_device_events', ''); end if;
+  return null;
+end
+$body$;
+
+create function device_events_after_update() returns trigger language plpgsql as $body$
+begin
+  insert into device_events (kind, device_id, site, previous_site, ip, mac, hostname, vendor)
+    select case when n.site <> o.site then 'moved'
+                when o.online and not n.online then 'missing'
+                else 'returning' end,
+           n.id, n.site, case when n.site <> o.site then o.site end, n.ip, n.mac, n.hostname, n.vendor
+    from old_devices o join new_devices n on n.id = o.id
+    where n.site <> o.site or n.online <> o.online;
+  if found then perform pg_notify('waveshift_device_events', ''); end if;
+  return null;
+end
+$body$;
+
+create trigger devices_events_insert after insert on devices
+  referencing new table as inserted_devices
+  for each statement execute function device_events_after_insert();
+create trigger devices_events_update after update on devices
+  referencing old table as old_devices new table as new_devices
+  for each statement execute function device_events_after_update();
+`,
+  },
 ];

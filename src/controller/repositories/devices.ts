@@ -1,45 +1,96 @@
 import type { Pool, PoolClient } from 'pg';
+import type { Device } from '../api-types';
 import type { NormalisedReport } from '../ingest/report';
 import { type OuiTable, vendorOf } from '../ingest/vendor';
 
-export interface Device {
-  site: number;
-  ip: string;
-  mac: string | null;
-  hostname: string | null;
-  vendor: string | null;
-  online: boolean;
-  firstSeen: string;
-  lastSeen: string;
-  missedScans: number;
-}
-
 export interface DeviceFilter {
-  site?: number;
+  sites?: number[];
   online?: boolean;
   mac?: string;
+  /** Only devices first seen at or after this time (anywhere in the region). */
+  firstSeenSince?: Date;
 }
 
-export async function listDevices(db: Pool, filter: DeviceFilter): Promise<Device[]> {
+/** A position in the (site, ip, id) order: the last row of the previous page. */
+export interface DeviceCursor {
+  site: number;
+  ip: string;
+  id: number;
+}
+
+export interface DevicePage {
+  devices: Device[];
+  /** Where the next page starts; undefined after the last page. */
+  next?: DeviceCursor;
+}
+
+/**
+ * One page of the inventory in a stable order (site, ip, id), by keyset: a page costs the same wherever it
+ * is in the table, and rows inserted while a client pages never shift the rows it has not read yet.
+ */
+export async function listDevicePage(
+  db: Pool,
+  filter: DeviceFilter,
+  page: { after?: DeviceCursor; limit: number },
+): Promise<DevicePage> {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  const param = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  if (filter.sites) where.push(`site = any(${param(filter.sites)}::int[])`);
+  if (filter.online !== undefined) where.push(`online = ${param(filter.online)}`);
+  if (filter.mac) where.push(`mac = ${param(filter.mac)}::macaddr`);
+  if (filter.firstSeenSince) where.push(`first_seen >= ${param(filter.firstSeenSince)}`);
+  if (page.after) {
+    const { site, ip, id } = page.after;
+    where.push(`(site, ip, id) > (${param(site)}, ${param(ip)}::inet, ${param(id)})`);
+  }
+  // Qualified in ORDER BY: a bare `ip` would name the text column host(ip) and sort 10.8.0.100 before .11.
   const { rows } = await db.query(
-    `select site, host(ip) as ip, mac::text as mac, hostname, vendor, online, first_seen, last_seen, missed_scans
-     from devices
-     where ($1::int is null or site = $1) and ($2::boolean is null or online = $2)
-       and ($3::macaddr is null or mac = $3)
-     order by site, ip, mac nulls first`,
-    [filter.site ?? null, filter.online ?? null, filter.mac ?? null],
+    `select id, site, host(ip) as ip, mac::text as mac, hostname, vendor, online, first_seen, last_seen,
+            missed_scans, previous_site, moved_at
+     from devices ${where.length > 0 ? `where ${where.join(' and ')}` : ''}
+     order by devices.site, devices.ip, devices.id
+     limit ${param(page.limit + 1)}`,
+    values,
   );
-  return rows.map((r) => ({
-    site: r.site,
-    ip: r.ip,
-    mac: r.mac,
-    hostname: r.hostname,
-    vendor: r.vendor,
-    online: r.online,
-    firstSeen: (r.first_seen as Date).toISOString(),
-    lastSeen: (r.last_seen as Date).toISOString(),
-    missedScans: r.missed_scans,
-  }));
+  const more = rows.length > page.limit;
+  const shown = more ? rows.slice(0, page.limit) : rows;
+  const last = shown[shown.length - 1];
+  return {
+    devices: shown.map((r) => ({
+      site: r.site,
+      ip: r.ip,
+      mac: r.mac,
+      hostname: r.hostname,
+      vendor: r.vendor,
+      online: r.online,
+      firstSeen: (r.first_seen as Date).toISOString(),
+      lastSeen: (r.last_seen as Date).toISOString(),
+      missedScans: r.missed_scans,
+      previousSite: r.previous_site,
+      movedAt: r.moved_at ? (r.moved_at as Date).toISOString() : null,
+    })),
+    next: more && last ? { site: last.site, ip: last.ip, id: last.id } : undefined,
+  };
+}
+
+/**
+ * Sets how many consecutive scans a device of `site` may miss before it counts as offline; null returns the
+ * site to the controller's default. False when the site does not exist.
+ */
+export async function setOfflineAfter(
+  db: PoolClient,
+  site: number,
+  missedScans: number | null,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'update sites set offline_after_missed_scans = $2, updated_at = now() where number = $1',
+    [site, missedScans],
+  );
+  return (rowCount ?? 0) > 0;
 }
 
 export interface IngestCounts {
@@ -65,12 +116,13 @@ export async function ingestReport(
   report: NormalisedReport,
   options: { offlineAfterMissedScans: number; oui: OuiTable },
 ): Promise<IngestCounts | undefined> {
-  const locked = await db.query<{ last_report_at: Date | null }>(
-    'select last_report_at from sites where number = $1 for update',
+  const locked = await db.query<{ last_report_at: Date | null; offline_after_missed_scans: number | null }>(
+    'select last_report_at, offline_after_missed_scans from sites where number = $1 for update',
     [site],
   );
   const siteRow = locked.rows[0];
   if (!siteRow) return undefined;
+  const offlineAfter = siteRow.offline_after_missed_scans ?? options.offlineAfterMissedScans;
   const received = report.devices.length;
   const seen = await db.query('select 1 from scan_reports where site = $1 and scanned_at = $2', [
     site,
@@ -94,10 +146,24 @@ export async function ingestReport(
     [site, ips, macs],
   );
 
+  // A MAC is one device across the region. Seen here no earlier than its last sighting on another site,
+  // its row moves here and remembers where it was; seen here earlier than that, this sighting is old news
+  // and is left out, so the device never has two rows.
+  const withMac = report.devices.filter((d) => d.mac !== null);
+  await db.query(
+    `update devices d set site = $1, previous_site = d.site, moved_at = $2, ip = r.ip::inet, online = true,
+                          missed_scans = 0
+     from unnest($3::text[], $4::text[]) as r(key, ip)
+     where d.device_key = r.key and d.site <> $1 and d.last_seen <= $2
+       and not exists (select 1 from devices e where e.site = $1 and e.device_key = r.key)`,
+    [site, report.scannedAt, withMac.map((d) => d.key), withMac.map((d) => d.ip)],
+  );
+
   const upserted = await db.query<{ inserted: boolean }>(
     `insert into devices as d (site, device_key, ip, mac, hostname, vendor, online, missed_scans, first_seen, last_seen)
      select $1, r.key, r.ip::inet, r.mac::macaddr, r.hostname, r.vendor, true, 0, $2, $2
      from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) as r(key, ip, mac, hostname, vendor)
+     where not exists (select 1 from devices e where e.device_key = r.key and e.site <> $1)
      on conflict (site, device_key) do update set
        ip = case when $8 then d.ip else excluded.ip end,
        mac = coalesce(excluded.mac, d.mac),
@@ -136,10 +202,16 @@ export async function ingestReport(
          returning m.online as was_online, d.online as is_online
        )
        select count(*) filter (where was_online and not is_online)::int as flipped from changed`,
-      [site, keys, options.offlineAfterMissedScans],
+      [site, keys, offlineAfter],
     );
     markedOffline = missed.rows[0]?.flipped ?? 0;
     await db.query('update sites set last_report_at = $2 where number = $1', [site, report.scannedAt]);
+    // Device events serve watchers that were briefly away (Last-Event-ID), not an archive: keep 30 days.
+    // SKIP LOCKED: reports of other sites pruning at the same moment neither wait for this one nor deadlock.
+    await db.query(
+      `delete from device_events where id in (
+         select id from device_events where at < now() - interval '30 days' limit 5000 for update skip locked)`,
+    );
   }
   await db.query(
     `insert into scan_reports (site, scanned_at, received, created, updated, marked_offline, stale)

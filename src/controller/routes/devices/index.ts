@@ -1,14 +1,51 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { actorOf } from '../../auth/plugin';
 import { inTransaction } from '../../db/transaction';
-import { notFound } from '../../http-errors';
+import { badRequest, notFound } from '../../http-errors';
 import { normaliseReport, type ReportBody } from '../../ingest/report';
 import { ouiTable } from '../../ingest/vendor';
 import { recordAudit } from '../../repositories/audit';
-import { type DeviceFilter, ingestReport, listDevices } from '../../repositories/devices';
+import { type DeviceFilter, ingestReport, listDevicePage, setOfflineAfter } from '../../repositories/devices';
 import { responses } from '../../schemas/common';
-import { deviceQuerySchema, reportResultSchema, reportSchema } from '../../schemas/devices';
+import {
+  DEFAULT_DEVICE_PAGE,
+  devicePageSchema,
+  deviceQuerySchema,
+  offlineAfterResultSchema,
+  offlineAfterSchema,
+  reportResultSchema,
+  reportSchema,
+} from '../../schemas/devices';
 import { siteParams } from '../../schemas/sites';
+import { decodeCursor, encodeCursor } from './cursor';
+import { deviceEventRoutes } from './events';
+
+interface DeviceQuery {
+  site?: number;
+  sites?: string;
+  online?: boolean;
+  mac?: string;
+  firstSeenSince?: string;
+  limit?: number;
+  after?: string;
+}
+
+/** The query's filter; `site` and `sites` together ask for the sites in both. */
+function filterOf(query: DeviceQuery): DeviceFilter {
+  let sites: number[] | undefined;
+  if (query.sites !== undefined) {
+    sites = query.sites.split(',').map(Number);
+    const outside = sites.find((n) => n > 255);
+    if (outside !== undefined) throw badRequest(`sites: ${outside} is not a site number (0-255)`);
+  }
+  if (query.site !== undefined) sites = sites ? sites.filter((n) => n === query.site) : [query.site];
+  return {
+    sites,
+    online: query.online,
+    mac: query.mac,
+    firstSeenSince: query.firstSeenSince === undefined ? undefined : new Date(query.firstSeenSince),
+  };
+}
 
 export interface DeviceRouteOptions {
   offlineAfterMissedScans: number;
@@ -65,22 +102,57 @@ export const deviceRoutes: FastifyPluginAsync<DeviceRouteOptions> = async (app, 
     },
   );
 
-  app.get<{ Querystring: DeviceFilter }>(
+  app.get<{ Querystring: DeviceQuery }>(
     '/api/devices',
     {
       schema: {
         tags: ['devices'],
-        summary: 'the inventory, filtered by site, online state or MAC',
+        summary: 'the inventory in pages (order: site, ip, id), filtered by site, online state, MAC or age',
+        description:
+          'Follow `next` (pass it as `after`) until it is null. A page holds `limit` devices (default 1000, at most 5000).',
         querystring: deviceQuerySchema,
-        response: responses({
-          200: {
-            type: 'object',
-            required: ['devices'],
-            properties: { devices: { type: 'array', items: { $ref: 'Device#' } } },
-          },
-        }),
+        response: responses({ 200: devicePageSchema }),
       },
     },
-    async (request) => ({ devices: await listDevices(app.db, request.query) }),
+    async (request) => {
+      const page = await listDevicePage(app.db, filterOf(request.query), {
+        after: request.query.after === undefined ? undefined : decodeCursor(request.query.after),
+        limit: request.query.limit ?? DEFAULT_DEVICE_PAGE,
+      });
+      return { devices: page.devices, next: page.next ? encodeCursor(page.next) : null };
+    },
   );
+
+  app.put<{ Params: { number: number }; Body: { missedScans: number | null } }>(
+    '/api/sites/:number/offline-after',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'how many consecutive missed scans make a device of this site offline (null: the default)',
+        params: siteParams,
+        body: offlineAfterSchema,
+        response: responses({ 200: offlineAfterResultSchema }),
+      },
+    },
+    async (request) => {
+      const site = request.params.number;
+      const { missedScans } = request.body;
+      const found = await inTransaction(app.db, async (client) => {
+        const updated = await setOfflineAfter(client, site, missedScans);
+        if (updated)
+          await recordAudit(client, {
+            actor: actorOf(request.principal),
+            action: 'sites.offline-after',
+            target: `site:${site}`,
+            detail: { missedScans },
+            requestId: request.id,
+          });
+        return updated;
+      });
+      if (!found) throw notFound(`site ${site} is not registered`);
+      return { site, missedScans, effective: missedScans ?? options.offlineAfterMissedScans };
+    },
+  );
+
+  await app.register(deviceEventRoutes);
 };
