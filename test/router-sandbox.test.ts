@@ -123,10 +123,17 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
           'opkg update',
           'opkg install nmap',
           'cron enable',
-          'network restart',
+          'network reload',
+          'ifup waveshift',
+          'dnsmasq reload',
+          'firewall reload',
           'reboot',
         ]),
       );
+      // The confirmed change left no pending restore; the boot hook stays, idle, for the next apply.
+      expect(
+        await router.sh('ls /etc/waveshift/pending-restore 2>&1 | grep -c "No such"; ls /etc/rc.d'),
+      ).toBe('1\nS12waveshift-restore\n');
       expect(calls.filter((c) => c === 'reboot')).toHaveLength(1);
       expect(
         await router.sh(
@@ -159,7 +166,8 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
       expect((await router.calls()).length).toBe(callsBefore);
     });
 
-    it('applies only what changed when the site changes (new access server address)', async () => {
+    it('applies only what changed when the site changes (new access server address), with reloads, no reboot', async () => {
+      const callsBefore = (await router.calls()).length;
       const config = await readConfig();
       config.accessServers[0].publicIp = '203.0.113.77';
       config.accessServers[0].listenPort = 51999;
@@ -174,6 +182,13 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
         'network.waveshift_server.endpoint_port',
       ]);
       expect(r.host).toBe('127.8.3.1');
+      expect(r.rebooted).toBe(false);
+      // Only the network (the tunnel's peer) changed: netifd reloads and the tunnel restarts, nothing else.
+      expect((await router.calls()).slice(callsBefore)).toEqual([
+        'cron restart',
+        'network reload',
+        'ifup waveshift',
+      ]);
       expect(
         await router.sh(
           'uci get network.waveshift_server.endpoint_host; uci get network.waveshift_server.endpoint_port; grep -c waveshift-device-scanner /etc/crontabs/root',
@@ -225,6 +240,8 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
       'rollback',
       async () => {
         if (router.host !== '127.0.0.1') throw new Error(`still at ${router.host}`);
+        if (!(await router.sh('cat /tmp/waveshift-apply/state')).includes('rolledback'))
+          throw new Error('not rolled back yet');
       },
       20_000,
       200,

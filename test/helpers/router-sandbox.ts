@@ -5,8 +5,9 @@
  * /etc/config, /etc/init.d, /etc/crontabs are the sandbox's and the real /etc is never touched; the network
  * namespace has no interface but loopback; PATH holds only sandbox tools: a whitelist of busybox applets
  * (no reboot, halt, init, mount), an independent `uci` (sandbox-uci.ts), and recorders for `reboot`,
- * `opkg`, `wifi`, `ubus`, `wg` and /etc/init.d/*. A `reboot` call, even a real reboot(2), ends only the
- * sandbox's PID namespace.
+ * `opkg`, `wifi`, `ubus`, `wg`, `ifup` and /etc/init.d/*. A `reboot` call, even a real reboot(2), ends only
+ * the sandbox's PID namespace; the router then boots as OpenWrt does: a fresh /tmp, the init scripts
+ * enabled in /etc/rc.d (through /etc/rc.common) with `boot`, then the network from the committed config.
  *
  * The LAN address is simulated: the router listens on a loopback address that stands for its LAN address
  * (192.168.8.1 → 127.0.0.1, 10.8.N.1 → 127.8.N.1, same port), and when /etc/init.d/network restarts with a
@@ -81,6 +82,7 @@ const APPLETS = [
   'od',
   'uname',
   'setsid',
+  'sync',
   'pidof',
   'ps',
 ];
@@ -260,6 +262,27 @@ function bundleUci(): Promise<string> {
 
 const script = (body: string) => `#!${BUSYBOX} sh\n${body}\n`;
 
+/**
+ * OpenWrt's /etc/rc.common, reduced to what an init script relies on: a script starting with
+ * `#!/bin/sh /etc/rc.common` defines start/boot/…, and `enable` links it into /etc/rc.d as S<START><name>.
+ */
+const RC_COMMON = [
+  'initscript=$1; action=${2:-help}; shift 2',
+  'name=${initscript##*/}; name=${name#S[0-9][0-9]}',
+  'start() { :; }',
+  'stop() { :; }',
+  'boot() { start "$@"; }',
+  'enable() { [ -n "$START" ] && ln -sf "../init.d/$name" "/etc/rc.d/S$START$name"; }',
+  'disable() { rm -f /etc/rc.d/S??"$name"; }',
+  'enabled() { [ -e "/etc/rc.d/S$START$name" ]; }',
+  '. "$initscript"',
+  '"$action" "$@"',
+  '',
+].join('\n');
+
+/** What the router runs at boot: its enabled init scripts in order (boot), then netifd brings up the network. */
+const BOOT = 'for s in /etc/rc.d/S*; do [ -x "$s" ] && "$s" boot; done; /etc/init.d/network start';
+
 /** Inside the router, /tmp is its own tmpfs: tools live under its /etc, which the sandbox owns. */
 const TOOLS = '/etc/.sandbox/bin';
 
@@ -295,6 +318,14 @@ async function writeTools(
     uci: `exec ${process.execPath} ${uci} "$@"`,
     reboot: 'echo reboot >> /etc/.sandbox/calls\ntouch /etc/.sandbox/reboot-requested',
     wifi: 'echo "wifi $*" >> /etc/.sandbox/calls',
+    // netifd's ifup: takes the interface down and up again from the committed configuration.
+    ifup: [
+      'echo "ifup $*" >> /etc/.sandbox/calls',
+      '[ "$1" = waveshift ] || exit 0',
+      'if [ "$(uci -q get network.waveshift.proto)" != wireguard ]; then echo "Interface not found" >&2; exit 1; fi',
+      'touch /etc/.sandbox/tunnel-configured',
+      'if [ -f /etc/.sandbox/netifd-wireguard.sh ]; then sh /etc/.sandbox/netifd-wireguard.sh; fi',
+    ].join('\n'),
     logger:
       'while [ $# -gt 0 ]; do case "$1" in -t|-p) shift 2;; *) break;; esac; done\necho "$*" >> /etc/.sandbox/syslog',
     ubus: `if [ "$1 $2 $3" = "call system board" ]; then cat /etc/.sandbox/board.json; else echo "Command failed: Not found" >&2; exit 4; fi`,
@@ -328,8 +359,9 @@ async function writeTools(
 
 async function writeEtc(root: string, options: RouterSandboxOptions): Promise<void> {
   const etc = join(root, 'etc');
-  for (const dir of ['config', 'init.d', 'crontabs', '.sandbox'])
+  for (const dir of ['config', 'init.d', 'rc.d', 'crontabs', '.sandbox'])
     await mkdir(join(etc, dir), { recursive: true });
+  await writeFile(join(etc, 'rc.common'), RC_COMMON);
   const config = { ...FACTORY_CONFIG, ...options.config };
   for (const [name, text] of Object.entries(config))
     await writeFile(join(etc, 'config', name), text.trimStart());
@@ -554,8 +586,8 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
         await new Promise((r) => setTimeout(r, options.rebootDownMs ?? 300));
         ns = await startNamespaces(root);
         await options.onBoot?.(ns.pid);
-        // Boot brings the network up from the committed configuration.
-        await new Promise<void>((resolve) => exec('/etc/init.d/network start').on('close', () => resolve()));
+        // Boot runs the enabled init scripts, then brings the network up from the committed configuration.
+        await new Promise<void>((resolve) => exec(BOOT).on('close', () => resolve()));
         lanAddress = (await readFile(join(state, 'lan-address'), 'utf8').catch(() => lanAddress)).trim();
         host = loopbackFor(lanAddress);
         if (!stopped) await listen(host);

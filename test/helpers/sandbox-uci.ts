@@ -10,7 +10,8 @@
  * - `show` of a package names anonymous sections `@type[i]`, `show` of one section or option by its id;
  *   values quoted; `get` of a list quotes the entries that hold whitespace;
  * - `changes` prints `p.s.o='v'`, `p.s.o+='v'`, `p.s.o-='v'`, `-p.s[.o]`;
- * - `commit` and `export` write libuci's layout: a blank line before each `config`;
+ * - `commit` and `export` write libuci's layout: a blank line before each `config`; `export -n` names
+ *   anonymous sections by their id;
  * - section types may hold any printable character but space, package names `-` too, names [A-Za-z0-9_].
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,6 +45,8 @@ let saveDir = '/tmp/.uci';
 let quiet = false;
 let noCommit = false;
 let listDelimiter = ' ';
+/** -n: export names anonymous sections by their generated id. */
+let exportNames = false;
 
 /**
  * Reads one command's words from `text` at `at`, as libuci's uci_parse_argument does: a newline outside
@@ -175,7 +178,8 @@ const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
 function serialize(pkg: Pkg, header: boolean): string {
   let out = header ? `package ${pkg.name}\n` : '';
   for (const s of pkg.sections) {
-    out += s.anonymous ? `\nconfig ${s.type}\n` : `\nconfig ${s.type} ${q(s.id)}\n`;
+    const named = !s.anonymous || (header && exportNames);
+    out += named ? `\nconfig ${s.type} ${q(s.id)}\n` : `\nconfig ${s.type}\n`;
     for (const [k, v] of s.options) {
       if (Array.isArray(v)) for (const e of v) out += `\tlist ${k} ${q(e)}\n`;
       else out += `\toption ${k} ${q(v)}\n`;
@@ -581,7 +585,9 @@ function main(argv: string[]): number {
     else if (flag === '-P') {
       saveDir = args.shift() ?? saveDir;
       noCommit = true;
-    } else if (flag === '-X' || flag === '-n' || flag === '-N' || flag === '-L' || flag === '-s') continue;
+    } else if (flag === '-n') exportNames = true;
+    else if (flag === '-N') exportNames = false;
+    else if (flag === '-X' || flag === '-L' || flag === '-s') continue;
     else {
       process.stderr.write(`uci: unsupported option ${flag}\n`);
       return 1;
