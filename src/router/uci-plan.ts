@@ -66,8 +66,8 @@ class PlanBuilder {
   line(command: Command, target: string, value: string | undefined, secret: boolean): void {
     const tail = value === undefined ? '' : `=${quoteUci(value)}`;
     const pkg = target.split('.')[0]!;
-    (this.expected[pkg] ??= []).push(changeLine(command, target, value));
-    (this.expectedLine[pkg] ??= []).push(this.batch.length);
+    this.expected[pkg] = [...(this.expected[pkg] ?? []), changeLine(command, target, value)];
+    this.expectedLine[pkg] = [...(this.expectedLine[pkg] ?? []), this.batch.length];
     this.batch.push(`${command} ${target}${tail}`);
     this.displayBatch.push(
       `${command} ${target}${value === undefined ? '' : `=${secret ? quoteUci(REDACTED) : quoteUci(value)}`}`,

@@ -267,8 +267,8 @@ const script = (body: string) => `#!${BUSYBOX} sh\n${body}\n`;
  * `#!/bin/sh /etc/rc.common` defines start/boot/…, and `enable` links it into /etc/rc.d as S<START><name>.
  */
 const RC_COMMON = [
-  'initscript=$1; action=${2:-help}; shift 2',
-  'name=${initscript##*/}; name=${name#S[0-9][0-9]}',
+  'initscript=$1; action=$2; [ -n "$action" ] || action=help; shift 2',
+  'name=$(basename "$initscript" | sed "s/^[SK][0-9][0-9]//")',
   'start() { :; }',
   'stop() { :; }',
   'boot() { start "$@"; }',
