@@ -206,8 +206,13 @@ function deltaFile(pkg: string): string {
  */
 function readDelta(pkg: string): string[] {
   const file = deltaFile(pkg);
-  if (!existsSync(file)) return [];
-  const text = readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    // libuci skips a delta file it cannot open.
+    return [];
+  }
   const entries: string[] = [];
   let at = 0;
   while (at < text.length) {
@@ -349,9 +354,14 @@ function applyDelta(pkg: Pkg, line: string): void {
 }
 
 function stage(pkg: string, line: string): void {
-  mkdirSync(saveDir, { recursive: true });
-  const file = deltaFile(pkg);
-  writeFileSync(file, `${existsSync(file) ? readFileSync(file, 'utf8') : ''}${line}\n`);
+  try {
+    mkdirSync(saveDir, { recursive: true });
+    const file = deltaFile(pkg);
+    writeFileSync(file, `${existsSync(file) ? readFileSync(file, 'utf8') : ''}${line}\n`);
+  } catch {
+    // libuci's uci_save: a delta file it cannot write (a full /tmp, a directory in the way) is UCI_ERR_IO.
+    throw new UciFailure('I/O error');
+  }
 }
 
 /** Deltas name a section by its id, never `@type[i]`: libuci resolves the reference before saving. */
@@ -517,7 +527,13 @@ function run(command: string, args: string[], out: string[]): void {
         });
         mkdirSync(saveDir, { recursive: true });
         writeFileSync(deltaFile(ptr.pkg), keep.map((l) => `${deltaText(l)}\n`).join(''));
-      } else rmSync(deltaFile(ptr.pkg), { force: true });
+      } else {
+        try {
+          rmSync(deltaFile(ptr.pkg), { force: true });
+        } catch {
+          throw new UciFailure('I/O error');
+        }
+      }
       return;
     }
     case 'commit': {
