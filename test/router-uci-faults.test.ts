@@ -159,6 +159,16 @@ describeWithNetns('configure-hub on routers whose uci fails', () => {
     expect(await r.sh('uci show firewall.waveshift | head -1')).toBe('firewall.waveshift=zone\n');
     const again = await configureHub(['--site', String(site)]);
     expect(again.json<ConfigureHubResult>().results[0]).toMatchObject({ status: 'unchanged' });
+    // Management over the tunnel, asked for: the zone accepts input; a firewall reload, no reboot.
+    const reboots = (await r.calls()).filter((c) => c === 'reboot').length;
+    const manage = await configureHub(['--site', String(site), '--manage-over-tunnel']);
+    expect(manage.json<ConfigureHubResult>().results[0]).toMatchObject({
+      status: 'changed',
+      rebooted: false,
+      changes: [{ resource: 'firewall.waveshift.input', before: 'REJECT', after: 'ACCEPT' }],
+    });
+    expect((await r.calls()).filter((c) => c === 'reboot')).toHaveLength(reboots);
+    expect((await r.calls()).at(-1)).toBe('firewall reload');
   });
 
   it('a power cut during the confirm window: the router boots with its previous configuration', async () => {
