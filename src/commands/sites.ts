@@ -9,6 +9,7 @@ interface SitesOptions {
   remove?: string;
   exportConfig?: string;
   includePrivateKey?: boolean;
+  mtu?: string;
   dryRun?: boolean;
 }
 
@@ -23,6 +24,10 @@ export const sitesCommand: CommandDefinition = {
       .option('--remove <site>', 'deregister site N, remove its peer and secrets; its number becomes free')
       .option('--export-config <site>', 'print site N’s WireGuard configuration (wg-quick format)')
       .option('--include-private-key', 'with --export-config: include the private key (read from SSM)')
+      .option(
+        '--mtu <bytes>',
+        'with --export-config: tunnel MTU, the WAN MTU less 80 (default 1420 for a 1500-byte WAN; e.g. 1412 on PPPoE)',
+      )
       .option('--dry-run', 'with --add: print what would be added, routed and registered; change nothing')
       .action(
         run<SitesOptions>(async (ctx, options) => {
@@ -35,6 +40,9 @@ export const sitesCommand: CommandDefinition = {
           ]);
           if (options.includePrivateKey && action !== 'exportConfig') {
             throw new UsageError('--include-private-key goes with --export-config');
+          }
+          if (options.mtu !== undefined && action !== 'exportConfig') {
+            throw new UsageError('--mtu goes with --export-config');
           }
           if (options.dryRun && action !== 'add') throw new UsageError('--dry-run goes with --add');
           if (action === 'add' && options.dryRun) {
@@ -62,7 +70,12 @@ export const sitesCommand: CommandDefinition = {
             const { exportSiteConfig } = await import('../sites/show');
             const site = wholeNumber('--export-config', options.exportConfig, 0, 255);
             ctx.io.result(
-              await exportSiteConfig(ctx, site, options.includePrivateKey === true),
+              await exportSiteConfig(
+                ctx,
+                site,
+                options.includePrivateKey === true,
+                options.mtu === undefined ? undefined : wholeNumber('--mtu', options.mtu, 1280, 1500),
+              ),
               (r) => r.config,
             );
           }
