@@ -191,7 +191,7 @@ config forwarding 'lan_to_waveshift'
 
   it('predicts the exact `uci changes` of its batch, package by package, to check before committing', () => {
     const plan = planUci(parseUciExport(namedExport), desired);
-    expect(plan.packages).toEqual(['network', 'dhcp', 'firewall']);
+    expect(plan.packages).toEqual(['dhcp', 'firewall', 'network']);
     expect(plan.expected.network).toContain("network.lan.ipaddr='10.8.3.1'");
     expect(plan.expected.network).toContain("network.waveshift='interface'");
     expect(plan.expected.network).toContain("network.waveshift.addresses+='10.8.3.1/32'");
@@ -346,7 +346,7 @@ describe('router snapshot, files and helpers', () => {
     });
     expect(snap.cronLine).toBe(cronLine(5));
     expect(snap.pending).toEqual(["network.lan.ipaddr='1.2.3.4'"]);
-    expect(READ_SCRIPT.split('\n')).toHaveLength(9);
+    expect(READ_SCRIPT.split('\n')).toHaveLength(10);
   });
 
   it('names the packages to install', () => {
@@ -387,6 +387,7 @@ describe('router snapshot, files and helpers', () => {
       cronLine: cronLine(15),
       enableCron: true,
       rollbackSeconds: 90,
+      lanMoves: true,
     });
     const delimiters = [...script.matchAll(/<<'(WAVESHIFT_EOF_[0-9a-f]{12})'/g)].map((m) => m[1]!);
     expect(delimiters).toHaveLength(5);

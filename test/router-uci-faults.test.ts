@@ -180,6 +180,7 @@ describeWithNetns('configure-hub on routers whose uci fails', () => {
       files: [],
       enableCron: false,
       rollbackSeconds: 600,
+      lanMoves: true,
     });
     expect(await r.sh(`cat > /tmp/apply.sh <<'APPLY_END'\n${script}APPLY_END\nsh /tmp/apply.sh`)).toBe(
       'apply:detached\n',

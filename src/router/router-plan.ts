@@ -130,6 +130,7 @@ export function applyInputs(plan: RouterPlan, rollbackSeconds: number): ApplyInp
     cronLine: plan.cronLine,
     enableCron: plan.enableCron,
     rollbackSeconds,
+    lanMoves: plan.rebootNeeded,
   };
 }
 

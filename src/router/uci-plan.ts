@@ -1,4 +1,4 @@
-import { CONFIG_PACKAGES, SECRET_OPTIONS, type SectionSpec } from './desired-state';
+import { SECRET_OPTIONS, type SectionSpec } from './desired-state';
 import {
   displayRef,
   quoteUci,
@@ -271,8 +271,8 @@ export function planUci(current: readonly UciPackage[], desired: readonly Sectio
     else if (spec.kind === 'merge') planMerge(b, spec, findSection(pkg(spec.config), spec.ref));
     else planMembers(b, spec, findSection(pkg(spec.config), spec.ref));
   }
-  const order: readonly string[] = CONFIG_PACKAGES;
-  const packages = Object.keys(b.expected).sort((x, y) => order.indexOf(x) - order.indexOf(y));
+  // The order `uci changes` lists packages in (alphabetical), so one call can be compared whole.
+  const packages = Object.keys(b.expected).sort();
   return {
     changes: b.changes,
     batch: b.batch,

@@ -42,6 +42,8 @@ const INVALID = 'Invalid argument';
 
 let confDir = '/etc/config';
 let saveDir = '/tmp/.uci';
+/** Delta directories read before saveDir (-p, and the default one that -P replaces). */
+const deltaPaths: string[] = [];
 let quiet = false;
 let noCommit = false;
 let listDelimiter = ' ';
@@ -205,7 +207,10 @@ function deltaFile(pkg: string): string {
  * with the same argument rules as a batch: a value may hold a newline inside its quotes.
  */
 function readDelta(pkg: string): string[] {
-  const file = deltaFile(pkg);
+  return [...deltaPaths, saveDir].flatMap((dir) => readDeltaFile(join(dir, pkg)));
+}
+
+function readDeltaFile(file: string): string[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -405,15 +410,32 @@ function changeLine(pkg: string, line: string): string {
   return `${path}${assign}${q(ptr.value ?? '')}`;
 }
 
+/**
+ * cli.c's package commands without an argument: each package in turn; one that fails is reported and
+ * skipped, and the command still exits 0.
+ */
+function eachPackage(out: string[], work: (name: string) => void): void {
+  for (const name of packageNames()) {
+    try {
+      work(name);
+    } catch (error) {
+      flush(out);
+      report(error);
+    }
+  }
+}
+
 function run(command: string, args: string[], out: string[]): void {
   switch (command) {
     case 'export': {
-      for (const name of args.length > 0 ? args : packageNames()) out.push(serialize(load(name), true));
+      if (args.length > 1) throw new UsageFailure();
+      if (args.length === 1) out.push(serialize(load(args[0]!), true));
+      else eachPackage(out, (name) => out.push(serialize(load(name), true)));
       return;
     }
     case 'show': {
       if (args.length === 0) {
-        for (const name of packageNames()) out.push(...show(load(name)));
+        eachPackage(out, (name) => out.push(...show(load(name))));
         return;
       }
       const ptr = parsePtr(args[0]!, false);
@@ -509,10 +531,13 @@ function run(command: string, args: string[], out: string[]): void {
       return;
     }
     case 'changes': {
-      for (const name of args.length > 0 ? args : packageNames()) {
+      const changes = (name: string) => {
         load(name);
         for (const line of readDelta(name)) out.push(changeLine(name, line));
-      }
+      };
+      if (args.length > 1) throw new UsageFailure();
+      if (args.length === 1) changes(args[0]!);
+      else eachPackage(out, changes);
       return;
     }
     case 'revert': {
@@ -521,7 +546,7 @@ function run(command: string, args: string[], out: string[]): void {
         const pkg = load(ptr.pkg);
         const s = requireSection(pkg, ptr.section);
         const prefix = deltaPath(pkg.name, s, ptr.option);
-        const keep = readDelta(ptr.pkg).filter((l) => {
+        const keep = readDeltaFile(deltaFile(ptr.pkg)).filter((l) => {
           const body = '+-|~@^'.includes(l[0]!) ? l.slice(1) : l;
           return !(body.startsWith(`${prefix}.`) || body.startsWith(`${prefix}=`) || body === prefix);
         });
@@ -555,9 +580,12 @@ function run(command: string, args: string[], out: string[]): void {
 }
 
 class UnknownCommand extends Error {}
+/** Too many arguments: cli.c prints its usage and exits 255. */
+class UsageFailure extends UnknownCommand {}
 
 function report(error: unknown): void {
-  if (error instanceof UnknownCommand) process.stderr.write('Unknown command\n');
+  if (error instanceof UsageFailure) process.stderr.write('Usage: uci [<options>] <command> [<arguments>]\n');
+  else if (error instanceof UnknownCommand) process.stderr.write('Unknown command\n');
   else if (error instanceof UciFailure) {
     if (!quiet) process.stderr.write(`uci: ${error.message}\n`);
   } else throw error;
@@ -597,8 +625,10 @@ function main(argv: string[]): number {
     if (flag === '-q') quiet = true;
     else if (flag === '-c') confDir = args.shift() ?? confDir;
     else if (flag === '-d') listDelimiter = args.shift() ?? listDelimiter;
-    else if (flag === '-p') saveDir = args.shift() ?? saveDir;
+    else if (flag === '-p') deltaPaths.push(args.shift() ?? saveDir);
     else if (flag === '-P') {
+      // cli.c: the old savedir stays a delta path; the new one takes the changes, which are never committed.
+      deltaPaths.push(saveDir);
       saveDir = args.shift() ?? saveDir;
       noCommit = true;
     } else if (flag === '-n') exportNames = true;
