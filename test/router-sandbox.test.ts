@@ -144,6 +144,9 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
         siteKeys.get(3)!.privateKey,
       );
       expect(await router.sh('uci changes network; uci changes dhcp; uci changes firewall')).toBe('');
+      expect(await router.sh('wg show waveshift latest-handshakes | cut -f1')).toBe(
+        `${deployment.server.publicKey}\n`,
+      );
       expect(
         await router.sh(
           'ls -ln /etc/waveshift/scanner.conf | cut -c1-10; grep -c API_KEY= /etc/waveshift/scanner.conf; grep waveshift-device-scanner /etc/crontabs/root',

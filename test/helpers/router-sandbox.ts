@@ -82,7 +82,6 @@ const APPLETS = [
   'od',
   'uname',
   'setsid',
-  'sync',
   'pidof',
   'ps',
 ];
@@ -235,6 +234,8 @@ export interface RouterSandbox {
   readonly fingerprint: string;
   /** Every exec request received, in order (one per SSH round trip). */
   readonly execs: string[];
+  /** How long each exec of `execs` ran on the router, in ms (filled when it ends): the router's work. */
+  readonly execMs: number[];
   /** Calls recorded by reboot, opkg, wifi and /etc/init.d/* ("network restart", "reboot", …). */
   calls(): Promise<string[]>;
   /** Runs a command inside the router (busybox sh), as a test's own look at it. */
@@ -283,6 +284,13 @@ const RC_COMMON = [
 /** What the router runs at boot: its enabled init scripts in order (boot), then netifd brings up the network. */
 const BOOT = 'for s in /etc/rc.d/S*; do [ -x "$s" ] && "$s" boot; done; /etc/init.d/network start';
 
+/**
+ * What netifd would set up for the tunnel, from one uci call (each starts node, the bulk of a sandboxed
+ * router's work): /etc/.sandbox/tunnel-configured holds the peer's public key while `waveshift` is a
+ * wireguard interface, and `$s` keeps the network package for the caller.
+ */
+const TUNNEL_STATE = String.raw`s=$(uci -q show network); if echo "$s" | grep -qx "network.waveshift.proto='wireguard'"; then echo "$s" | sed -n "s/^network\.waveshift_server\.public_key='\(.*\)'$/\1/p" > /etc/.sandbox/tunnel-configured; else rm -f /etc/.sandbox/tunnel-configured; fi`;
+
 /** Inside the router, /tmp is its own tmpfs: tools live under its /etc, which the sandbox owns. */
 const TOOLS = '/etc/.sandbox/bin';
 
@@ -318,12 +326,15 @@ async function writeTools(
     uci: `exec ${process.execPath} ${uci} "$@"`,
     reboot: 'echo reboot >> /etc/.sandbox/calls\ntouch /etc/.sandbox/reboot-requested',
     wifi: 'echo "wifi $*" >> /etc/.sandbox/calls',
+    // A power cut here is a namespace restart that keeps the host's page cache: flushing the host's disks
+    // would model nothing and slow every test on a shared machine.
+    sync: ':',
     // netifd's ifup: takes the interface down and up again from the committed configuration.
     ifup: [
       'echo "ifup $*" >> /etc/.sandbox/calls',
       '[ "$1" = waveshift ] || exit 0',
-      'if [ "$(uci -q get network.waveshift.proto)" != wireguard ]; then echo "Interface not found" >&2; exit 1; fi',
-      'touch /etc/.sandbox/tunnel-configured',
+      TUNNEL_STATE,
+      '[ -f /etc/.sandbox/tunnel-configured ] || { echo "Interface not found" >&2; exit 1; }',
       'if [ -f /etc/.sandbox/netifd-wireguard.sh ]; then sh /etc/.sandbox/netifd-wireguard.sh; fi',
     ].join('\n'),
     logger:
@@ -341,7 +352,7 @@ async function writeTools(
     ].join('\n'),
     wg: [
       'if [ "$1 $3" = "show latest-handshakes" ] && [ -f /etc/.sandbox/tunnel-configured ]; then',
-      '  key=$(uci -q get network.waveshift_server.public_key)',
+      '  key=$(cat /etc/.sandbox/tunnel-configured)',
       '  if [ "$(cat /etc/.sandbox/tunnel-mode)" = up ]; then echo "$key\t$(date +%s)"; else echo "$key\t0"; fi',
       'else echo "Unable to access interface: No such device" >&2; exit 1; fi',
     ].join('\n'),
@@ -388,11 +399,9 @@ async function writeEtc(root: string, options: RouterSandboxOptions): Promise<vo
         'esac',
       ].join('\n'),
     );
-  // One uci call for both facts: each call starts node, the bulk of a sandboxed router's work.
   const network = [
-    's=$(uci -q show network)',
+    TUNNEL_STATE,
     'echo "$s" | sed -n "s/^network\\.lan\\.ipaddr=\'\\(.*\\)\'$/\\1/p" > /etc/.sandbox/lan-address.new && [ -s /etc/.sandbox/lan-address.new ] && mv /etc/.sandbox/lan-address.new /etc/.sandbox/lan-address',
-    'if echo "$s" | grep -qx "network.waveshift.proto=\'wireguard\'"; then touch /etc/.sandbox/tunnel-configured; else rm -f /etc/.sandbox/tunnel-configured; fi',
     'if [ -f /etc/.sandbox/netifd-wireguard.sh ]; then sh /etc/.sandbox/netifd-wireguard.sh; fi',
   ].join('; ');
   for (const [name, extra] of [
@@ -500,6 +509,7 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
   let lanAddress = '192.168.8.1';
   let stopped = false;
   const execs: string[] = [];
+  const execMs: number[] = [];
   const clients = new Set<ssh2.Connection>();
   const authorized = options.authorizedKey ? ssh2.utils.parseKey(options.authorizedKey) : undefined;
   if (authorized instanceof Error) throw authorized;
@@ -539,7 +549,8 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
       client.on('session', (acceptSession) => {
         const session = acceptSession();
         session.on('exec', (accept, _reject, info) => {
-          execs.push(info.command);
+          const at = execs.push(info.command) - 1;
+          const started = performance.now();
           const stream = accept();
           const child = exec(info.command);
           stream.on('data', (chunk: Buffer) => child.stdin?.write(chunk));
@@ -549,6 +560,7 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
           child.stdout?.on('data', (c: Buffer) => stream.write(c));
           child.stderr?.on('data', (c: Buffer) => stream.stderr.write(c));
           child.on('close', (code) => {
+            execMs[at] = performance.now() - started;
             try {
               stream.exit(code ?? 1);
               stream.end();
@@ -616,6 +628,7 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
     },
     port,
     root,
+    execMs,
     get fingerprint() {
       return fingerprint;
     },
