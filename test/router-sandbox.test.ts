@@ -5,7 +5,11 @@ import type { ConfigureHubResult } from '../src/router/configure-hub';
 import { runCli } from './helpers/cli';
 import { describeWithNetns } from './helpers/netns';
 import { freePort, waitFor } from './helpers/ports';
-import { type RouterDeployment, startRouterDeployment } from './helpers/router-deployment';
+import {
+  configureHubRunner,
+  type RouterDeployment,
+  startRouterDeployment,
+} from './helpers/router-deployment';
 import { generateEd25519, hubArgs, type RouterSandbox, startRouterSandbox } from './helpers/router-sandbox';
 
 const PASSWORD = "pa ss'word$(x)";
@@ -19,23 +23,7 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
   const siteKeys = { get: (n: number) => deployment.siteKeys.get(n) };
 
   const configureHub = (args: string[], env: Record<string, string> = {}) =>
-    runCli(
-      [
-        'configure-hub',
-        '--json',
-        '--reach',
-        '127.8.{site}.1',
-        '--rollback-timeout',
-        '20',
-        '--timeout',
-        '30',
-        ...args,
-      ],
-      {
-        cwd: deployment.dir,
-        env: { WAVECTL_ROUTER_PASSWORD: PASSWORD, SSH_AUTH_SOCK: '', ...env },
-      },
-    );
+    configureHubRunner(deployment, PASSWORD)(args, env);
 
   const sandbox = async (options: Parameters<typeof startRouterSandbox>[0] = {}) => {
     const router = await startRouterSandbox({ password: PASSWORD, rebootDownMs: 200, ...options });

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ConfigureHubResult } from '../src/router/configure-hub';
 import { renderApplyScript } from '../src/router/remote-scripts';
-import { runCli } from './helpers/cli';
 import { describeWithNetns } from './helpers/netns';
 import { waitFor } from './helpers/ports';
-import { type RouterDeployment, startRouterDeployment } from './helpers/router-deployment';
+import {
+  configureHubRunner,
+  type RouterDeployment,
+  startRouterDeployment,
+} from './helpers/router-deployment';
 import {
   FACTORY_CONFIG,
   hubArgs,
@@ -25,24 +28,7 @@ describeWithNetns('configure-hub on routers whose uci fails', () => {
   const routers: RouterSandbox[] = [];
   let nextSite = 40;
 
-  const configureHub = (args: string[]) =>
-    runCli(
-      [
-        'configure-hub',
-        '--json',
-        '--reach',
-        '127.8.{site}.1',
-        '--rollback-timeout',
-        '20',
-        '--timeout',
-        '30',
-        ...args,
-      ],
-      {
-        cwd: deployment.dir,
-        env: { WAVECTL_ROUTER_PASSWORD: PASSWORD, SSH_AUTH_SOCK: '' },
-      },
-    );
+  const configureHub = (args: string[]) => configureHubRunner(deployment, PASSWORD)(args);
 
   const router = async (options: RouterSandboxOptions = {}) => {
     const r = await startRouterSandbox({
@@ -57,6 +43,15 @@ describeWithNetns('configure-hub on routers whose uci fails', () => {
     return { r, site };
   };
 
+  const listeningAt = (r: RouterSandbox, host: string) =>
+    waitFor(
+      `the router at ${host}`,
+      async () => {
+        if (r.host !== host) throw new Error(`at ${r.host}`);
+      },
+      20_000,
+      100,
+    );
   const committed = (r: RouterSandbox) =>
     r.sh('for f in network dhcp firewall; do cat /etc/config/$f 2>/dev/null || echo "no $f"; done');
   const staged = (r: RouterSandbox) =>
@@ -185,27 +180,13 @@ describeWithNetns('configure-hub on routers whose uci fails', () => {
     expect(await r.sh(`cat > /tmp/apply.sh <<'APPLY_END'\n${script}APPLY_END\nsh /tmp/apply.sh`)).toBe(
       'apply:detached\n',
     );
-    await waitFor(
-      'the unconfirmed change is live',
-      async () => {
-        if (r.host !== '127.8.99.1') throw new Error(`at ${r.host}`);
-      },
-      20_000,
-      100,
-    );
+    await listeningAt(r, '127.8.99.1');
     expect(await r.sh('uci get network.lan.ipaddr; ls /etc/waveshift/pending-restore')).toBe(
       '10.8.99.1\ndhcp\nfirewall\nnetwork\n',
     );
     // The power goes: the job and its countdown in /tmp are gone with it.
     await r.sh('reboot');
-    await waitFor(
-      'the router back at its previous address',
-      async () => {
-        if (r.host !== '127.0.0.1') throw new Error(`at ${r.host}`);
-      },
-      20_000,
-      100,
-    );
+    await listeningAt(r, '127.0.0.1');
     expect(
       await r.sh('uci get network.lan.ipaddr; ls /etc/waveshift; ls /tmp; cat /etc/.sandbox/syslog'),
     ).toBe(

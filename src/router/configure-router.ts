@@ -270,11 +270,10 @@ async function apply(attempt: Attempt, plan: RouterPlan): Promise<boolean> {
 /** Reconnects where the router now is and confirms, stopping its rollback; returns that address. */
 async function confirm(attempt: Attempt, target: string): Promise<string> {
   const { rollbackSeconds, pollMs } = attempt.options;
-  if (target !== attempt.host) {
-    // The old session may linger until the network reload cuts it; a fresh one proves the new address.
-    attempt.drop();
-    await sleep(Math.min(1500, pollMs * 3));
-  }
+  // A fresh session proves the router still takes new connections after the reloads (an open one would
+  // survive a firewall that locks the operator out) and, when the LAN moved, that it answers there.
+  attempt.drop();
+  if (target !== attempt.host) await sleep(Math.min(1500, pollMs * 3));
   const confirmBy = Date.now() + Math.max(5, rollbackSeconds - 5) * 1000;
   await attempt.retry(
     'confirm',
