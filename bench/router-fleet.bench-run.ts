@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parameterNames } from '../src/aws/naming';
@@ -26,6 +28,9 @@ const PASSWORD = 'bench-password';
 let deployment: RouterDeployment;
 const routers: RouterSandbox[] = [];
 const rows: string[] = [];
+/** CPU seconds of one node start (user + sys), what each sandboxed uci call costs. */
+let nodeStartCpu = 0;
+const CORES = 2;
 
 const kindOf = (command: string) =>
   command.startsWith('echo @@wavectl:board')
@@ -45,6 +50,7 @@ const reboots = async () =>
 
 async function measure(phase: string, parallel: number, run: () => Promise<void>) {
   const before = routers.map((r) => r.execs.length);
+  const uciBefore = await Promise.all(routers.map((r) => r.uciCalls()));
   const rebootsBefore = await reboots();
   const started = process.hrtime.bigint();
   await run();
@@ -57,9 +63,12 @@ async function measure(phase: string, parallel: number, run: () => Promise<void>
       work.set(kind, (work.get(kind) ?? 0) + (r.execMs[e] ?? 0) / 1000);
     }
   const routerWork = [...work.values()].reduce((a, b) => a + b, 0);
+  const uci = (await Promise.all(routers.map((r) => r.uciCalls()))).map((n, i) => n - uciBefore[i]!);
+  const uciTotal = uci.reduce((a, b) => a + b, 0);
   const clientSlots = seconds * Math.min(parallel, ROUTERS);
   rows.push(
     `${phase.padEnd(34)} wall ${seconds.toFixed(1).padStart(6)} s  reboots ${String((await reboots()) - rebootsBefore).padStart(3)}  round trips/router min ${trips[0]} median ${trips[Math.floor(trips.length / 2)]} max ${trips.at(-1)}`,
+    `${''.padEnd(34)} uci calls ${uciTotal} (${(uciTotal / ROUTERS).toFixed(1)}/router) x ${(nodeStartCpu * 1000).toFixed(0)} ms CPU each = ${(uciTotal * nodeStartCpu).toFixed(1)} CPU s: a floor of ${((uciTotal * nodeStartCpu) / CORES).toFixed(1)} s on ${CORES} cores (load average ${loadavg()[0]!.toFixed(1)})`,
     `${''.padEnd(34)} router exec time ${routerWork.toFixed(1)} s (${[...work].map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}) of ${clientSlots.toFixed(0)} client router-slot s: the client waits ${(100 - (100 * routerWork) / clientSlots).toFixed(0)}% of its time`,
   );
 }
@@ -78,6 +87,7 @@ beforeAll(async () => {
     const router = await startRouterSandbox({
       password: PASSWORD,
       rebootDownMs: 500,
+      watchMs: ROUTERS > 64 ? 200 : 50,
       packages: ['kmod-wireguard', 'wireguard-tools', 'curl', 'nmap'],
     });
     routers.push(router);
@@ -87,7 +97,19 @@ beforeAll(async () => {
   // The floor of a sandboxed router's work: its uci is node, whose start dominates each call.
   const t = performance.now();
   for (let i = 0; i < 5; i++) await routers[0]!.sh('uci -q get network.lan.ipaddr');
-  rows.push(`one sandbox uci call (node start): ${((performance.now() - t) / 5).toFixed(0)} ms`);
+  const times = execFileSync(
+    'bash',
+    ['-c', `TIMEFORMAT='%U %S'; time (for i in 1 2 3 4 5 6 7 8 9 10; do ${process.execPath} -e 0; done)`],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const [user, sys] = times.trim().split(/\s+/).map(Number);
+  nodeStartCpu = ((user ?? 0) + (sys ?? 0)) / 10;
+  rows.push(
+    `one sandbox uci call: ${((performance.now() - t) / 5).toFixed(0)} ms wall; one node start: ${(nodeStartCpu * 1000).toFixed(0)} ms CPU`,
+  );
 }, 1_800_000);
 
 afterAll(async () => {

@@ -221,6 +221,8 @@ export interface RouterSandboxOptions {
   onBoot?: (pid: number) => Promise<void>;
   /** How long a reboot keeps the router away. */
   rebootDownMs?: number;
+  /** How often the sandbox looks for a moved LAN address or a reboot (a fleet of hundreds: less often). */
+  watchMs?: number;
   /** Replaces files of the factory configuration. */
   config?: Record<string, string>;
 }
@@ -238,6 +240,8 @@ export interface RouterSandbox {
   readonly execMs: number[];
   /** Calls recorded by reboot, opkg, wifi and /etc/init.d/* ("network restart", "reboot", …). */
   calls(): Promise<string[]>;
+  /** How many times `uci` has run on the router (each a node process). */
+  uciCalls(): Promise<number>;
   /** Runs a command inside the router (busybox sh), as a test's own look at it. */
   sh(command: string): Promise<string>;
   /** Replaces the SSH host key (a router reset or swapped): for the wrong-host-key test. */
@@ -323,7 +327,9 @@ async function writeTools(
   const uci = '/etc/.sandbox/uci.cjs';
   for (const applet of APPLETS) await symlink(BUSYBOX, join(bin, applet));
   const tools: Record<string, string> = {
-    uci: `exec ${process.execPath} ${uci} "$@"`,
+    // Counted: each call starts node, the bulk of a sandboxed router's CPU (bench/router-fleet reports it).
+    uci: `echo "$1" >> /etc/.sandbox/uci-calls
+exec ${process.execPath} ${uci} "$@"`,
     reboot: 'echo reboot >> /etc/.sandbox/calls\ntouch /etc/.sandbox/reboot-requested',
     wifi: 'echo "wifi $*" >> /etc/.sandbox/calls',
     // A power cut here is a namespace restart that keeps the host's page cache: flushing the host's disks
@@ -620,7 +626,7 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
     } finally {
       busy = false;
     }
-  }, 50);
+  }, options.watchMs ?? 50);
 
   return {
     get host() {
@@ -635,6 +641,9 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
     execs,
     async calls() {
       return (await readFile(join(state, 'calls'), 'utf8')).split('\n').filter(Boolean);
+    },
+    async uciCalls() {
+      return (await readFile(join(state, 'uci-calls'), 'utf8').catch(() => '')).split('\n').length - 1;
     },
     sh(command) {
       return new Promise((resolve, reject) => {
