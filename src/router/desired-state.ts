@@ -56,8 +56,6 @@ export interface SiteRouterInputs {
   manageOverTunnel?: boolean;
 }
 
-export const CONFIG_PACKAGES = ['network', 'dhcp', 'firewall'] as const;
-
 /** Pure: the desired UCI sections of site N's router. */
 export function desiredRouterState(inputs: SiteRouterInputs): SectionSpec[] {
   const { tunnel } = inputs;
