@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -97,14 +97,11 @@ beforeAll(async () => {
   // The floor of a sandboxed router's work: its uci is node, whose start dominates each call.
   const t = performance.now();
   for (let i = 0; i < 5; i++) await routers[0]!.sh('uci -q get network.lan.ipaddr');
-  const times = execFileSync(
+  const times = spawnSync(
     'bash',
     ['-c', `TIMEFORMAT='%U %S'; time (for i in 1 2 3 4 5 6 7 8 9 10; do ${process.execPath} -e 0; done)`],
-    {
-      encoding: 'utf8',
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+    { encoding: 'utf8' },
+  ).stderr;
   const [user, sys] = times.trim().split(/\s+/).map(Number);
   nodeStartCpu = ((user ?? 0) + (sys ?? 0)) / 10;
   rows.push(
