@@ -328,7 +328,7 @@ async function writeTools(
   for (const applet of APPLETS) await symlink(BUSYBOX, join(bin, applet));
   const tools: Record<string, string> = {
     // Counted: each call starts node, the bulk of a sandboxed router's CPU (bench/router-fleet reports it).
-    uci: `echo "$1" >> /etc/.sandbox/uci-calls
+    uci: `echo call >> /etc/.sandbox/uci-calls
 exec ${process.execPath} ${uci} "$@"`,
     reboot: 'echo reboot >> /etc/.sandbox/calls\ntouch /etc/.sandbox/reboot-requested',
     wifi: 'echo "wifi $*" >> /etc/.sandbox/calls',
