@@ -6,10 +6,18 @@ import {
   CRON_MARK,
   parseSnapshot,
   READ_SCRIPT,
+  reloadCommands,
   renderApplyScript,
   SCANNER_CONF_PATH,
 } from '../src/router/remote-scripts';
-import { cronLine, missingPackages, planRouter, renderScannerConf } from '../src/router/router-plan';
+import {
+  applyInputs,
+  cronLine,
+  failedBatchLines,
+  missingPackages,
+  planRouter,
+  renderScannerConf,
+} from '../src/router/router-plan';
 import { parseSiteList, reachAddress } from '../src/router/site-selection';
 import { parseUciExport, quoteUci, tokenizeUci } from '../src/router/uci';
 import { planUci, REDACTED } from '../src/router/uci-plan';
@@ -27,10 +35,21 @@ const servers: AccessServerRecord[] = [
 ];
 const tunnel = planSiteTunnel(sites, servers, 3);
 
-/** Factory configuration as `uci export` prints it. */
+/** Factory configuration as `uci export` prints it (anonymous sections unnamed). */
 const factoryExport = ['network', 'dhcp', 'firewall']
   .map((p) => `package ${p}\n\n${FACTORY_CONFIG[p]!.trimStart()}`)
   .join('\n');
+
+/** The same as `uci -n export` prints it: anonymous sections named by their generated id. */
+const namedExport = factoryExport
+  .replace('config device\n', "config device 'cfg030f15'\n")
+  .replace('config dnsmasq\n', "config dnsmasq 'cfg01411c'\n")
+  .replace(/config zone\n(\toption name '(\w+)')/g, "config zone 'cfg0_$2'\n$1")
+  .replace('cfg0_lan', 'cfg02dc81')
+  .replace('cfg0_wan', 'cfg03dc81')
+  .replace('config defaults\n', "config defaults 'cfg01e63d'\n")
+  .replace('config forwarding\n', "config forwarding 'cfg04ad58'\n")
+  .replace('config rule\n', "config rule 'cfg0592bd'\n");
 
 describe('uci export parsing and quoting', () => {
   it('reads named and anonymous sections, options and lists', () => {
@@ -170,6 +189,108 @@ config forwarding 'lan_to_waveshift'
     expect(plan.changes).toContainEqual({ action: 'delete', resource: 'network.waveshift', before: 'route' });
   });
 
+  it('predicts the exact `uci changes` of its batch, package by package, to check before committing', () => {
+    const plan = planUci(parseUciExport(namedExport), desired);
+    expect(plan.packages).toEqual(['dhcp', 'firewall', 'network']);
+    expect(plan.expected.network).toContain("network.lan.ipaddr='10.8.3.1'");
+    expect(plan.expected.network).toContain("network.waveshift='interface'");
+    expect(plan.expected.network).toContain("network.waveshift.addresses+='10.8.3.1/32'");
+    expect(plan.expected.dhcp).toContain("dhcp.cfg01411c.server+='/internal/10.9.0.1'");
+    expect(plan.batch).toContain("add_list dhcp.cfg01411c.server='/internal/10.9.0.1'");
+    // People read the anonymous section as @dnsmasq[0], whatever its generated name.
+    expect(plan.changes).toContainEqual({
+      action: 'create',
+      resource: 'dhcp.@dnsmasq[0].server',
+      after: '/internal/10.9.0.1',
+    });
+    const all = Object.values(plan.expected).flat();
+    expect(all).toHaveLength(plan.batch.length);
+    // Each expected change points back at the batch line that makes it.
+    for (const [pkg, lines] of Object.entries(plan.expectedLine)) {
+      expect(lines).toHaveLength(plan.expected[pkg]!.length);
+      for (const line of lines) expect(plan.batch[line]!.split(' ')[1]!.split(/[.=]/)[0]).toBe(pkg);
+    }
+  });
+
+  it('names the batch lines of missing changes, secrets redacted', () => {
+    const snapshot = parseSnapshot(
+      ['board', 'packages', 'pending', 'files', 'cron', 'handshake'].map((p) => `@@wavectl:${p}`).join('\n') +
+        `\n@@wavectl:uci\n${namedExport}`,
+    );
+    const plan = planRouter(snapshot, {
+      tunnel,
+      siteName: 'Lisbon',
+      privateKey: PRIVATE_KEY,
+      scannerKey: 'k'.repeat(43),
+      scannerScript: '#!/bin/sh\n',
+      scanIntervalMinutes: 5,
+    });
+    const keyAt = applyInputs(plan, 90).expected.findIndex((l) => l.includes('private_key'));
+    const lines = failedBatchLines(plan, [keyAt + 1, 10_000]);
+    expect(lines).toEqual([`set network.waveshift.private_key='${REDACTED}'`]);
+    expect(plan.rebootNeeded).toBe(true);
+  });
+
+  it('adopts an existing zone named waveshift instead of adding a second, and drops extra twins', () => {
+    const text = namedExport.replace(
+      'package firewall\n',
+      "package firewall\n\nconfig zone 'cfg0bd5a1'\n\toption name 'waveshift'\n\toption input 'ACCEPT'\n\tlist network 'waveshift'\n\nconfig zone 'cfg0cd5a1'\n\toption name 'waveshift'\n",
+    );
+    const plan = planUci(parseUciExport(text), desired);
+    expect(plan.batch).toContain("rename firewall.cfg0bd5a1='waveshift'");
+    expect(plan.expected.firewall).toContain("firewall.cfg0bd5a1='waveshift'");
+    expect(plan.batch).toContain('delete firewall.cfg0cd5a1');
+    expect(plan.batch).not.toContain("set firewall.waveshift='zone'");
+    expect(plan.batch).toContain("set firewall.waveshift.input='REJECT'");
+    expect(plan.batch).not.toContain("add_list firewall.waveshift.network='waveshift'");
+  });
+
+  it('rewrites a dnsmasq server stored as an option as a list, in one run', () => {
+    const text = namedExport.replace(
+      "\tlist server '/corp.example/192.168.8.53'",
+      "\toption server '/internal/10.9.0.7'",
+    );
+    const plan = planUci(parseUciExport(text), desired);
+    expect(plan.batch.filter((l) => l.includes('.server'))).toEqual([
+      'delete dhcp.cfg01411c.server',
+      "add_list dhcp.cfg01411c.server='/internal/10.9.0.1'",
+    ]);
+    const kept = planUci(
+      parseUciExport(
+        namedExport.replace("\tlist server '/corp.example/192.168.8.53'", "\toption server '8.8.8.8'"),
+      ),
+      desired,
+    );
+    expect(kept.batch.filter((l) => l.includes('.server'))).toEqual([
+      'delete dhcp.cfg01411c.server',
+      "add_list dhcp.cfg01411c.server='8.8.8.8'",
+      "add_list dhcp.cfg01411c.server='/internal/10.9.0.1'",
+    ]);
+  });
+
+  it('rejects input from the tunnel but ICMP, unless management over the tunnel is asked for', () => {
+    const zone = (manageOverTunnel?: boolean) =>
+      desiredRouterState({ tunnel, siteName: 'L', privateKey: PRIVATE_KEY, manageOverTunnel }).find(
+        (s) => s.kind === 'owned' && s.name === 'waveshift' && s.config === 'firewall',
+      );
+    expect(zone()).toMatchObject({ options: { input: 'REJECT' } });
+    expect(zone(true)).toMatchObject({ options: { input: 'ACCEPT' } });
+    const plan = planUci(parseUciExport(namedExport), desired);
+    expect(plan.batch).toContain("set firewall.waveshift_icmp.proto='icmp'");
+    expect(plan.batch).toContain("set firewall.waveshift_icmp.target='ACCEPT'");
+  });
+
+  it('reloads only the services whose configuration changed; no reboot unless the LAN moves', () => {
+    expect(reloadCommands(['network'])).toEqual([
+      '/etc/init.d/network reload >/dev/null 2>&1 || true',
+      'ifup waveshift >/dev/null 2>&1 || true',
+    ]);
+    expect(reloadCommands(['dhcp', 'firewall'])).toEqual([
+      '/etc/init.d/dnsmasq reload >/dev/null 2>&1 || true',
+      '/etc/init.d/firewall reload >/dev/null 2>&1 || true',
+    ]);
+  });
+
   it('keeps a hostile site name inert: control characters become spaces, the rest is quoted', () => {
     const name = "x'; reboot; $(touch /tmp/pwned)\nuci commit #";
     const plan = planUci(
@@ -225,7 +346,7 @@ describe('router snapshot, files and helpers', () => {
     });
     expect(snap.cronLine).toBe(cronLine(5));
     expect(snap.pending).toEqual(["network.lan.ipaddr='1.2.3.4'"]);
-    expect(READ_SCRIPT.split('\n')).toHaveLength(8);
+    expect(READ_SCRIPT.split('\n')).toHaveLength(10);
   });
 
   it('names the packages to install', () => {
@@ -260,13 +381,16 @@ describe('router snapshot, files and helpers', () => {
   it('renders an apply script whose here-documents cannot be closed by their content', () => {
     const script = renderApplyScript({
       batch: ["set network.lan.ipaddr='10.8.3.1'"],
+      expected: ["network.lan.ipaddr='10.8.3.1'"],
+      packages: ['network'],
       files: [{ path: '/etc/waveshift/x', mode: '0600', content: 'WAVESHIFT_EOF\n$(reboot)\n' }],
       cronLine: cronLine(15),
       enableCron: true,
       rollbackSeconds: 90,
+      lanMoves: true,
     });
     const delimiters = [...script.matchAll(/<<'(WAVESHIFT_EOF_[0-9a-f]{12})'/g)].map((m) => m[1]!);
-    expect(delimiters).toHaveLength(3);
+    expect(delimiters).toHaveLength(5);
     for (const d of delimiters) expect(script.split('\n').filter((l) => l === d)).toHaveLength(1);
     expect(script).toContain('while [ $i -lt 90 ]');
     expect(script).toContain('( trap "" HUP; sh "$D/job.sh" ) </dev/null >/dev/null 2>&1 &');

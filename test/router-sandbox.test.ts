@@ -5,7 +5,11 @@ import type { ConfigureHubResult } from '../src/router/configure-hub';
 import { runCli } from './helpers/cli';
 import { describeWithNetns } from './helpers/netns';
 import { freePort, waitFor } from './helpers/ports';
-import { type RouterDeployment, startRouterDeployment } from './helpers/router-deployment';
+import {
+  configureHubRunner,
+  type RouterDeployment,
+  startRouterDeployment,
+} from './helpers/router-deployment';
 import { generateEd25519, hubArgs, type RouterSandbox, startRouterSandbox } from './helpers/router-sandbox';
 
 const PASSWORD = "pa ss'word$(x)";
@@ -19,23 +23,7 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
   const siteKeys = { get: (n: number) => deployment.siteKeys.get(n) };
 
   const configureHub = (args: string[], env: Record<string, string> = {}) =>
-    runCli(
-      [
-        'configure-hub',
-        '--json',
-        '--reach',
-        '127.8.{site}.1',
-        '--rollback-timeout',
-        '20',
-        '--timeout',
-        '30',
-        ...args,
-      ],
-      {
-        cwd: deployment.dir,
-        env: { WAVECTL_ROUTER_PASSWORD: PASSWORD, SSH_AUTH_SOCK: '', ...env },
-      },
-    );
+    configureHubRunner(deployment, PASSWORD)(args, env);
 
   const sandbox = async (options: Parameters<typeof startRouterSandbox>[0] = {}) => {
     const router = await startRouterSandbox({ password: PASSWORD, rebootDownMs: 200, ...options });
@@ -123,10 +111,17 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
           'opkg update',
           'opkg install nmap',
           'cron enable',
-          'network restart',
+          'network reload',
+          'ifup waveshift',
+          'dnsmasq reload',
+          'firewall reload',
           'reboot',
         ]),
       );
+      // The confirmed change left no pending restore; the boot hook stays, idle, for the next apply.
+      expect(
+        await router.sh('ls /etc/waveshift/pending-restore 2>&1 | grep -c "No such"; ls /etc/rc.d'),
+      ).toBe('1\nS12waveshift-restore\n');
       expect(calls.filter((c) => c === 'reboot')).toHaveLength(1);
       expect(
         await router.sh(
@@ -137,6 +132,9 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
         siteKeys.get(3)!.privateKey,
       );
       expect(await router.sh('uci changes network; uci changes dhcp; uci changes firewall')).toBe('');
+      expect(await router.sh('wg show waveshift latest-handshakes | cut -f1')).toBe(
+        `${deployment.server.publicKey}\n`,
+      );
       expect(
         await router.sh(
           'ls -ln /etc/waveshift/scanner.conf | cut -c1-10; grep -c API_KEY= /etc/waveshift/scanner.conf; grep waveshift-device-scanner /etc/crontabs/root',
@@ -159,7 +157,8 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
       expect((await router.calls()).length).toBe(callsBefore);
     });
 
-    it('applies only what changed when the site changes (new access server address)', async () => {
+    it('applies only what changed when the site changes (new access server address), with reloads, no reboot', async () => {
+      const callsBefore = (await router.calls()).length;
       const config = await readConfig();
       config.accessServers[0].publicIp = '203.0.113.77';
       config.accessServers[0].listenPort = 51999;
@@ -174,6 +173,13 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
         'network.waveshift_server.endpoint_port',
       ]);
       expect(r.host).toBe('127.8.3.1');
+      expect(r.rebooted).toBe(false);
+      // Only the network (the tunnel's peer) changed: netifd reloads and the tunnel restarts, nothing else.
+      expect((await router.calls()).slice(callsBefore)).toEqual([
+        'cron restart',
+        'network reload',
+        'ifup waveshift',
+      ]);
       expect(
         await router.sh(
           'uci get network.waveshift_server.endpoint_host; uci get network.waveshift_server.endpoint_port; grep -c waveshift-device-scanner /etc/crontabs/root',
@@ -225,6 +231,8 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
       'rollback',
       async () => {
         if (router.host !== '127.0.0.1') throw new Error(`still at ${router.host}`);
+        if (!(await router.sh('cat /tmp/waveshift-apply/state')).includes('rolledback'))
+          throw new Error('not rolled back yet');
       },
       20_000,
       200,

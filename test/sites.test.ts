@@ -214,6 +214,14 @@ describe('sites and access servers against moto and the real controller', () => 
     expect(plain.stdout).toContain('AllowedIPs = 10.0.0.0/16, 10.9.0.0/24');
     const withKey = await bed.cli(['sites', '--export-config', '2', '--include-private-key']);
     expect(withKey.stdout).toContain(`PrivateKey = ${privateKey}`);
+    expect(plain.stdout).toContain('MTU = 1420');
+    expect((await bed.cli(['sites', '--export-config', '2', '--mtu', '1412'])).stdout).toContain(
+      'MTU = 1412',
+    );
+    const badMtu = await bed.cli(['sites', '--export-config', '2', '--mtu', '9000']);
+    expect(badMtu.code).toBe(2);
+    expect(badMtu.stderr).toMatch(/wavectl: --mtu must be .*1280.*1500/);
+    expect((await bed.cli(['sites', '--list', '--mtu', '1400'])).code).toBe(2);
     expect((await bed.cli(['sites', '--show', '9'])).code).toBe(2);
     expect((await bed.cli(['sites', '--list', '--remove', '1'])).code).toBe(2);
     expect((await bed.cli(['sites', '--list', '--include-private-key'])).code).toBe(2);

@@ -32,10 +32,14 @@ describe('rendered WireGuard and access-server text', () => {
   it('renders a site’s wg-quick config with only the VPC and tunnel ranges in the tunnel', () => {
     const text = renderSiteWgQuick(planSiteTunnel(sites, servers, 3), 'PRIVATE');
     expect(text).toBe(`# Waveshift site 3: LAN 10.8.3.0/24, gateway 10.8.3.1
-# Resolve *.internal through 10.9.0.2 (dnsmasq: server=/internal/10.9.0.2).
+# Resolve *.internal through 10.9.0.2: dnsmasq needs server=/internal/10.9.0.2 AND
+# rebind_domain=internal (uci: list server '/internal/10.9.0.2', list rebind_domain 'internal');
+# without the second, OpenWrt's rebind protection drops the private answers.
+# MTU 1420: the WAN's MTU less 80 (1420 for a 1500-byte WAN; lower it for PPPoE, LTE or another tunnel).
 [Interface]
 PrivateKey = PRIVATE
 Address = 10.8.3.1/32
+MTU = 1420
 
 [Peer]
 # access server 1
@@ -44,6 +48,7 @@ Endpoint = 198.51.100.9:51820
 AllowedIPs = 10.0.0.0/16, 10.9.0.0/24
 PersistentKeepalive = 25
 `);
+    expect(renderSiteWgQuick(planSiteTunnel(sites, servers, 3), 'K', 1412)).toMatch(/^MTU = 1412$/m);
     expect(renderSiteWgQuick(planSiteTunnel(sites, servers, 3), undefined)).toContain(
       'PrivateKey = <omitted: run `wavectl sites --export-config 3 --include-private-key` to include it>',
     );

@@ -24,7 +24,14 @@ export const configureHubCommand: CommandDefinition = {
         '--check',
         'compare each router with what configure-hub would write, option by option; change nothing (exit 1 when drifted)',
       )
-      .option('--reboot', 'reboot even when nothing changed')
+      .option(
+        '--reboot',
+        'reboot even when nothing changed (without it only a LAN move reboots; tunnel and DNS changes reload)',
+      )
+      .option(
+        '--manage-over-tunnel',
+        "let the tunnel reach the router itself (SSH, web UI); by default the tunnel's zone rejects input but ICMP",
+      )
       .option('--no-install', 'do not install missing packages with opkg; fail naming them')
       .option('--scan-interval <minutes>', 'device scan interval, 1-60 (default 5)')
       .option('--concurrency <n>', 'routers configured at once (default 16)')

@@ -9,6 +9,7 @@ interface SitesOptions {
   remove?: string;
   exportConfig?: string;
   includePrivateKey?: boolean;
+  mtu?: string;
   dryRun?: boolean;
   set?: string;
   offlineAfter?: string;
@@ -28,6 +29,10 @@ export const sitesCommand: CommandDefinition = {
       )
       .option('--export-config <site>', 'print site N’s WireGuard configuration (wg-quick format)')
       .option('--include-private-key', 'with --export-config: include the private key (read from SSM)')
+      .option(
+        '--mtu <bytes>',
+        'with --export-config: tunnel MTU, the WAN MTU less 80 (default 1420 for a 1500-byte WAN; e.g. 1412 on PPPoE)',
+      )
       .option(
         '--dry-run',
         'with --add or --remove: print what would be added or removed, routed and (de)registered; change nothing',
@@ -52,6 +57,9 @@ export const sitesCommand: CommandDefinition = {
           }
           if (options.includePrivateKey && action !== 'exportConfig') {
             throw new UsageError('--include-private-key goes with --export-config');
+          }
+          if (options.mtu !== undefined && action !== 'exportConfig') {
+            throw new UsageError('--mtu goes with --export-config');
           }
           if (options.dryRun && action !== 'add' && action !== 'remove')
             throw new UsageError('--dry-run goes with --add or --remove');
@@ -90,7 +98,12 @@ export const sitesCommand: CommandDefinition = {
             const { exportSiteConfig } = await import('../sites/show');
             const site = wholeNumber('--export-config', options.exportConfig, 0, 255);
             ctx.io.result(
-              await exportSiteConfig(ctx, site, options.includePrivateKey === true),
+              await exportSiteConfig(
+                ctx,
+                site,
+                options.includePrivateKey === true,
+                options.mtu === undefined ? undefined : wholeNumber('--mtu', options.mtu, 1280, 1500),
+              ),
               (r) => r.config,
             );
           }

@@ -30,6 +30,7 @@ export interface ConfigureHubOptions {
   acceptNewHostKey?: boolean;
   dryRun?: boolean;
   reboot?: boolean;
+  manageOverTunnel?: boolean;
   install?: boolean;
   scanInterval?: string;
   concurrency?: string;
@@ -301,6 +302,7 @@ export async function prepareRouters(
           tunnel,
           siteName: site.name,
           privateKey,
+          manageOverTunnel: options.manageOverTunnel === true,
           scannerKey,
           scannerScript,
           scanIntervalMinutes: scanInterval,

@@ -1,7 +1,9 @@
 import { RouterError } from '../errors';
 import {
+  BATCH_FAILED_EXIT,
   CONFIRM_SCRIPT,
   installScript,
+  parseBatchFailure,
   parseSnapshot,
   parseStatus,
   READ_SCRIPT,
@@ -13,6 +15,7 @@ import {
 } from './remote-scripts';
 import {
   applyInputs,
+  failedBatchLines,
   missingPackages,
   movedLanAddress,
   planRouter,
@@ -204,6 +207,13 @@ async function readRouter(attempt: Attempt): Promise<RouterSnapshot> {
   const snapshot = parseSnapshot(out.stdout);
   attempt.model = snapshot.model;
   attempt.firmware = snapshot.firmware;
+  if (snapshot.uciErrors.length > 0) {
+    throw routerFailure(
+      attempt,
+      'read',
+      `the router's uci cannot read its configuration (${snapshot.uciErrors.join('; ')}); repair /etc/config on the router and run again`,
+    );
+  }
   if (snapshot.pending.length > 0) {
     // Committing our batch would commit someone's half-done edit along with it.
     const shown = `${snapshot.pending.slice(0, 3).join('; ')}${snapshot.pending.length > 3 ? '; …' : ''}`;
@@ -238,6 +248,15 @@ async function installPackages(attempt: Attempt, missing: string[]): Promise<voi
 async function apply(attempt: Attempt, plan: RouterPlan): Promise<boolean> {
   const script = renderApplyScript(applyInputs(plan, attempt.options.rollbackSeconds));
   const out = await attempt.exec('apply', RUN_STDIN_SCRIPT, script);
+  if (out.code === BATCH_FAILED_EXIT) {
+    const { failed, errors } = parseBatchFailure(out.stdout);
+    const lines = failedBatchLines(plan, failed);
+    throw routerFailure(
+      attempt,
+      'apply',
+      `uci did not apply ${lines.length > 0 ? lines.join('; ') : 'the batch as planned'}${errors.length > 0 ? ` (${errors.join('; ')})` : ''}; every staged change was reverted and nothing was committed`,
+    );
+  }
   if (out.code !== 0) {
     throw routerFailure(
       attempt,
@@ -251,9 +270,10 @@ async function apply(attempt: Attempt, plan: RouterPlan): Promise<boolean> {
 /** Reconnects where the router now is and confirms, stopping its rollback; returns that address. */
 async function confirm(attempt: Attempt, target: string): Promise<string> {
   const { rollbackSeconds, pollMs } = attempt.options;
-  // The old session may linger until the network restart cuts it; a fresh one proves the new address.
+  // A fresh session proves the router still takes new connections after the reloads (an open one would
+  // survive a firewall that locks the operator out) and, when the LAN moved, that it answers there.
   attempt.drop();
-  await sleep(Math.min(1500, pollMs * 3));
+  if (target !== attempt.host) await sleep(Math.min(1500, pollMs * 3));
   const confirmBy = Date.now() + Math.max(5, rollbackSeconds - 5) * 1000;
   await attempt.retry(
     'confirm',
@@ -380,7 +400,7 @@ export async function configureRouter(job: RouterJob, options: RouterRunOptions)
         (at) => `reachable at ${at}`,
       );
     }
-    const rebooted = plan.networkChanged || options.reboot;
+    const rebooted = plan.rebootNeeded || options.reboot;
     if (rebooted)
       await track(
         'reboot',

@@ -9,7 +9,18 @@ import { plainText, type UciValue } from './uci';
  * - `members`: entries wavectl owns inside a list of a firmware section (dnsmasq `server`), others untouched.
  */
 export type SectionSpec =
-  | { kind: 'owned'; config: string; name: string; type: string; options: Record<string, UciValue> }
+  | {
+      kind: 'owned';
+      config: string;
+      name: string;
+      type: string;
+      options: Record<string, UciValue>;
+      /**
+       * Options that identify the section when it is not found by name (a zone someone made by hand with
+       * `name 'waveshift'`): such a section is adopted (renamed), never duplicated.
+       */
+      identity?: string[];
+    }
   | {
       kind: 'merge';
       config: string;
@@ -38,9 +49,12 @@ export interface SiteRouterInputs {
   siteName: string;
   /** The site's WireGuard private key, from SSM. */
   privateKey: string;
+  /**
+   * Let the tunnel reach the router itself (SSH, web UI) from the access server's side. Off by default:
+   * the tunnel zone rejects input but ICMP, so a compromised access server cannot log in to every site.
+   */
+  manageOverTunnel?: boolean;
 }
-
-export const CONFIG_PACKAGES = ['network', 'dhcp', 'firewall'] as const;
 
 /** Pure: the desired UCI sections of site N's router. */
 export function desiredRouterState(inputs: SiteRouterInputs): SectionSpec[] {
@@ -115,20 +129,31 @@ export function desiredRouterState(inputs: SiteRouterInputs): SectionSpec[] {
       config: 'firewall',
       name: FIREWALL_ZONE,
       type: 'zone',
+      identity: ['name'],
       options: {
         name: FIREWALL_ZONE,
         network: [WG_INTERFACE],
-        input: 'ACCEPT',
+        input: inputs.manageOverTunnel ? 'ACCEPT' : 'REJECT',
         output: 'ACCEPT',
         forward: 'REJECT',
         mtu_fix: '1',
       },
     },
     {
+      // Ping and path-MTU discovery keep working through a zone that rejects input.
+      kind: 'owned',
+      config: 'firewall',
+      name: 'waveshift_icmp',
+      type: 'rule',
+      identity: ['name'],
+      options: { name: 'Waveshift-ICMP', src: FIREWALL_ZONE, proto: 'icmp', target: 'ACCEPT' },
+    },
+    {
       kind: 'owned',
       config: 'firewall',
       name: 'waveshift_to_lan',
       type: 'forwarding',
+      identity: ['src', 'dest'],
       options: { src: FIREWALL_ZONE, dest: 'lan' },
     },
     {
@@ -136,6 +161,7 @@ export function desiredRouterState(inputs: SiteRouterInputs): SectionSpec[] {
       config: 'firewall',
       name: 'lan_to_waveshift',
       type: 'forwarding',
+      identity: ['src', 'dest'],
       options: { src: 'lan', dest: FIREWALL_ZONE },
     },
   ];

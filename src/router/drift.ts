@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { printable } from '../io/printable';
-import { FIREWALL_ZONE, WG_INTERFACE, WG_PEER_SECTION } from './desired-state';
+import { desiredRouterState, FIREWALL_ZONE, WG_INTERFACE, WG_PEER_SECTION } from './desired-state';
 import { type RouterSnapshot, SCANNER_CONF_PATH, SCANNER_SCRIPT_PATH } from './remote-scripts';
 import {
   cronLine,
@@ -114,9 +114,14 @@ function uciDrift(changes: readonly UciChange[]): DriftItem[] {
  * (who else may connect?), firewall rules or forwardings to or from its zone, another zone covering its
  * interface. configure-hub leaves them alone, so they are reported for a person to judge.
  */
-function foreignSections(snapshot: RouterSnapshot): DriftItem[] {
+function foreignSections(snapshot: RouterSnapshot, inputs: RouterPlanInputs): DriftItem[] {
   const items: DriftItem[] = [];
-  const ownedFirewall = new Set([FIREWALL_ZONE, 'waveshift_to_lan', 'lan_to_waveshift']);
+  // The firewall sections configure-hub writes, as the desired state names them.
+  const ownedFirewall = new Set(
+    desiredRouterState(inputs).flatMap((spec) =>
+      spec.kind === 'owned' && spec.config === 'firewall' ? [spec.name] : [],
+    ),
+  );
   const has = (value: UciValue | undefined, wanted: string) =>
     Array.isArray(value)
       ? value.includes(wanted)
@@ -231,7 +236,7 @@ export function routerDrift(
   return [
     ...pending,
     ...uciDrift(plan.uci.changes),
-    ...foreignSections(snapshot),
+    ...foreignSections(snapshot, inputs),
     ...scannerDrift(snapshot, plan, inputs),
   ];
 }

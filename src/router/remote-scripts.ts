@@ -12,20 +12,33 @@ export const SCANNER_SCRIPT_PATH = `${SCANNER_DIR}/device-scanner.sh`;
 export const SCANNER_CONF_PATH = `${SCANNER_DIR}/scanner.conf`;
 export const CRONTAB_PATH = '/etc/crontabs/root';
 export const CRON_MARK = '# waveshift-device-scanner';
-/** Where the apply job keeps its backup and state; /tmp is RAM, so a reboot forgets an unconfirmed apply. */
+/** Where the apply job keeps its state (RAM: a reboot forgets it; the pending restore below does not). */
 export const APPLY_DIR = '/tmp/waveshift-apply';
+/**
+ * On flash: the configuration to restore unless the apply is confirmed. Present only during a confirm
+ * window; the boot hook restores it if power was lost before the confirmation arrived.
+ */
+export const PENDING_DIR = `${SCANNER_DIR}/pending-restore`;
+export const BOOT_HOOK_PATH = '/etc/init.d/waveshift-restore';
+/** Before netifd (START=20) brings the network up from the configuration. */
+const BOOT_HOOK_LINK = '/etc/rc.d/S12waveshift-restore';
 const MARK = '@@wavectl:';
 
 /** One exec that reads all wavectl needs: board, packages, pending changes, uci, scanner files, tunnel. */
 export const READ_SCRIPT = [
   `echo ${MARK}board; ubus call system board 2>/dev/null`,
   `echo ${MARK}packages; opkg list-installed 2>/dev/null | cut -d' ' -f1`,
-  `echo ${MARK}pending; for p in network dhcp firewall; do uci -q changes $p; done`,
-  `echo ${MARK}uci; uci export network; uci export dhcp; uci export firewall`,
+  `echo ${MARK}pending; uci -q changes | grep -E '^-?(network|dhcp|firewall)\\.'`,
+  // One uci process for the three packages (each costs a process start). -n names anonymous sections by
+  // their generated id, so a batch addresses them as `uci changes` will print them. A package missing
+  // from the export is asked for alone, for uci's own message about it.
+  `echo ${MARK}uci; T=$(mktemp); uci -n export 2>/dev/null | awk '/^package /{n=$2; gsub(/[^A-Za-z0-9_-]/,"",n); p=(n=="network"||n=="dhcp"||n=="firewall")} p' > "$T"; cat "$T"`,
+  `E=; for p in network dhcp firewall; do grep -qE "^package '?$p'?$" "$T" || E="$E$p: $(uci export $p 2>&1 >/dev/null | head -c 300 | tr -s '\\n' ' ')\\n"; done; rm -f "$T"`,
   `echo ${MARK}files; sha256sum ${SCANNER_SCRIPT_PATH} ${SCANNER_CONF_PATH} 2>/dev/null; ls -ln ${SCANNER_CONF_PATH} 2>/dev/null | cut -c1-10`,
   `echo ${MARK}cron; grep -F '${CRON_MARK}' ${CRONTAB_PATH} 2>/dev/null; /etc/init.d/cron enabled 2>/dev/null && echo enabled`,
   `echo ${MARK}handshake; wg show waveshift latest-handshakes 2>/dev/null; echo "now $(date +%s)"`,
   `echo ${MARK}apply; cat ${APPLY_DIR}/state 2>/dev/null; true`,
+  `echo ${MARK}uci-errors; printf '%b' "$E"`,
 ].join('\n');
 
 export interface RouterSnapshot {
@@ -44,6 +57,8 @@ export interface RouterSnapshot {
   handshakeAt?: number;
   now: number;
   applyState?: string;
+  /** Packages the router's uci could not read, with its own message (`firewall: uci: Parse error …`). */
+  uciErrors: string[];
 }
 
 function sections(text: string): Map<string, string> {
@@ -111,6 +126,7 @@ export function parseSnapshot(text: string): RouterSnapshot {
     handshakeAt: latest.length > 0 ? Math.max(...latest) : undefined,
     now: Number.isFinite(now) ? now : Math.floor(Date.now() / 1000),
     applyState: lines('apply')[0],
+    uciErrors: lines('uci-errors'),
   };
 }
 
@@ -124,12 +140,18 @@ export interface FileWrite {
 
 export interface ApplyInputs {
   batch: string[];
+  /** What `uci changes` must print after the batch, in `packages` order (holds secrets). */
+  expected: string[];
+  /** The uci packages the batch touches: checked, committed, their services reloaded. */
+  packages: string[];
   files: FileWrite[];
   /** The crontab line to put in place of ours, or undefined to leave the crontab alone. */
   cronLine?: string;
   enableCron: boolean;
   /** Seconds the router waits for a confirmation before restoring its previous configuration. */
   rollbackSeconds: number;
+  /** The LAN address moves: the job waits a moment so the apply session's answer leaves first. */
+  lanMoves: boolean;
 }
 
 /** A here-document delimiter that no line of `content` can end early. */
@@ -147,24 +169,91 @@ function heredoc(content: string): { open: string; body: string } {
   return { open: `<<'${d}'`, body: `${text}${d}` };
 }
 
+/** Exit status of the apply script when the batch did not do what was planned (nothing committed). */
+export const BATCH_FAILED_EXIT = 4;
+const FAILED_LINE = 'failed-change:';
+const UCI_ERROR = 'uci-error:';
+
 /**
- * The apply script, sent on stdin (never argv) so secrets stay out of process lists. It stages the batch,
- * writes the scanner files, and — when uci changed — starts a detached job that commits, restarts the
- * network and rolls back unless `confirm` arrives in time: the router cannot be lost by a dropped session.
+ * The batch, then the check the real `uci batch` does not do (it exits 0 whatever failed): its stderr must
+ * be empty and `uci changes` exactly what the plan expects. Otherwise every staged change is reverted and
+ * the script exits naming the expected changes that are missing, before anything is committed.
+ */
+function batchAndVerify(inputs: ApplyInputs): string[] {
+  const batch = heredoc(inputs.batch.join('\n'));
+  const expected = heredoc(inputs.expected.join('\n'));
+  return [
+    'V=$(mktemp -d /tmp/wavectl-verify.XXXXXX)',
+    `uci batch 2>"$V/err" >/dev/null ${batch.open}`,
+    batch.body,
+    `cat > "$V/expected" ${expected.open}`,
+    expected.body,
+    // One uci call (a package that fails to load elsewhere only matters if the comparison differs).
+    `uci changes 2>/dev/null | grep -E '^-?(network|dhcp|firewall)\\.' > "$V/changes" || true`,
+    'if [ -s "$V/err" ] || [ "$(cat "$V/expected")" != "$(cat "$V/changes")" ]; then',
+    `  n=0; while IFS= read -r l; do n=$((n + 1)); grep -qxF -e "$l" "$V/changes" || echo "${FAILED_LINE}$n"; done < "$V/expected"`,
+    `  head -n 5 "$V/err" | sed 's/^/${UCI_ERROR}/'`,
+    '  for p in network dhcp firewall; do uci -q revert $p || true; done',
+    '  rm -rf "$V"',
+    `  exit ${BATCH_FAILED_EXIT}`,
+    'fi',
+    'rm -rf "$V"',
+  ];
+}
+
+/** What a failed batch printed: 1-based numbers of the missing expected changes, and uci's own errors. */
+export function parseBatchFailure(stdout: string): { failed: number[]; errors: string[] } {
+  const lines = stdout.split('\n');
+  return {
+    failed: lines.filter((l) => l.startsWith(FAILED_LINE)).map((l) => Number(l.slice(FAILED_LINE.length))),
+    errors: lines.filter((l) => l.startsWith(UCI_ERROR)).map((l) => l.slice(UCI_ERROR.length).trim()),
+  };
+}
+
+/** The reloads that make a package's committed configuration live, without a reboot. */
+export function reloadCommands(packages: readonly string[]): string[] {
+  const out: string[] = [];
+  // netifd re-reads its configuration on reload; ifup restarts the tunnel so a new key or peer takes.
+  if (packages.includes('network'))
+    out.push('/etc/init.d/network reload', 'ifup waveshift >/dev/null 2>&1 || true');
+  if (packages.includes('dhcp')) out.push('/etc/init.d/dnsmasq reload');
+  if (packages.includes('firewall')) out.push('/etc/init.d/firewall reload');
+  return out.map((c) => (c.includes('||') ? c : `${c} >/dev/null 2>&1 || true`));
+}
+
+/**
+ * The boot hook (on flash, linked into /etc/rc.d before the network starts): restores the configuration
+ * an unconfirmed apply replaced, if power was lost during its confirm window.
+ */
+export function renderBootHook(): string {
+  return [
+    '#!/bin/sh /etc/rc.common',
+    '# Waveshift (wavectl configure-hub): undoes a configuration change that was never confirmed.',
+    'START=12',
+    'boot() {',
+    `\tP=${PENDING_DIR}`,
+    '\t[ -d "$P" ] || return 0',
+    '\tfor f in network dhcp firewall; do [ -f "$P/$f" ] && cp "$P/$f" "/etc/config/$f"; done',
+    '\trm -rf "$P"; sync',
+    '\tlogger -t wavectl "configuration change not confirmed before a reboot: previous configuration restored"',
+    '}',
+    'start() { :; }',
+  ].join('\n');
+}
+
+/**
+ * The apply script, sent on stdin (never argv) so secrets stay out of process lists. It stages and checks
+ * the batch, writes the scanner files, and — when uci changed — keeps the previous configuration on flash
+ * (restored at boot unless confirmed) and starts a detached job that commits, reloads the services the
+ * change touches and restores the previous configuration unless `confirm` arrives in time: the router
+ * cannot be lost by a dropped session, nor by a power cut.
  */
 export function renderApplyScript(inputs: ApplyInputs): string {
-  const out: string[] = ['set -e', 'umask 077', `D=${APPLY_DIR}`];
+  const out: string[] = ['set -e', 'umask 077', `D=${APPLY_DIR}`, `P=${PENDING_DIR}`];
   out.push(
     'if [ -f "$D/pid" ] && kill -0 "$(cat "$D/pid")" 2>/dev/null; then echo "an earlier apply is still waiting for its confirmation" >&2; exit 3; fi',
   );
-  if (inputs.batch.length > 0) {
-    const doc = heredoc(inputs.batch.join('\n'));
-    out.push(
-      `if ! uci batch ${doc.open}`,
-      doc.body,
-      'then for p in network dhcp firewall; do uci -q revert $p || true; done; echo "uci batch failed; nothing was changed" >&2; exit 4; fi',
-    );
-  }
+  if (inputs.batch.length > 0) out.push(...batchAndVerify(inputs));
   if (inputs.files.length > 0) out.push(`mkdir -p ${SCANNER_DIR}`, `chmod 700 ${SCANNER_DIR}`);
   for (const file of inputs.files) {
     const doc = heredoc(file.content);
@@ -184,10 +273,19 @@ export function renderApplyScript(inputs: ApplyInputs): string {
   if (inputs.cronLine !== undefined || inputs.enableCron)
     out.push('/etc/init.d/cron restart >/dev/null 2>&1 || true');
   if (inputs.batch.length > 0) {
-    const job = heredoc(renderApplyJob(inputs.rollbackSeconds));
+    const job = heredoc(renderApplyJob(inputs.rollbackSeconds, inputs.packages, inputs.lanMoves));
+    const hook = heredoc(renderBootHook());
     out.push(
-      'rm -rf "$D"; mkdir -p "$D/backup"',
-      'cp /etc/config/network /etc/config/dhcp /etc/config/firewall "$D/backup/"',
+      'rm -rf "$D"; mkdir -p "$D"',
+      `mkdir -p ${SCANNER_DIR} /etc/rc.d`,
+      `cat > ${BOOT_HOOK_PATH}.new ${hook.open}`,
+      hook.body,
+      `chmod 755 ${BOOT_HOOK_PATH}.new; mv ${BOOT_HOOK_PATH}.new ${BOOT_HOOK_PATH}`,
+      `ln -sf ../init.d/${BOOT_HOOK_PATH.split('/').pop()} ${BOOT_HOOK_LINK}`,
+      // Complete or absent: the hook never restores half a backup.
+      'rm -rf "$P.new"; mkdir -p "$P.new"',
+      'cp /etc/config/network /etc/config/dhcp /etc/config/firewall "$P.new/"',
+      'rm -rf "$P"; mv "$P.new" "$P"; sync',
       `cat > "$D/job.sh" ${job.open}`,
       job.body,
       'echo started > "$D/state"',
@@ -199,36 +297,46 @@ export function renderApplyScript(inputs: ApplyInputs): string {
   return `${out.join('\n')}\n`;
 }
 
-/** The detached job: commit, restart, wait for the confirmation, else restore the backup and restart. */
-export function renderApplyJob(rollbackSeconds: number): string {
-  const restart =
-    'for s in network firewall dnsmasq; do /etc/init.d/$s restart >/dev/null 2>&1 || true; done';
+/**
+ * The detached job: commit, reload what changed, wait for the confirmation (the confirm removes the
+ * pending restore), else restore the previous configuration and reload again.
+ */
+export function renderApplyJob(
+  rollbackSeconds: number,
+  packages: readonly string[],
+  lanMoves: boolean,
+): string {
+  const reload = reloadCommands(packages);
   return [
     `D=${APPLY_DIR}`,
+    `P=${PENDING_DIR}`,
     'echo $$ > "$D/pid"',
-    // Let the apply session's answer leave before the network goes down.
-    'sleep 1',
-    'uci commit network; uci commit dhcp; uci commit firewall',
-    restart,
+    // Let the apply session's answer leave before the LAN address goes.
+    ...(lanMoves ? ['sleep 1'] : []),
+    ...packages.map((p) => `uci commit ${p}`),
+    'sync',
+    ...reload,
     'echo restarted > "$D/state"',
     'i=0',
     `while [ $i -lt ${Math.floor(rollbackSeconds)} ]; do`,
-    '  if [ -f "$D/confirmed" ]; then echo confirmed > "$D/state"; rm -f "$D/pid"; exit 0; fi',
+    '  if [ -f "$D/confirmed" ] || [ ! -d "$P" ]; then echo confirmed > "$D/state"; rm -f "$D/pid"; exit 0; fi',
     '  sleep 1; i=$((i + 1))',
     'done',
-    'cp "$D/backup/network" "$D/backup/dhcp" "$D/backup/firewall" /etc/config/',
-    restart,
+    'if [ ! -d "$P" ]; then echo confirmed > "$D/state"; rm -f "$D/pid"; exit 0; fi',
+    'cp "$P/network" "$P/dhcp" "$P/firewall" /etc/config/',
+    'rm -rf "$P"; sync',
+    ...reloadCommands(['network', 'dhcp', 'firewall']),
     'echo rolledback > "$D/state"',
     `logger -t wavectl "configuration not confirmed within ${Math.floor(rollbackSeconds)}s: previous configuration restored"`,
     'rm -f "$D/pid"',
   ].join('\n');
 }
 
-/** Confirms a restarted apply (stops its rollback) and prints the apply state. */
+/** Confirms a reloaded apply (drops the pending restore on flash first) and prints the apply state. */
 export const CONFIRM_SCRIPT = [
   `D=${APPLY_DIR}`,
   's=$(cat "$D/state" 2>/dev/null)',
-  'case "$s" in restarted) touch "$D/confirmed"; echo confirmed ;; confirmed) echo confirmed ;; *) echo "state:$s" ;; esac',
+  `case "$s" in restarted) rm -rf ${PENDING_DIR}; sync; touch "$D/confirmed"; echo confirmed ;; confirmed) echo confirmed ;; *) echo "state:$s" ;; esac`,
 ].join('\n');
 
 /** Exec that pipes the script from stdin into a private file and runs it (no secret on any command line). */

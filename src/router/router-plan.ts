@@ -67,8 +67,12 @@ export interface RouterPlan {
   /** Serialisable list of what differs (secrets redacted). */
   changes: UciChange[];
   changed: boolean;
-  /** True when the network configuration changes (the apply restarts it; a reboot may follow). */
-  networkChanged: boolean;
+  /**
+   * True when the LAN interface itself changes (its address moves): the firmware's own services (GL.iNet's
+   * web UI and daemons, DHCP leases on the old subnet) only follow after a reboot. A change of the tunnel,
+   * the firewall or DNS only needs the reloads the apply job does.
+   */
+  rebootNeeded: boolean;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -113,18 +117,31 @@ export function planRouter(snapshot: RouterSnapshot, inputs: RouterPlanInputs): 
     enableCron: !snapshot.cronEnabled,
     changes,
     changed: changes.length > 0,
-    networkChanged: uci.batch.length > 0,
+    rebootNeeded: uci.batch.some((line) => / network\.lan[.=]/.test(line)),
   };
 }
 
 export function applyInputs(plan: RouterPlan, rollbackSeconds: number): ApplyInputs {
   return {
     batch: plan.uci.batch,
+    expected: plan.uci.packages.flatMap((p) => plan.uci.expected[p] ?? []),
+    packages: plan.uci.packages,
     files: plan.files,
     cronLine: plan.cronLine,
     enableCron: plan.enableCron,
     rollbackSeconds,
+    lanMoves: plan.rebootNeeded,
   };
+}
+
+/**
+ * The batch lines (display form, secrets redacted) whose changes are missing after a failed batch, from the
+ * 1-based numbers of the missing expected changes the apply script printed.
+ */
+export function failedBatchLines(plan: RouterPlan, missing: readonly number[]): string[] {
+  const index = plan.uci.packages.flatMap((p) => plan.uci.expectedLine[p] ?? []);
+  const lines = missing.map((n) => index[n - 1]).filter((i): i is number => i !== undefined);
+  return [...new Set(lines)].sort((a, b) => a - b).map((i) => plan.uci.displayBatch[i]!);
 }
 
 /** The LAN address the router has after the plan (its gateway), or undefined when it does not move. */

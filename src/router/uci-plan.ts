@@ -1,5 +1,13 @@
 import { SECRET_OPTIONS, type SectionSpec } from './desired-state';
-import { quoteUci, sectionRef, UCI_NAME, type UciPackage, type UciSection, type UciValue } from './uci';
+import {
+  displayRef,
+  quoteUci,
+  sectionRef,
+  UCI_NAME,
+  type UciPackage,
+  type UciSection,
+  type UciValue,
+} from './uci';
 
 /** One difference between the router and the desired state; serialisable, secrets redacted. */
 export interface UciChange {
@@ -16,6 +24,15 @@ export interface UciPlan {
   batch: string[];
   /** The batch with secret values replaced, for --dry-run and logs. */
   displayBatch: string[];
+  /**
+   * What `uci changes <package>` must print after the batch, package by package in `packages` order: the
+   * real `uci batch` exits 0 whatever failed, so the apply script compares this before it commits. Holds
+   * secrets. `expectedLine[i]` is the batch line whose change is `expected[…][i]`, to name failed lines.
+   */
+  expected: Record<string, string[]>;
+  expectedLine: Record<string, number[]>;
+  /** The packages the batch touches, in the order the apply script checks and commits them. */
+  packages: string[];
 }
 
 export const REDACTED = '<redacted>';
@@ -30,13 +47,27 @@ function checkName(name: string): string {
   return name;
 }
 
+type Command = 'set' | 'add_list' | 'del_list' | 'delete' | 'rename';
+
+/** The line `uci changes` prints for one batch command (cli.c's uci_show_changes). */
+function changeLine(command: Command, target: string, value: string | undefined): string {
+  if (command === 'delete') return `-${target}`;
+  const op = command === 'add_list' ? '+=' : command === 'del_list' ? '-=' : '=';
+  return `${target}${op}${quoteUci(value ?? '')}`;
+}
+
 class PlanBuilder {
   readonly changes: UciChange[] = [];
   readonly batch: string[] = [];
   readonly displayBatch: string[] = [];
+  readonly expected: Record<string, string[]> = {};
+  readonly expectedLine: Record<string, number[]> = {};
 
-  private line(command: string, target: string, value: string | undefined, secret: boolean): void {
+  line(command: Command, target: string, value: string | undefined, secret: boolean): void {
     const tail = value === undefined ? '' : `=${quoteUci(value)}`;
+    const pkg = target.split('.')[0]!;
+    this.expected[pkg] = [...(this.expected[pkg] ?? []), changeLine(command, target, value)];
+    this.expectedLine[pkg] = [...(this.expectedLine[pkg] ?? []), this.batch.length];
     this.batch.push(`${command} ${target}${tail}`);
     this.displayBatch.push(
       `${command} ${target}${value === undefined ? '' : `=${secret ? quoteUci(REDACTED) : quoteUci(value)}`}`,
@@ -56,7 +87,7 @@ class PlanBuilder {
   }
 
   setSection(config: string, name: string, type: string): void {
-    this.line('set', `${config}.${checkName(name)}`, checkName(type), false);
+    this.line('set', `${config}.${checkName(name)}`, type, false);
   }
 
   deleteTarget(target: string): void {
@@ -72,14 +103,17 @@ class PlanBuilder {
       for (const entry of value) this.line('add_list', path, entry, secret);
     } else this.line('set', path, value, secret);
   }
+}
 
-  addList(path: string, value: string): void {
-    this.line('add_list', path, value, false);
-  }
+/** A section addressed for the batch (`target`) and for people (`shown`). */
+interface Located {
+  section: UciSection;
+  target: string;
+  shown: string;
+}
 
-  delList(path: string, value: string): void {
-    this.line('del_list', path, value, false);
-  }
+function locate(config: string, section: UciSection): Located {
+  return { section, target: `${config}.${sectionRef(section)}`, shown: `${config}.${displayRef(section)}` };
 }
 
 function findSection(pkg: UciPackage | undefined, ref: { name: string } | { type: string; index: number }) {
@@ -88,47 +122,76 @@ function findSection(pkg: UciPackage | undefined, ref: { name: string } | { type
   return pkg.sections.find((s) => s.type === ref.type && s.typeIndex === ref.index);
 }
 
-function planOwned(
-  b: PlanBuilder,
-  spec: Extract<SectionSpec, { kind: 'owned' }>,
-  current: UciSection | undefined,
-) {
+type Owned = Extract<SectionSpec, { kind: 'owned' }>;
+
+/** Sections of the spec's type whose identifying options equal the wanted ones (a zone named `waveshift`). */
+function sameIdentity(pkg: UciPackage | undefined, spec: Owned): UciSection[] {
+  const identity = spec.identity ?? [];
+  if (!pkg || identity.length === 0) return [];
+  return pkg.sections.filter(
+    (s) => s.type === spec.type && identity.every((o) => sameValue(s.options[o], spec.options[o])),
+  );
+}
+
+function planOwned(b: PlanBuilder, spec: Owned, pkg: UciPackage | undefined) {
   const target = `${spec.config}.${checkName(spec.name)}`;
+  const byName = findSection(pkg, { name: spec.name });
+  const twins = sameIdentity(pkg, spec).filter((s) => s !== byName);
+  let current: UciSection | undefined = byName;
   if (current && current.type !== spec.type) {
     b.deleteTarget(target);
     b.change({ action: 'delete', resource: target, before: current.type }, false);
     current = undefined;
   }
+  if (!current && twins.length > 0) {
+    // Adopt the section that already plays this part under another name, rather than add a second one.
+    const adopted = locate(spec.config, twins.shift()!);
+    b.line('rename', adopted.target, spec.name, false);
+    b.change({ action: 'update', resource: adopted.shown, before: adopted.shown, after: target }, false);
+    current = adopted.section;
+  }
+  for (const twin of twins) {
+    const extra = locate(spec.config, twin);
+    b.deleteTarget(extra.target);
+    b.change({ action: 'delete', resource: extra.shown, before: twin.type }, false);
+  }
   if (!current) {
     b.setSection(spec.config, spec.name, spec.type);
     b.change({ action: 'create', resource: target, after: spec.type }, false);
   }
-  planOptions(b, target, spec.options, current);
+  planOptions(b, target, target, spec.options, current);
   // wavectl owns this section whole: anything else in it goes.
   for (const option of Object.keys(current?.options ?? {})) {
-    if (!(option in spec.options)) deleteOption(b, target, option, current);
+    if (!(option in spec.options)) deleteOption(b, target, target, option, current);
   }
 }
 
-function deleteOption(b: PlanBuilder, target: string, option: string, current: UciSection | undefined) {
+function deleteOption(
+  b: PlanBuilder,
+  target: string,
+  shown: string,
+  option: string,
+  current: UciSection | undefined,
+) {
   b.deleteTarget(`${target}.${checkName(option)}`);
   b.change(
-    { action: 'delete', resource: `${target}.${option}`, before: current?.options[option] },
+    { action: 'delete', resource: `${shown}.${option}`, before: current?.options[option] },
     SECRET_OPTIONS.has(option),
   );
 }
 
-/** Writes each wanted option that differs; a null value means "must be absent". */
+/** Writes each wanted option that differs (an option where a list is wanted differs); null = absent. */
 function planOptions(
   b: PlanBuilder,
   target: string,
+  shown: string,
   options: Record<string, UciValue | null>,
   current: UciSection | undefined,
 ) {
   for (const [option, value] of Object.entries(options)) {
     const before = current?.options[option];
     if (value === null) {
-      if (before !== undefined) deleteOption(b, target, option, current);
+      if (before !== undefined) deleteOption(b, target, shown, option, current);
       continue;
     }
     if (sameValue(before, value)) continue;
@@ -136,7 +199,7 @@ function planOptions(
     b.change(
       {
         action: before === undefined ? 'create' : 'update',
-        resource: `${target}.${option}`,
+        resource: `${shown}.${option}`,
         before,
         after: value,
       },
@@ -150,16 +213,17 @@ function planMerge(
   spec: Extract<SectionSpec, { kind: 'merge' }>,
   current: UciSection | undefined,
 ) {
-  let target: string;
-  if (current) target = `${spec.config}.${sectionRef(current)}`;
+  let at: { target: string; shown: string };
+  if (current) at = locate(spec.config, current);
   else if ('name' in spec.ref) {
-    target = `${spec.config}.${checkName(spec.ref.name)}`;
+    const target = `${spec.config}.${checkName(spec.ref.name)}`;
+    at = { target, shown: target };
     b.setSection(spec.config, spec.ref.name, spec.ref.type);
     b.change({ action: 'create', resource: target, after: spec.ref.type }, false);
   } else {
     throw new RangeError(`the router has no ${spec.config} section of type ${spec.ref.type}`);
   }
-  planOptions(b, target, spec.options, current);
+  planOptions(b, at.target, at.shown, spec.options, current);
 }
 
 function planMembers(
@@ -168,33 +232,53 @@ function planMembers(
   current: UciSection | undefined,
 ) {
   if (!current) throw new RangeError(`the router has no ${spec.config} section of type ${spec.ref.type}`);
-  const path = `${spec.config}.${sectionRef(current)}.${checkName(spec.option)}`;
-  const have = asList(current.options[spec.option]);
+  const at = locate(spec.config, current);
+  const path = `${at.target}.${checkName(spec.option)}`;
+  const shown = `${at.shown}.${spec.option}`;
+  const value = current.options[spec.option];
   const owned = (v: string) =>
     'prefix' in spec.owns ? v.startsWith(spec.owns.prefix) : v === spec.owns.exact;
+  if (typeof value === 'string') {
+    // Stored as a plain option: del_list does nothing to it, so rewrite it as a list in one go.
+    const after = [...new Set([...(owned(value) ? [] : [value]), ...spec.want])];
+    b.deleteTarget(path);
+    for (const entry of after) b.line('add_list', path, entry, false);
+    b.change({ action: 'update', resource: shown, before: value, after }, false);
+    return;
+  }
+  const have = asList(value);
   for (const entry of have) {
     if (!owned(entry) || spec.want.includes(entry)) continue;
-    b.delList(path, entry);
-    b.change({ action: 'delete', resource: path, before: entry }, false);
+    b.line('del_list', path, entry, false);
+    b.change({ action: 'delete', resource: shown, before: entry }, false);
   }
   for (const entry of spec.want) {
     if (have.includes(entry)) continue;
-    b.addList(path, entry);
-    b.change({ action: 'create', resource: path, after: entry }, false);
+    b.line('add_list', path, entry, false);
+    b.change({ action: 'create', resource: shown, after: entry }, false);
   }
 }
 
 /**
  * Pure: the difference between the router's exported packages and the desired sections, as changes and
- * ONE uci batch. Nothing to do gives an empty batch.
+ * ONE uci batch with the `uci changes` it must produce. Nothing to do gives an empty batch.
  */
 export function planUci(current: readonly UciPackage[], desired: readonly SectionSpec[]): UciPlan {
   const b = new PlanBuilder();
   const pkg = (name: string) => current.find((p) => p.name === name);
   for (const spec of desired) {
-    if (spec.kind === 'owned') planOwned(b, spec, findSection(pkg(spec.config), { name: spec.name }));
+    if (spec.kind === 'owned') planOwned(b, spec, pkg(spec.config));
     else if (spec.kind === 'merge') planMerge(b, spec, findSection(pkg(spec.config), spec.ref));
     else planMembers(b, spec, findSection(pkg(spec.config), spec.ref));
   }
-  return { changes: b.changes, batch: b.batch, displayBatch: b.displayBatch };
+  // The order `uci changes` lists packages in (alphabetical), so one call can be compared whole.
+  const packages = Object.keys(b.expected).sort();
+  return {
+    changes: b.changes,
+    batch: b.batch,
+    displayBatch: b.displayBatch,
+    expected: b.expected,
+    expectedLine: b.expectedLine,
+    packages,
+  };
 }

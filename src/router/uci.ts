@@ -113,9 +113,23 @@ export function parseUciExport(text: string): UciPackage[] {
   return packages;
 }
 
+/**
+ * The names libuci generates for anonymous sections (`cfg` + a counter + a hash of the content). The read
+ * exports with `-n`, so anonymous sections come named like this: a batch addresses them by that name,
+ * and `uci changes` (which always prints it) can be predicted exactly.
+ */
+export const GENERATED_NAME = /^cfg[0-9a-f]{6}$/;
+
 /** The uci address of a section: its name, or `@type[index]` for an anonymous one. */
 export function sectionRef(section: Pick<UciSection, 'name' | 'type' | 'typeIndex'>): string {
   return section.name ?? `@${section.type}[${section.typeIndex}]`;
+}
+
+/** How a person reads the address: `@type[index]` for an anonymous section, whatever its generated name. */
+export function displayRef(section: Pick<UciSection, 'name' | 'type' | 'typeIndex'>): string {
+  return section.name === undefined || GENERATED_NAME.test(section.name)
+    ? `@${section.type}[${section.typeIndex}]`
+    : section.name;
 }
 
 const isControl = (ch: string) => {

@@ -140,6 +140,7 @@ export async function exportSiteConfig(
   ctx: Context,
   number: number,
   includePrivateKey: boolean,
+  mtu?: number,
 ): Promise<{ site: number; privateKeyIncluded: boolean; config: string }> {
   const config = await ctx.loadConfig();
   siteOf(config, number);
@@ -156,6 +157,6 @@ export async function exportSiteConfig(
   return {
     site: number,
     privateKeyIncluded: privateKey !== undefined,
-    config: renderSiteWgQuick(plan, privateKey),
+    config: renderSiteWgQuick(plan, privateKey, mtu),
   };
 }

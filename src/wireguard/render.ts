@@ -139,16 +139,27 @@ ${renderLoadPeers(network)}`;
 /** Prints the access server's handshakes (and a marker), for `access-servers --list`. */
 export const ACCESS_SERVER_HANDSHAKES_SCRIPT = `wg show ${ACCESS_SERVER_INTERFACE} latest-handshakes && echo WAVESHIFT-WG-OK`;
 
+/** WireGuard's own default: a 1500-byte WAN less 80 bytes of IPv6 + UDP + WireGuard headers. */
+export const DEFAULT_SITE_MTU = 1420;
+
 /** The site router's tunnel in wg-quick format, for a router configured by hand. */
-export function renderSiteWgQuick(plan: SiteTunnelPlan, privateKey: string | undefined): string {
+export function renderSiteWgQuick(
+  plan: SiteTunnelPlan,
+  privateKey: string | undefined,
+  mtu = DEFAULT_SITE_MTU,
+): string {
   const key =
     privateKey ??
     `<omitted: run \`wavectl sites --export-config ${plan.site} --include-private-key\` to include it>`;
   return `# Waveshift site ${plan.site}: LAN ${plan.lanCidr}, gateway ${plan.gateway}
-# Resolve *.internal through ${plan.dnsServer} (dnsmasq: server=/internal/${plan.dnsServer}).
+# Resolve *.internal through ${plan.dnsServer}: dnsmasq needs server=/internal/${plan.dnsServer} AND
+# rebind_domain=internal (uci: list server '/internal/${plan.dnsServer}', list rebind_domain 'internal');
+# without the second, OpenWrt's rebind protection drops the private answers.
+# MTU ${mtu}: the WAN's MTU less 80 (1420 for a 1500-byte WAN; lower it for PPPoE, LTE or another tunnel).
 [Interface]
 PrivateKey = ${key}
 Address = ${plan.interfaceAddress}
+MTU = ${mtu}
 
 [Peer]
 # access server ${plan.peer.accessServer}

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { parameterNames } from '../../src/aws/naming';
+import { runCli } from './cli';
 import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './moto';
 import { makeTempDir } from './tmp';
 
@@ -93,4 +94,26 @@ export async function startRouterDeployment(name = 'routers'): Promise<RouterDep
     sites: [],
   });
   return deployment;
+}
+
+/**
+ * `wavectl configure-hub --json` in the deployment, in-process, with the router password in the environment,
+ * reconnecting through 127.8.{site}.1 (the sandbox's stand-in for 10.8.N.1) and short rollback and timeout.
+ */
+export function configureHubRunner(deployment: RouterDeployment, password: string) {
+  return (args: string[], env: Record<string, string> = {}) =>
+    runCli(
+      [
+        'configure-hub',
+        '--json',
+        '--reach',
+        '127.8.{site}.1',
+        '--rollback-timeout',
+        '20',
+        '--timeout',
+        '30',
+        ...args,
+      ],
+      { cwd: deployment.dir, env: { WAVECTL_ROUTER_PASSWORD: password, SSH_AUTH_SOCK: '', ...env } },
+    );
 }

@@ -5,8 +5,9 @@
  * /etc/config, /etc/init.d, /etc/crontabs are the sandbox's and the real /etc is never touched; the network
  * namespace has no interface but loopback; PATH holds only sandbox tools: a whitelist of busybox applets
  * (no reboot, halt, init, mount), an independent `uci` (sandbox-uci.ts), and recorders for `reboot`,
- * `opkg`, `wifi`, `ubus`, `wg` and /etc/init.d/*. A `reboot` call, even a real reboot(2), ends only the
- * sandbox's PID namespace.
+ * `opkg`, `wifi`, `ubus`, `wg`, `ifup` and /etc/init.d/*. A `reboot` call, even a real reboot(2), ends only
+ * the sandbox's PID namespace; the router then boots as OpenWrt does: a fresh /tmp, the init scripts
+ * enabled in /etc/rc.d (through /etc/rc.common) with `boot`, then the network from the committed config.
  *
  * The LAN address is simulated: the router listens on a loopback address that stands for its LAN address
  * (192.168.8.1 → 127.0.0.1, 10.8.N.1 → 127.8.N.1, same port), and when /etc/init.d/network restarts with a
@@ -220,6 +221,8 @@ export interface RouterSandboxOptions {
   onBoot?: (pid: number) => Promise<void>;
   /** How long a reboot keeps the router away. */
   rebootDownMs?: number;
+  /** How often the sandbox looks for a moved LAN address or a reboot (a fleet of hundreds: less often). */
+  watchMs?: number;
   /** Replaces files of the factory configuration. */
   config?: Record<string, string>;
 }
@@ -233,8 +236,12 @@ export interface RouterSandbox {
   readonly fingerprint: string;
   /** Every exec request received, in order (one per SSH round trip). */
   readonly execs: string[];
+  /** How long each exec of `execs` ran on the router, in ms (filled when it ends): the router's work. */
+  readonly execMs: number[];
   /** Calls recorded by reboot, opkg, wifi and /etc/init.d/* ("network restart", "reboot", …). */
   calls(): Promise<string[]>;
+  /** How many times `uci` has run on the router (each a node process). */
+  uciCalls(): Promise<number>;
   /** Runs a command inside the router (busybox sh), as a test's own look at it. */
   sh(command: string): Promise<string>;
   /** Replaces the SSH host key (a router reset or swapped): for the wrong-host-key test. */
@@ -259,6 +266,34 @@ function bundleUci(): Promise<string> {
 }
 
 const script = (body: string) => `#!${BUSYBOX} sh\n${body}\n`;
+
+/**
+ * OpenWrt's /etc/rc.common, reduced to what an init script relies on: a script starting with
+ * `#!/bin/sh /etc/rc.common` defines start/boot/…, and `enable` links it into /etc/rc.d as S<START><name>.
+ */
+const RC_COMMON = [
+  'initscript=$1; action=$2; [ -n "$action" ] || action=help; shift 2',
+  'name=$(basename "$initscript" | sed "s/^[SK][0-9][0-9]//")',
+  'start() { :; }',
+  'stop() { :; }',
+  'boot() { start "$@"; }',
+  'enable() { [ -n "$START" ] && ln -sf "../init.d/$name" "/etc/rc.d/S$START$name"; }',
+  'disable() { rm -f /etc/rc.d/S??"$name"; }',
+  'enabled() { [ -e "/etc/rc.d/S$START$name" ]; }',
+  '. "$initscript"',
+  '"$action" "$@"',
+  '',
+].join('\n');
+
+/** What the router runs at boot: its enabled init scripts in order (boot), then netifd brings up the network. */
+const BOOT = 'for s in /etc/rc.d/S*; do [ -x "$s" ] && "$s" boot; done; /etc/init.d/network start';
+
+/**
+ * What netifd would set up for the tunnel, from one uci call (each starts node, the bulk of a sandboxed
+ * router's work): /etc/.sandbox/tunnel-configured holds the peer's public key while `waveshift` is a
+ * wireguard interface, and `$s` keeps the network package for the caller.
+ */
+const TUNNEL_STATE = String.raw`s=$(uci -q show network); if echo "$s" | grep -qx "network.waveshift.proto='wireguard'"; then echo "$s" | sed -n "s/^network\.waveshift_server\.public_key='\(.*\)'$/\1/p" > /etc/.sandbox/tunnel-configured; else rm -f /etc/.sandbox/tunnel-configured; fi`;
 
 /** Inside the router, /tmp is its own tmpfs: tools live under its /etc, which the sandbox owns. */
 const TOOLS = '/etc/.sandbox/bin';
@@ -292,9 +327,22 @@ async function writeTools(
   const uci = '/etc/.sandbox/uci.cjs';
   for (const applet of APPLETS) await symlink(BUSYBOX, join(bin, applet));
   const tools: Record<string, string> = {
-    uci: `exec ${process.execPath} ${uci} "$@"`,
+    // Counted: each call starts node, the bulk of a sandboxed router's CPU (bench/router-fleet reports it).
+    uci: `echo call >> /etc/.sandbox/uci-calls
+exec ${process.execPath} ${uci} "$@"`,
     reboot: 'echo reboot >> /etc/.sandbox/calls\ntouch /etc/.sandbox/reboot-requested',
     wifi: 'echo "wifi $*" >> /etc/.sandbox/calls',
+    // A power cut here is a namespace restart that keeps the host's page cache: flushing the host's disks
+    // would model nothing and slow every test on a shared machine.
+    sync: ':',
+    // netifd's ifup: takes the interface down and up again from the committed configuration.
+    ifup: [
+      'echo "ifup $*" >> /etc/.sandbox/calls',
+      '[ "$1" = waveshift ] || exit 0',
+      TUNNEL_STATE,
+      '[ -f /etc/.sandbox/tunnel-configured ] || { echo "Interface not found" >&2; exit 1; }',
+      'if [ -f /etc/.sandbox/netifd-wireguard.sh ]; then sh /etc/.sandbox/netifd-wireguard.sh; fi',
+    ].join('\n'),
     logger:
       'while [ $# -gt 0 ]; do case "$1" in -t|-p) shift 2;; *) break;; esac; done\necho "$*" >> /etc/.sandbox/syslog',
     ubus: `if [ "$1 $2 $3" = "call system board" ]; then cat /etc/.sandbox/board.json; else echo "Command failed: Not found" >&2; exit 4; fi`,
@@ -310,7 +358,7 @@ async function writeTools(
     ].join('\n'),
     wg: [
       'if [ "$1 $3" = "show latest-handshakes" ] && [ -f /etc/.sandbox/tunnel-configured ]; then',
-      '  key=$(uci -q get network.waveshift_server.public_key)',
+      '  key=$(cat /etc/.sandbox/tunnel-configured)',
       '  if [ "$(cat /etc/.sandbox/tunnel-mode)" = up ]; then echo "$key\t$(date +%s)"; else echo "$key\t0"; fi',
       'else echo "Unable to access interface: No such device" >&2; exit 1; fi',
     ].join('\n'),
@@ -328,8 +376,9 @@ async function writeTools(
 
 async function writeEtc(root: string, options: RouterSandboxOptions): Promise<void> {
   const etc = join(root, 'etc');
-  for (const dir of ['config', 'init.d', 'crontabs', '.sandbox'])
+  for (const dir of ['config', 'init.d', 'rc.d', 'crontabs', '.sandbox'])
     await mkdir(join(etc, dir), { recursive: true });
+  await writeFile(join(etc, 'rc.common'), RC_COMMON);
   const config = { ...FACTORY_CONFIG, ...options.config };
   for (const [name, text] of Object.entries(config))
     await writeFile(join(etc, 'config', name), text.trimStart());
@@ -357,8 +406,8 @@ async function writeEtc(root: string, options: RouterSandboxOptions): Promise<vo
       ].join('\n'),
     );
   const network = [
-    'uci -q get network.lan.ipaddr > /etc/.sandbox/lan-address.new && mv /etc/.sandbox/lan-address.new /etc/.sandbox/lan-address',
-    'if [ "$(uci -q get network.waveshift.proto)" = wireguard ]; then touch /etc/.sandbox/tunnel-configured; else rm -f /etc/.sandbox/tunnel-configured; fi',
+    TUNNEL_STATE,
+    'echo "$s" | sed -n "s/^network\\.lan\\.ipaddr=\'\\(.*\\)\'$/\\1/p" > /etc/.sandbox/lan-address.new && [ -s /etc/.sandbox/lan-address.new ] && mv /etc/.sandbox/lan-address.new /etc/.sandbox/lan-address',
     'if [ -f /etc/.sandbox/netifd-wireguard.sh ]; then sh /etc/.sandbox/netifd-wireguard.sh; fi',
   ].join('; ');
   for (const [name, extra] of [
@@ -466,6 +515,7 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
   let lanAddress = '192.168.8.1';
   let stopped = false;
   const execs: string[] = [];
+  const execMs: number[] = [];
   const clients = new Set<ssh2.Connection>();
   const authorized = options.authorizedKey ? ssh2.utils.parseKey(options.authorizedKey) : undefined;
   if (authorized instanceof Error) throw authorized;
@@ -505,7 +555,8 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
       client.on('session', (acceptSession) => {
         const session = acceptSession();
         session.on('exec', (accept, _reject, info) => {
-          execs.push(info.command);
+          const at = execs.push(info.command) - 1;
+          const started = performance.now();
           const stream = accept();
           const child = exec(info.command);
           stream.on('data', (chunk: Buffer) => child.stdin?.write(chunk));
@@ -515,6 +566,7 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
           child.stdout?.on('data', (c: Buffer) => stream.write(c));
           child.stderr?.on('data', (c: Buffer) => stream.stderr.write(c));
           child.on('close', (code) => {
+            execMs[at] = performance.now() - started;
             try {
               stream.exit(code ?? 1);
               stream.end();
@@ -554,8 +606,8 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
         await new Promise((r) => setTimeout(r, options.rebootDownMs ?? 300));
         ns = await startNamespaces(root);
         await options.onBoot?.(ns.pid);
-        // Boot brings the network up from the committed configuration.
-        await new Promise<void>((resolve) => exec('/etc/init.d/network start').on('close', () => resolve()));
+        // Boot runs the enabled init scripts, then brings the network up from the committed configuration.
+        await new Promise<void>((resolve) => exec(BOOT).on('close', () => resolve()));
         lanAddress = (await readFile(join(state, 'lan-address'), 'utf8').catch(() => lanAddress)).trim();
         host = loopbackFor(lanAddress);
         if (!stopped) await listen(host);
@@ -574,7 +626,7 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
     } finally {
       busy = false;
     }
-  }, 50);
+  }, options.watchMs ?? 50);
 
   return {
     get host() {
@@ -582,12 +634,16 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
     },
     port,
     root,
+    execMs,
     get fingerprint() {
       return fingerprint;
     },
     execs,
     async calls() {
       return (await readFile(join(state, 'calls'), 'utf8')).split('\n').filter(Boolean);
+    },
+    async uciCalls() {
+      return (await readFile(join(state, 'uci-calls'), 'utf8').catch(() => '')).split('\n').length - 1;
     },
     sh(command) {
       return new Promise((resolve, reject) => {
