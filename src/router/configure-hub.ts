@@ -225,6 +225,7 @@ const failed = (site: number, host: string, step: string, reason: string): Route
   port: 22,
   user: 'root',
   roundTrips: 0,
+  configuration: 'previous',
   status: 'failed',
   step,
   reason,
@@ -279,17 +280,23 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
       handshakeFreshSeconds: 180,
       reportedSince: await scannerReports(ctx, config),
       progress: (site, step, state, detail) => ctx.io.step(`site ${site}: ${step}`, state, detail),
+      located: (site, where) => remember(site, where),
     };
     let saving = Promise.resolve();
-    const record = (result: RouterResult) => {
-      if (run.dryRun || !result.hostKey) return;
+    /** Records where a router answers (and its pin) as soon as it is known: a killed run leaves it true. */
+    const remember = (number: number, where: RouterAddress & { hostKey?: string }) => {
+      if (run.dryRun || !where.hostKey) return;
+      const hostKey = where.hostKey;
       saving = saving.then(async () => {
-        const site = config.sites.find((s) => s.number === result.site);
+        const site = config.sites.find((s) => s.number === number);
         if (!site) return;
-        site.router = { host: result.host, port: result.port, user: result.user, hostKey: result.hostKey };
+        const next = { host: where.host, port: where.port, user: where.user, hostKey };
+        if (JSON.stringify(site.router) === JSON.stringify(next)) return;
+        site.router = next;
         await ctx.saveConfig(config);
       });
     };
+    const record = (result: RouterResult) => remember(result.site, result);
     const jobFor = (n: number): RouterJob | RouterResult => {
       const site = config.sites.find((s) => s.number === n);
       if (!site) return failed(n, '-', 'config', `site ${n} is not in wavectl.json`);
@@ -363,10 +370,12 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
 function detail(r: RouterResult): string {
   switch (r.status) {
     case 'failed':
-      return `${r.step}: ${r.reason}`;
+      return `${r.step}: ${r.reason}${r.configuration === 'applied' ? ' (the new configuration is in place)' : ''}`;
     case 'unchanged':
       return `${r.online ? 'online' : 'no recent tunnel handshake'}; ${r.roundTrips} round trip(s)`;
     case 'changed':
+      if (r.resumed)
+        return `confirmed the apply an interrupted run left pending${r.rebooted ? ', rebooted' : ''}, online`;
       return `${r.changes.length} change(s)${r.installed.length ? `, installed ${r.installed.join(' ')}` : ''}${r.rebooted ? ', rebooted' : ''}, online`;
     case 'planned':
       return `${r.changes.length} change(s)${r.missingPackages.length ? `, would install ${r.missingPackages.join(' ')}` : ''}`;

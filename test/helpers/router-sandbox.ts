@@ -556,13 +556,13 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
       });
     });
   /** Stops answering at the current address: `moved` strands its connections, `down` ends them. */
-  const unlisten = async (how: 'moved' | 'down') => {
+  const unlisten = (how: 'moved' | 'down') => {
     if (how === 'moved') link.strand(host);
     else for (const c of clients) c.end();
     clients.clear();
-    const server = front;
+    // Stops listening at once; close's callback would wait for stranded connections, which never end.
+    front?.close();
     front = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   };
   await listen(host);
 
@@ -574,7 +574,7 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
     try {
       if (existsSync(join(state, 'reboot-requested'))) {
         await rm(join(state, 'reboot-requested'), { force: true });
-        await unlisten('down');
+        unlisten('down');
         killNamespaces(ns);
         await new Promise((r) => setTimeout(r, options.rebootDownMs ?? 300));
         ns = await startNamespaces(root);
@@ -591,7 +591,7 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
         lanAddress = current;
         const next = loopbackFor(current);
         if (next !== host) {
-          await unlisten('moved');
+          unlisten('moved');
           host = next;
           await listen(host);
         }
@@ -635,7 +635,7 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
     async regenerateHostKey() {
       hostKey = generateEd25519();
       fingerprint = fingerprintOf(hostKey.public);
-      await unlisten('down');
+      unlisten('down');
       const old = sshServer;
       sshServer = await startSsh();
       old.close();
@@ -644,7 +644,7 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
     async stop() {
       stopped = true;
       clearInterval(watcher);
-      await unlisten('down');
+      unlisten('down');
       link.destroyAll();
       sshServer.close();
       killNamespaces(ns);
