@@ -283,20 +283,34 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
       located: (site, where) => remember(site, where),
     };
     let saving = Promise.resolve();
-    /** Records where a router answers (and its pin) as soon as it is known: a killed run leaves it true. */
-    const remember = (number: number, where: RouterAddress & { hostKey?: string }) => {
-      if (run.dryRun || !where.hostKey) return;
+    let saveError: unknown;
+    /**
+     * Records where a router answers (and its pin) as soon as it is known, on disk before the run goes
+     * on: a run killed later leaves it true. A failed save fails the caller and the command.
+     */
+    const remember = (number: number, where: RouterAddress & { hostKey?: string }): Promise<void> => {
       const hostKey = where.hostKey;
-      saving = saving.then(async () => {
-        const site = config.sites.find((s) => s.number === number);
-        if (!site) return;
-        const next = { host: where.host, port: where.port, user: where.user, hostKey };
-        if (JSON.stringify(site.router) === JSON.stringify(next)) return;
-        site.router = next;
-        await ctx.saveConfig(config);
+      if (!run.dryRun && hostKey) {
+        saving = saving.then(async () => {
+          const site = config.sites.find((s) => s.number === number);
+          if (!site || saveError !== undefined) return;
+          const next = { host: where.host, port: where.port, user: where.user, hostKey };
+          if (JSON.stringify(site.router) === JSON.stringify(next)) return;
+          site.router = next;
+          await ctx.saveConfig(config).catch((error: unknown) => {
+            saveError = error;
+          });
+        });
+      }
+      return saving.then(() => {
+        if (saveError !== undefined) throw saveError;
       });
     };
-    const record = (result: RouterResult) => remember(result.site, result);
+    // An unconfirmed router is about to move back by itself: its record stays where it returns to.
+    const record = (result: RouterResult) => {
+      if (result.configuration === 'applied' || result.configuration === 'previous')
+        remember(result.site, result).catch(() => undefined); // reported once, after the run
+    };
     const jobFor = (n: number): RouterJob | RouterResult => {
       const site = config.sites.find((s) => s.number === n);
       if (!site) return failed(n, '-', 'config', `site ${n} is not in wavectl.json`);
@@ -354,6 +368,7 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
       ),
     );
     await saving;
+    if (saveError !== undefined) throw saveError;
     const count = (status: RouterResult['status']) => results.filter((r) => r.status === status).length;
     return {
       results,

@@ -70,7 +70,7 @@ export interface RouterRunOptions {
    * change, confirmed, or seen rolled back): recorded at once, so that a run killed later leaves the
    * address and the pin true. Not called in a dry run.
    */
-  located?: (site: number, where: RouterAddress & { hostKey: string }) => void;
+  located?: (site: number, where: RouterAddress & { hostKey: string }) => Promise<void>;
 }
 
 interface Common {
@@ -111,6 +111,8 @@ export type RouterResult =
 class FinalRouterError extends RouterError {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Beyond the rollback window: the job's commit and restarts, the restore's restarts, a reconnection. */
+const ROLLBACK_GRACE_SECONDS = 20;
 const unique = (hosts: string[]) => [...new Set(hosts)];
 
 class Attempt {
@@ -214,10 +216,10 @@ class Attempt {
     return session.exec(command, step, stdin, timeoutMs);
   }
 
-  /** Records where the router answers now, on a configuration that stays. */
-  locate(): void {
+  /** Records where the router answers now, on a configuration that stays (on disk before going on). */
+  async locate(): Promise<void> {
     if (this.options.dryRun || !this.hostKey) return;
-    this.options.located?.(this.job.site, { ...this.address(), hostKey: this.hostKey });
+    await this.options.located?.(this.job.site, { ...this.address(), hostKey: this.hostKey });
   }
 
   drop(): void {
@@ -344,10 +346,11 @@ async function settleApply(
   attempt: Attempt,
   hosts: string[],
   previousHost: string,
-  deadline: number,
   certain: boolean,
 ): Promise<'applied' | 'previous'> {
-  const { connectTimeoutMs, rollbackSeconds, pollMs } = attempt.options;
+  const { connectTimeoutMs, rollbackSeconds, pollMs, timeoutMs } = attempt.options;
+  // Long enough to see the window end and the rollback happen (restarts included), or --timeout if longer.
+  const deadline = Date.now() + Math.max(timeoutMs, (rollbackSeconds + ROLLBACK_GRACE_SECONDS) * 1000);
   // One try must not eat the window: a black-holed connect waits for its whole time limit.
   const perTry = Math.min(connectTimeoutMs, Math.max(2000, rollbackSeconds * 250));
   const order = [...hosts];
@@ -403,7 +406,14 @@ async function settleApply(
 async function rebootAndReturn(attempt: Attempt, deadline: number): Promise<void> {
   const session = attempt.session ?? (await attempt.connect(attempt.host));
   await attempt.exec('reboot', REBOOT_SCRIPT);
-  await Promise.race([session.whenClosed(), sleep(Math.min(30_000, attempt.options.timeoutMs))]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    session.whenClosed(),
+    new Promise((r) => {
+      timer = setTimeout(r, Math.min(30_000, attempt.options.timeoutMs));
+    }),
+  ]);
+  clearTimeout(timer);
   attempt.drop();
   await attempt.retry(
     'reboot',
@@ -435,6 +445,55 @@ async function waitOnline(attempt: Attempt, deadline: number, since: Date): Prom
       return (await reported()) ? 'scanner report received' : undefined;
     },
   );
+}
+
+/**
+ * Applies `plan` and confirms it where the router answers; returns the plan that was applied. When the
+ * connection dropped before the apply script answered and the router turns out not to have applied it,
+ * applies once more (nothing is pending then, so this cannot stack applies).
+ */
+async function applyAndConfirm(
+  attempt: Attempt,
+  read: RouterSnapshot,
+  planned: RouterPlan,
+  track: Track,
+): Promise<RouterPlan> {
+  let snapshot = read;
+  let plan = planned;
+  for (let round = 1; ; round++) {
+    const moved = movedLanAddress(snapshot, attempt.job.plan.tunnel.gateway);
+    const previousHost = attempt.host;
+    const target = moved ? attempt.job.reach(moved) : previousHost;
+    const current = plan;
+    const sent = await track(
+      'apply',
+      () => apply(attempt, current),
+      (s) =>
+        `${current.changes.length} change(s)${s === 'uncertain' ? '; the connection dropped before the router answered' : ''}`,
+    );
+    if (sent === 'done') return plan;
+    attempt.configuration = sent === 'detached' ? 'unconfirmed' : 'unknown';
+    const outcome = await track(
+      'confirm',
+      () => settleApply(attempt, unique([target, previousHost]), previousHost, sent === 'detached'),
+      (o) => (o === 'applied' ? `reachable at ${attempt.host}` : `not applied, at ${attempt.host}`),
+    );
+    attempt.configuration = outcome;
+    await attempt.locate();
+    if (outcome === 'applied') return plan;
+    if (sent === 'uncertain' && round === 1) {
+      snapshot = await readRouter(attempt);
+      plan = planRouter(snapshot, attempt.job.plan);
+      if (!plan.changed) return plan;
+      continue;
+    }
+    throw new FinalRouterError(
+      sent === 'detached'
+        ? `the router rolled back the configuration before it was confirmed; it runs its previous configuration at ${attempt.host}: run again`
+        : `the connection dropped while the configuration was being sent, twice, and the router did not apply it; it runs its previous configuration at ${attempt.host}: check the link and run again`,
+      { host: attempt.host, step: 'confirm' },
+    );
+  }
 }
 
 /**
@@ -483,18 +542,18 @@ export async function configureRouter(job: RouterJob, options: RouterRunOptions)
       const here = attempt.host;
       const outcome = await track(
         'confirm',
-        () => settleApply(attempt, unique([configured, here]), here, Date.now() + options.timeoutMs, true),
+        () => settleApply(attempt, unique([configured, here]), here, true),
         (o) => (o === 'applied' ? `confirmed the pending apply at ${attempt.host}` : 'it rolled back'),
       );
       attempt.configuration = outcome;
-      attempt.locate();
+      await attempt.locate();
       resumed = outcome === 'applied';
       // Rolled back meanwhile: plan again from what the router runs now.
       if (!resumed) {
         snapshot = await readRouter(attempt);
         plan = planRouter(snapshot, job.plan);
       }
-    } else if (!options.dryRun) attempt.locate();
+    } else if (!options.dryRun) await attempt.locate();
     attempt.configuration = plan.changed ? 'previous' : 'applied';
     const missing = missingPackages(snapshot.packages);
     const online = isOnline(snapshot, options.handshakeFreshSeconds);
@@ -519,38 +578,12 @@ export async function configureRouter(job: RouterJob, options: RouterRunOptions)
         () => installPackages(attempt, missing),
         () => missing.join(', '),
       );
-    const deadline = Date.now() + options.timeoutMs;
     if (plan.changed) {
-      const moved = movedLanAddress(snapshot, job.plan.tunnel.gateway);
-      const previousHost = attempt.host;
-      const target = moved ? job.reach(moved) : previousHost;
-      const sent = await track(
-        'apply',
-        () => apply(attempt, plan),
-        (s) =>
-          `${plan.changes.length} change(s)${s === 'uncertain' ? '; the connection dropped before the router answered' : ''}`,
-      );
-      if (sent !== 'done') {
-        attempt.configuration = sent === 'detached' ? 'unconfirmed' : 'unknown';
-        const outcome = await track(
-          'confirm',
-          () =>
-            settleApply(attempt, unique([target, previousHost]), previousHost, deadline, sent === 'detached'),
-          (o) => (o === 'applied' ? `reachable at ${attempt.host}` : `rolled back, at ${attempt.host}`),
-        );
-        attempt.configuration = outcome;
-        attempt.locate();
-        if (outcome === 'previous') {
-          throw new FinalRouterError(
-            sent === 'detached'
-              ? `the router rolled back the configuration before it was confirmed; it runs its previous configuration at ${attempt.host}: run again`
-              : `the connection dropped while the configuration was being sent and the router did not apply it; it runs its previous configuration at ${attempt.host}: run again`,
-            { host: attempt.host, step: 'confirm' },
-          );
-        }
-      }
+      plan = await applyAndConfirm(attempt, snapshot, plan, track);
       attempt.configuration = 'applied';
     }
+    // The router's return and the site's tunnel have --timeout from here (the confirm had its own window).
+    const deadline = Date.now() + options.timeoutMs;
     const rebooted = plan.networkChanged || options.reboot;
     if (rebooted)
       await track(

@@ -154,7 +154,7 @@ export class RouterSession {
       timer = setTimeout(() => {
         settle(() => reject(this.lost(step, `no answer within ${Math.round(timeoutMs / 1000)}s`)));
         // A router that stopped answering mid-command: drop the connection rather than leave it hanging.
-        this.client.end();
+        this.client.destroy();
       }, timeoutMs);
       this.closeWaiters.push(finish);
       this.client.exec(command, (error, channel) => {
@@ -174,8 +174,12 @@ export class RouterSession {
     });
   }
 
+  /**
+   * Closes the connection at once. Not ssh2's `end()`: to a router whose address just moved it would leave
+   * a half-closed socket waiting for an answer that never comes, keeping wavectl from exiting.
+   */
   close(): void {
-    if (!this.closed) this.client.end();
+    if (!this.closed) this.client.destroy();
   }
 }
 
@@ -265,7 +269,7 @@ export async function connectRouter(
     };
     client.on('error', (error: SshError) =>
       settle(() => {
-        client.end();
+        client.destroy();
         reject(failed(error));
       }),
     );

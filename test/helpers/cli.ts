@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { PassThrough, Readable } from 'node:stream';
 import { main } from '../../src/cli';
 import type { OutputEvent } from '../../src/io/output';
@@ -51,17 +51,23 @@ export async function runCli(
   return finish(code, out(), err(), events);
 }
 
-/** Runs the built binary (dist/wavectl.cjs) as a separate process, as an operator would. */
-export function runCliProcess(
+export interface CliProcess {
+  child: ChildProcess;
+  /** Resolves when the process ends (a signal's death is code 128). */
+  done: Promise<CliRun>;
+}
+
+/** Starts the built binary (dist/wavectl.cjs) as a separate process, as an operator would. */
+export function startCliProcess(
   args: string[],
   options: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number },
-): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliBundle, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, CI: 'true', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+): CliProcess {
+  const child = spawn(process.execPath, [cliBundle, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, CI: 'true', ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const done = new Promise<CliRun>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => {
@@ -76,6 +82,15 @@ export function runCliProcess(
       clearTimeout(timer);
       resolve(finish(code ?? (signal ? 128 : 1), stdout, stderr, []));
     });
-    child.stdin.end(options.stdin ?? '');
   });
+  child.stdin.end(options.stdin ?? '');
+  return { child, done };
+}
+
+/** Runs the built binary (dist/wavectl.cjs) as a separate process, as an operator would. */
+export function runCliProcess(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number },
+): Promise<CliRun> {
+  return startCliProcess(args, options).done;
 }

@@ -214,6 +214,8 @@ export interface RouterSandboxOptions {
   packages?: string[];
   /** Packages `opkg install` does not find in its feeds (it fails, as opkg does). */
   unavailable?: string[];
+  /** Packages whose `opkg install` the out-of-memory killer stops (SIGKILL), as on a small router. */
+  oomKilled?: string[];
   /**
    * The tunnel once configured: `up`/`down` — the `wg` recorder reports a fresh handshake or none;
    * `wireguard` — a real one: /etc/init.d/network does what netifd's wireguard proto does (wireguard-go
@@ -310,6 +312,7 @@ async function writeTools(
       '  update) echo "opkg update" >> /etc/.sandbox/calls ;;',
       '  install) shift; echo "opkg install $*" >> /etc/.sandbox/calls',
       '    for p in "$@"; do if grep -qx "$p" /etc/.sandbox/unavailable; then echo "Unknown package \'$p\'." >&2; exit 255; fi; done',
+      '    for p in "$@"; do if grep -qx "$p" /etc/.sandbox/oom-killed; then echo "Installing $p"; kill -9 $$; fi; done',
       '    for p in "$@"; do echo "Installing $p"; echo "$p" >> /etc/.sandbox/installed; done ;;',
       '  *) echo "opkg: unsupported in sandbox: $*" >&2; exit 1 ;;',
       'esac',
@@ -347,6 +350,7 @@ async function writeEtc(root: string, options: RouterSandboxOptions): Promise<vo
   );
   await writeFile(join(state, 'tunnel-mode'), options.tunnel ?? 'up');
   await writeFile(join(state, 'unavailable'), `${(options.unavailable ?? []).join('\n')}\n`);
+  await writeFile(join(state, 'oom-killed'), `${(options.oomKilled ?? []).join('\n')}\n`);
   await writeFile(join(state, 'calls'), '');
   await writeFile(join(etc, 'crontabs', 'root'), '');
   const init = (name: string, extra = '') =>
@@ -516,6 +520,8 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
           const child = exec(info.command);
           stream.on('data', (chunk: Buffer) => child.stdin?.write(chunk));
           stream.on('end', () => child.stdin?.end());
+          // A dropped connection closes the command's input, as Dropbear closes the channel's pipes.
+          stream.on('close', () => child.stdin?.end());
           stream.on('error', () => undefined);
           child.stdin?.on('error', () => undefined);
           child.stdout?.on('data', (c: Buffer) => stream.write(c));
