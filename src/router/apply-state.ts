@@ -3,9 +3,17 @@
  * Pure: no connection.
  *
  * The job writes its state in one word: `started` (the batch is staged, the job is about to commit),
- * `restarted` (committed, network restarted, waiting for the confirmation), `confirmed`, `rolledback`.
- * No state at all means the job's record is gone (a reboot cleared it) or no apply ever ran.
+ * `restarted` (committed, network restarted, waiting for the confirmation), `confirmed`, `rolledback`;
+ * CONFIRM_SCRIPT prints `confirmed` once it has confirmed, else `state:<word>`. No state at all means the
+ * job's record is gone (it lives in RAM: a reboot cleared it) or no apply ever ran.
  */
+
+/**
+ * Whether an unconfirmed apply is still rolled back when the router reboots inside the confirm window.
+ * Not while the job and its backup live in RAM only (the committed configuration then stays); true
+ * with a restore-unless-confirmed hook on flash run at boot. wavectl's messages say which.
+ */
+export const ROLLBACK_SURVIVES_REBOOT = false;
 export type ApplyState = 'started' | 'restarted' | 'confirmed' | 'rolledback' | 'none' | 'other';
 
 export function parseApplyState(text: string | undefined): ApplyState {

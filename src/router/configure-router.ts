@@ -1,5 +1,11 @@
 import { RouterConnectionError, RouterError } from '../errors';
-import { isPending, judgeProbe, parseApplyState, type RouterConfiguration } from './apply-state';
+import {
+  isPending,
+  judgeProbe,
+  parseApplyState,
+  ROLLBACK_SURVIVES_REBOOT,
+  type RouterConfiguration,
+} from './apply-state';
 import {
   CONFIRM_SCRIPT,
   installScript,
@@ -7,7 +13,6 @@ import {
   parseStatus,
   READ_SCRIPT,
   REBOOT_SCRIPT,
-  ROLLBACK_SURVIVES_REBOOT,
   type RouterSnapshot,
   RUN_STDIN_SCRIPT,
   renderApplyScript,
@@ -337,8 +342,8 @@ function unreachableMessage(attempt: Attempt, hosts: string[], previousHost: str
 
 /**
  * Reaches the router wherever it answers (`hosts`: where the apply moves it first, then where it was),
- * asks its job to confirm the apply and waits for the job's own answer; short tries with backoff, so a
- * blip of the link is ridden out inside the rollback window. Returns what the router runs: `applied`
+ * has it confirm the apply and keeps asking until it says `confirmed` or `rolledback`; short tries with
+ * backoff, so a blip of the link is ridden out inside the rollback window. Returns what the router runs: `applied`
  * (confirmed, or its apply record is gone and its configuration equals the plan) or `previous` (rolled
  * back). `certain`: the apply script answered (else a final state may be an earlier run's).
  */

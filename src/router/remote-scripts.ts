@@ -14,12 +14,6 @@ export const CRONTAB_PATH = '/etc/crontabs/root';
 export const CRON_MARK = '# waveshift-device-scanner';
 /** Where the apply job keeps its backup and state; /tmp is RAM, so a reboot forgets an unconfirmed apply. */
 export const APPLY_DIR = '/tmp/waveshift-apply';
-/**
- * Whether an unconfirmed apply is still rolled back after the router reboots inside the confirm window.
- * Not with a job whose state lives in RAM (a reboot keeps the committed configuration); true once a
- * restore-unless-confirmed hook on flash runs at boot. wavectl's messages say which.
- */
-export const ROLLBACK_SURVIVES_REBOOT = !APPLY_DIR.startsWith('/tmp/');
 const MARK = '@@wavectl:';
 
 /** One exec that reads all wavectl needs: board, packages, pending changes, uci, scanner files, tunnel. */
@@ -222,8 +216,6 @@ export function renderApplyJob(rollbackSeconds: number): string {
     '  if [ -f "$D/confirmed" ]; then echo confirmed > "$D/state"; rm -f "$D/pid"; exit 0; fi',
     '  sleep 1; i=$((i + 1))',
     'done',
-    // A confirmation that arrived during the last second still counts: wavectl was told "restarted".
-    'if [ -f "$D/confirmed" ]; then echo confirmed > "$D/state"; rm -f "$D/pid"; exit 0; fi',
     'cp "$D/backup/network" "$D/backup/dhcp" "$D/backup/firewall" /etc/config/',
     restart,
     'echo rolledback > "$D/state"',
@@ -232,15 +224,11 @@ export function renderApplyJob(rollbackSeconds: number): string {
   ].join('\n');
 }
 
-/**
- * Asks a restarted apply to stop its rollback and prints the apply state (`state:restarted` until the job
- * has seen the request and answers `state:confirmed`): only the job's own answer is a confirmation.
- */
+/** Confirms a restarted apply (stops its rollback) and prints the apply state. */
 export const CONFIRM_SCRIPT = [
   `D=${APPLY_DIR}`,
   's=$(cat "$D/state" 2>/dev/null)',
-  'if [ "$s" = restarted ]; then touch "$D/confirmed"; fi',
-  'echo "state:$s"',
+  'case "$s" in restarted) touch "$D/confirmed"; echo confirmed ;; confirmed) echo confirmed ;; *) echo "state:$s" ;; esac',
 ].join('\n');
 
 /** The last line of a script sent to RUN_STDIN_SCRIPT: one cut short by a dropped connection never runs. */
