@@ -68,7 +68,6 @@ describeWithNetns('configure-hub under connection faults', () => {
       startCliProcess(
         [
           'configure-hub',
-          ...(process.env.H18_DEBUG ? ['--verbose'] : []),
           ...(json ? ['--json'] : []),
           '--reach',
           '127.8.{site}.1',
@@ -125,6 +124,20 @@ describeWithNetns('configure-hub under connection faults', () => {
     host: router.host,
   });
 
+  /** A run that failed at `step`, leaving the router on `configuration`, for `reason`; returns the reason. */
+  const expectFailed = (
+    run: CliRun,
+    expected: { step: string; configuration: RouterResult['configuration'] },
+    reason: RegExp,
+  ): string => {
+    expect(run.code).toBe(1);
+    const result = resultOf(run);
+    expect(result).toMatchObject({ status: 'failed', ...expected });
+    if (result.status !== 'failed') throw new Error('not failed');
+    expect(result.reason).toMatch(reason);
+    return result.reason;
+  };
+
   /** The router confirmed on the new configuration, the result and wavectl.json saying so. */
   const expectConfirmed = async (
     n: number,
@@ -132,7 +145,6 @@ describeWithNetns('configure-hub under connection faults', () => {
     run: CliRun,
   ): Promise<RouterResult> => {
     expect(run.stderr).not.toMatch(/at .*\.(ts|js|cjs):\d+/); // no stack trace
-    if (process.env.H18_DEBUG) console.log(run.stderr);
     const result = resultOf(run);
     expect(result, run.stderr).toMatchObject({ configuration: 'applied', host: configured(n) });
     expect(['changed', 'unchanged']).toContain(result.status);
@@ -142,6 +154,17 @@ describeWithNetns('configure-hub under connection faults', () => {
     expect(['confirmed', '']).toContain((await truth(s.router)).state);
     expect(await s.recorded()).toMatchObject({ host: configured(n), hostKey: s.router.fingerprint });
     return result;
+  };
+
+  /** The router back on its old configuration at its old address, and wavectl.json saying so. */
+  const expectRolledBack = async (s: Awaited<ReturnType<typeof scene>>) => {
+    expect(await truth(s.router)).toEqual({
+      lan: '192.168.8.1',
+      state: 'rolledback',
+      staged: '',
+      host: FACTORY,
+    });
+    expect(await s.recorded()).toMatchObject({ host: FACTORY, hostKey: s.router.fingerprint });
   };
 
   const blips: [LinkState, Moment, number][] = [
@@ -204,23 +227,14 @@ describeWithNetns('configure-hub under connection faults', () => {
     await s.edit((config) => {
       config.accessServers[0].listenPort = 51999;
     });
-    const refused = await s.again().done;
-    expect(refused.code).toBe(1);
-    const result = resultOf(refused);
-    expect(result).toMatchObject({ status: 'failed', step: 'read', configuration: 'unconfirmed' });
-    if (result.status !== 'failed') throw new Error('not failed');
-    expect(result.reason).toMatch(
+    expectFailed(
+      await s.again().done,
+      { step: 'read', configuration: 'unconfirmed' },
       /an earlier apply of another configuration is waiting for its confirmation; the router restores its previous configuration by itself/,
     );
     await waitFor('rollback', async () => expect(s.router.host).toBe(FACTORY), (ROLLBACK + 10) * 1000, 200);
-    expect(await truth(s.router)).toEqual({
-      lan: '192.168.8.1',
-      state: 'rolledback',
-      staged: '',
-      host: FACTORY,
-    });
     // The record still names where the router answers after its rollback.
-    expect(await s.recorded()).toMatchObject({ host: FACTORY, hostKey: s.router.fingerprint });
+    await expectRolledBack(s);
   });
 
   it.concurrent('a black hole longer than the rollback window: the router rolls back, wavectl says so and records its old address', async () => {
@@ -238,13 +252,7 @@ describeWithNetns('configure-hub under connection faults', () => {
       /confirm: the router rolled back the configuration before it was confirmed; it runs its previous configuration at 127\.0\.0\.1: run again/,
     );
     expect(done.stderr).toMatch(/^wavectl: 1 of 1 router\(s\) failed: site 50$/m);
-    expect(await truth(s.router)).toEqual({
-      lan: '192.168.8.1',
-      state: 'rolledback',
-      staged: '',
-      host: FACTORY,
-    });
-    expect(await s.recorded()).toMatchObject({ host: FACTORY, hostKey: s.router.fingerprint });
+    await expectRolledBack(s);
     // The next run applies again and confirms.
     await expectConfirmed(n, s, await s.again().done);
   });
@@ -276,15 +284,12 @@ describeWithNetns('configure-hub under connection faults', () => {
       packages: ['kmod-wireguard', 'wireguard-tools', 'curl'],
       oomKilled: ['nmap'],
     });
-    const run = await s.first().done;
-    expect(run.code).toBe(1);
-    const result = resultOf(run);
-    expect(result).toMatchObject({ status: 'failed', step: 'install', configuration: 'previous' });
-    if (result.status !== 'failed') throw new Error('not failed');
-    expect(result.reason).toMatch(
+    const reason = expectFailed(
+      await s.first().done,
+      { step: 'install', configuration: 'previous' },
       /opkg install nmap was killed by SIGKILL \(on a router usually the out-of-memory killer.*\); nothing was changed/,
     );
-    expect(result.reason).not.toMatch(/connection dropped/);
+    expect(reason).not.toMatch(/connection dropped/);
     expect((await truth(s.router)).lan).toBe('192.168.8.1');
   });
 });
