@@ -481,7 +481,10 @@ async function applyAndConfirm(
     const outcome = await track(
       'confirm',
       () => settleApply(attempt, unique([target, previousHost]), previousHost, sent === 'detached'),
-      (o) => (o === 'applied' ? `reachable at ${attempt.host}` : `not applied, at ${attempt.host}`),
+      (o) =>
+        o === 'applied'
+          ? `reachable at ${attempt.host}`
+          : `on its previous configuration, at ${attempt.host}`,
     );
     attempt.configuration = outcome;
     await attempt.locate();
