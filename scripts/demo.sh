@@ -47,8 +47,8 @@ unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
 
 controller_port="$(free_port)"
 echo "== wavectl init"
-wavectl init --identity-provider local --profile demo --region us-east-1 --name demo-us \
-  --controller-url "http://127.0.0.1:$controller_port"
+wavectl init --identity-provider local --profile demo --region us-east-1 --name demo-us
+wavectl config set controller.url "http://127.0.0.1:$controller_port"
 echo "== wavectl deploy"
 wavectl deploy
 

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MOTO_VERSION="5.2.5"
+SCHEMATHESIS_VERSION="4.32.5"
 DEBIAN_PACKAGES=(postgresql openssh-server openssh-client nmap wireguard-tools wireguard-go busybox iproute2 curl util-linux procps nftables shellcheck)
 
 missing=()
@@ -38,4 +39,11 @@ if [ ! -x .venv/bin/moto_server ]; then
   rm -rf .venv
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==${MOTO_VERSION}" 2> >(grep -v "is ignored: it is neither" >&2)
+fi
+
+# Schemathesis fuzzes the controller's API in the suite (test/controller-fuzz.test.ts); pinned, so that a
+# fixed seed keeps generating the same requests.
+if ! .venv/bin/schemathesis --version 2>/dev/null | grep -qx "schemathesis, version ${SCHEMATHESIS_VERSION}"; then
+  echo "setup: installing schemathesis ${SCHEMATHESIS_VERSION} into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==${SCHEMATHESIS_VERSION}" 2> >(grep -v "is ignored: it is neither" >&2)
 fi

@@ -1,4 +1,5 @@
 import { main } from './cli';
+import { exitOnInterrupt } from './io/interrupt';
 
 // The AWS SDK warns on every run that future releases will need Node 22; wavectl pins SDK versions that
 // support Node 20, so that notice is noise on an operator's terminal and in a CI log.
@@ -11,12 +12,19 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   (emitWarning as any)(warning, ...rest);
 }) as typeof process.emitWarning;
 
-main(process.argv.slice(2), {
+const argv = process.argv.slice(2);
+main(argv, {
   stdout: process.stdout,
   stderr: process.stderr,
   stdin: process.stdin,
   env: process.env,
   cwd: process.cwd(),
+  onCommand: ({ name, json }) => {
+    // The controller server stops cleanly on SIGINT by itself (its database included).
+    if (name !== 'controller serve') {
+      exitOnInterrupt(argv, { stdout: process.stdout, stderr: process.stderr, json }, process.exit);
+    }
+  },
 }).then((code) => {
   process.exitCode = code;
 });

@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { Runner } from './commands/command';
 import { commands } from './commands/index';
 import { type Context, createContext, type GlobalOptions } from './context';
-import { ExitCode, WavectlError } from './errors';
+import { AwsError, ExitCode, WavectlError } from './errors';
 import { Output, type OutputEvent } from './io/output';
 import { VERSION } from './version';
 
@@ -16,6 +16,8 @@ export interface RunEnvironment {
   cwd: string;
   /** Tests observe progress events here. */
   onEvent?: (event: OutputEvent) => void;
+  /** Called once the command is known, before it runs (the binary installs its Ctrl-C handling here). */
+  onCommand?: (command: { name: string; json: boolean }) => void;
 }
 
 function isTty(stream: unknown): boolean {
@@ -25,11 +27,14 @@ function isTty(stream: unknown): boolean {
 function globalOptions(raw: Record<string, unknown>, run: RunEnvironment): GlobalOptions {
   const env = run.env;
   const ci = env.CI === 'true' || env.CI === '1';
+  const yes = raw.yes === true;
   return {
     dir: resolve(run.cwd, typeof raw.dir === 'string' ? raw.dir : '.'),
     json: raw.json === true,
     verbose: raw.verbose === true,
-    yes: raw.yes === true || ci || !isTty(run.stdin),
+    yes,
+    terminal: !ci && isTty(run.stdin),
+    prompts: !yes && !ci && isTty(run.stdin),
     color: raw.color !== false && env.NO_COLOR === undefined && isTty(run.stderr),
     endpointUrl: typeof raw.endpointUrl === 'string' ? raw.endpointUrl : undefined,
   };
@@ -47,18 +52,21 @@ export async function main(argv: string[], run: RunEnvironment): Promise<number>
     .addOption(new Option('--dir <path>', 'deployment directory holding wavectl.json').default('.'))
     .option('--json', 'print a machine-readable result on stdout, and nothing else there')
     .option('-v, --verbose', 'more detail, and stack traces of errors')
-    .option('-y, --yes', 'never prompt (implied when CI=true or stdin is not a terminal)')
+    .option(
+      '-y, --yes',
+      'consent to destructive acts without asking, and ask nothing else; without it, CI=true or a stdin that is not a terminal refuses destructive acts',
+    )
     .option('--no-color', 'no colours (also NO_COLOR)')
     .option(
       '--endpoint-url <url>',
       'send AWS calls to this endpoint (an emulator); overrides AWS_ENDPOINT_URL',
     )
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => run.stdout.write(s),
       writeErr: (s) => run.stderr.write(s),
-      outputError: (s, write) => write(s),
+      // Reported by `report` like every other failure: one `wavectl:` line, or JSON under --json.
+      outputError: () => {},
     })
     .addHelpText(
       'after',
@@ -91,6 +99,7 @@ export async function main(argv: string[], run: RunEnvironment): Promise<number>
         commandName: names.join(' '),
       });
       active = { io, ctx };
+      run.onCommand?.({ name: ctx.commandName, json: global.json });
       // biome-ignore lint/suspicious/noExplicitAny: each command declares its own option type
       await handler(ctx, options as any, positional);
     };
@@ -101,10 +110,25 @@ export async function main(argv: string[], run: RunEnvironment): Promise<number>
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.ok;
   } catch (error) {
-    return report(error, active?.io ?? fallbackOutput(argv, run));
+    return report(await withProfileNamed(error, active?.ctx), active?.io ?? fallbackOutput(argv, run));
   } finally {
     active?.ctx.close();
   }
+}
+
+/** A credentials failure names the profile it tried: the SDK's own message does not. */
+async function withProfileNamed(error: unknown, ctx: Context | undefined): Promise<unknown> {
+  if (!(error instanceof AwsError) || error.awsCode !== 'CredentialsProviderError' || !ctx) return error;
+  const profile = await ctx.loadConfig().then(
+    (c) => c.aws.profile,
+    () => undefined,
+  );
+  if (!profile) return error;
+  return new AwsError(`${error.message} [AWS profile "${profile}"]`, {
+    cause: error.cause,
+    awsCode: error.awsCode,
+    requestId: error.requestId,
+  });
 }
 
 function fallbackOutput(argv: string[], run: RunEnvironment): Output {
@@ -121,6 +145,7 @@ function report(error: unknown, io: Output): number {
   if (error instanceof CommanderError) {
     // Help and version are "errors" to commander's exitOverride but successes to the user.
     if (error.exitCode === 0) return ExitCode.ok;
+    io.failure({ name: 'UsageError', message: commanderMessage(error), exitCode: ExitCode.usage });
     return ExitCode.usage;
   }
   if (error instanceof WavectlError) {
@@ -141,6 +166,20 @@ function report(error: unknown, io: Output): number {
     stackWithCauses(e),
   );
   return ExitCode.failed;
+}
+
+/** Commander's message as one line: "error: " dropped, its "(Did you mean …?)" hint kept. */
+export function commanderMessage(error: CommanderError): string {
+  // Without a command commander prints the help (on stderr) and says only "(outputHelp)".
+  if (error.code === 'commander.help')
+    return 'no command given; the commands are listed above (wavectl --help)';
+  const text = error.message
+    .replace(/^error: /, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ');
+  return `${text} (run with --help for usage)`;
 }
 
 function stackWithCauses(error: Error): string {

@@ -1,15 +1,19 @@
 import type { Readable, Writable } from 'node:stream';
 import type { AwsClients } from './aws/clients';
 import type { WavectlConfig } from './config/schema';
-import { AbortedError } from './errors';
+import { AbortedError, ConsentError } from './errors';
 import type { Output } from './io/output';
 
 export interface GlobalOptions {
   dir: string;
   json: boolean;
   verbose: boolean;
-  /** No prompts: set by --yes, by CI=true, or when stdin is not a terminal. */
+  /** `--yes` given: the operator consents to destructive acts in advance. Never implied. */
   yes: boolean;
+  /** Someone can be asked: stdin is a terminal and CI is not set. */
+  terminal: boolean;
+  /** Other (non-destructive) prompts may be asked: a terminal and no --yes; otherwise they take defaults. */
+  prompts: boolean;
   color: boolean;
   endpointUrl?: string;
 }
@@ -34,8 +38,11 @@ export interface Context {
   withLock<T>(work: () => Promise<T>): Promise<T>;
   /** AWS clients for the loaded config's profile and region (endpoint overrides honoured). */
   aws(): Promise<AwsClients>;
-  /** Asks the operator to type `expected`; true at once under --yes. */
-  confirm(question: string, expected: string): Promise<boolean>;
+  /**
+   * Asks the operator to type `expected`; true at once under --yes. `act` names a destructive act ("destroy
+   * deployment x"): without --yes and with no terminal to ask, it is refused (ConsentError), never assumed.
+   */
+  confirm(question: string, expected: string, act?: string, hint?: string): Promise<boolean>;
   /** Releases what the command opened (SDK sockets). */
   close(): void;
 }
@@ -75,6 +82,11 @@ export function createContext(inputs: ContextInputs): Context {
       if (clients) return clients;
       const loaded = await ctx.loadConfig();
       const { createAwsClients, resolveEndpoint } = await import('./aws/clients');
+      const { assertEndpointUrls } = await import('./config/endpoint-url');
+      assertEndpointUrls([
+        ['--endpoint-url', inputs.options.endpointUrl],
+        ['AWS_ENDPOINT_URL', inputs.env.AWS_ENDPOINT_URL || undefined],
+      ]);
       clients = createAwsClients({
         profile: loaded.aws.profile,
         region: loaded.aws.region,
@@ -82,8 +94,13 @@ export function createContext(inputs: ContextInputs): Context {
       });
       return clients;
     },
-    async confirm(question, expected) {
+    async confirm(question, expected, act, hint) {
       if (inputs.options.yes) return true;
+      if (!inputs.options.terminal) {
+        throw new ConsentError(
+          `refusing to ${act ?? 'continue'} without --yes (no terminal to ask)${hint ? `; ${hint}` : ''}`,
+        );
+      }
       const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: inputs.stdin, output: inputs.stderr, terminal: false });
       try {

@@ -83,3 +83,10 @@ export class ControllerError extends WavectlError {
 
 /** The operator declined a confirmation, or one was needed and no terminal could ask for it. */
 export class AbortedError extends WavectlError {}
+
+/** A destructive act needs consent, and there is no terminal to ask for it and no --yes (exit 2). */
+export class ConsentError extends WavectlError {
+  constructor(message: string) {
+    super(message, { exitCode: ExitCode.usage });
+  }
+}

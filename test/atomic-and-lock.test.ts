@@ -51,12 +51,17 @@ describe('atomic writes and the directory lock', () => {
       const content = JSON.parse(await readFile(join(tmp.path, 'wavectl.json'), 'utf8'));
       expect(names.has(content.name)).toBe(true);
     }
-    // A lock left by a killed process is stale and taken over; the next run succeeds.
+    // A temporary file of a process killed mid-write (its PID gone), planted so that one surely exists.
+    const gone = spawn('true');
+    await new Promise((r) => gone.once('close', r));
+    await writeFile(join(tmp.path, `.wavectl.json.tmp-${gone.pid}-0badcafe`), '{"half":');
+    // A lock left by a killed process is stale and taken over; the next run succeeds and sweeps the
+    // temporary files of dead writers.
     const after = await runCliProcess(init('after'), { cwd: tmp.path });
-    expect(after.stderr).toBe('');
+    expect(after.stderr).not.toMatch(/wavectl:/);
     expect(after.code).toBe(0);
     const leftovers = (await readdir(tmp.path)).filter(
-      (f) => f !== 'wavectl.json' && !f.startsWith('.wavectl.json.tmp-'),
+      (f) => !['wavectl.json', 'wavectl.json.bak', 'wavectl.schema.json'].includes(f),
     );
     expect(leftovers).toEqual([]);
   });

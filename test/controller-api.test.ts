@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/controller/app';
+import { unknownUsernameTarget } from '../src/controller/auth/unknown-username';
 import { accessServerInput, asScanner, DEPLOYMENT, siteInput, TEST_API_KEY } from './helpers/controller';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
 
@@ -90,11 +91,53 @@ describe('controller API', () => {
         expect(doc.paths, path).toHaveProperty([path]);
       }
       expect(doc.paths['/api/sites/{number}'].put.requestBody).toBeDefined();
-      expect(doc.components.securitySchemes.apiKey).toEqual({
+      expect(doc.components.securitySchemes.apiKey).toMatchObject({
         type: 'apiKey',
         in: 'header',
         name: 'X-API-Key',
       });
+    });
+
+    it('says in the OpenAPI document which key each route takes, and which routes are public', async () => {
+      const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+      expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['apiKey', 'scannerKey', 'session']);
+      expect(doc.paths['/health'].get.security).toEqual([]);
+      expect(doc.paths['/auth/login'].post.security).toEqual([]);
+      expect(doc.paths['/auth/session'].get.security).toEqual([{ session: [] }]);
+      expect(doc.paths['/auth/logout'].post.security).toEqual([{ session: [] }]);
+      expect(doc.paths['/api/sites/{number}/devices'].post.security).toEqual([
+        { apiKey: [] },
+        { scannerKey: [] },
+      ]);
+      for (const [path, operations] of Object.entries(
+        doc.paths as Record<string, Record<string, { security?: unknown }>>,
+      )) {
+        if (path.startsWith('/auth/') || path === '/health' || path.endsWith('/devices')) continue;
+        for (const [method, operation] of Object.entries(operations)) {
+          expect(operation.security, `${method} ${path}`).toEqual([{ apiKey: [] }]);
+        }
+      }
+      expect(doc.paths['/users'].post.responses['201'].links['get-users-id']).toEqual({
+        operationRef: '#/paths/~1users~1{id}/get',
+        parameters: { id: '$response.body#/user/id' },
+      });
+      // What JSON Schema cannot say is said in words.
+      expect(doc.paths['/api/sites/{number}'].put.description).toMatch(/10\.8\.N\.0\/24/);
+      expect(doc.paths['/api/sites/{number}/devices'].post.description).toMatch(/inside the site/);
+    });
+
+    it('answers 405 with Allow for a method a path does not support, 404 for a path that does not exist', async () => {
+      const res = await call('PATCH', '/api/sites/3', {});
+      expect(res.statusCode).toBe(405);
+      expect(res.headers.allow).toBe('DELETE, GET, HEAD, PUT');
+      expect(res.json().error).toMatchObject({ code: 'method_not_allowed' });
+      expect((await call('DELETE', '/health', undefined, {})).headers.allow).toBe('GET, HEAD');
+      expect(
+        (await app.inject({ method: 'QUERY' as 'GET', url: '/users/1', headers: DEPLOYMENT })).statusCode,
+      ).toBe(405);
+      expect((await call('DELETE', '/api/devices')).headers.allow).toBe('GET, HEAD');
+      expect((await call('PUT', '/users/7/disable')).headers.allow).toBe('POST');
+      expect((await call('GET', '/api/nothing-here')).statusCode).toBe(404);
     });
   });
 
@@ -436,7 +479,7 @@ describe('controller API', () => {
       expect(rows.map((r) => r.token_hash)).not.toContain(token);
       expect((await call('POST', '/auth/logout', undefined, bearer)).json()).toEqual({ loggedOut: true });
       expect((await call('GET', '/auth/session', undefined, bearer)).statusCode).toBe(401);
-      expect((await call('POST', '/auth/logout', undefined, bearer)).json()).toEqual({ loggedOut: false });
+      expect((await call('POST', '/auth/logout', undefined, bearer)).statusCode).toBe(401);
 
       // Sessions expire; disabling a user or changing the password ends them.
       const second = (
@@ -458,6 +501,99 @@ describe('controller API', () => {
         (await call('POST', '/auth/login', { username: 'carol', password: 'carol-password-2' }, {}))
           .statusCode,
       ).toBe(401);
+    });
+  });
+
+  describe('hostile input', () => {
+    const raw = (
+      method: string,
+      url: string,
+      payload: string,
+      headers: Record<string, string> = DEPLOYMENT,
+    ) =>
+      app.inject({
+        method: method as 'POST',
+        url,
+        headers: { ...headers, 'content-type': 'application/json' },
+        payload,
+      });
+
+    it('refuses control characters in every text field with a 400, the login included', async () => {
+      const nul = 'a\u0000b';
+      const attempts = [
+        call('PUT', '/api/sites/40', { ...siteInput(40), name: nul }),
+        call('PUT', '/api/access-servers/40', { ...accessServerInput(40), instanceId: nul }),
+        call('POST', '/users', { username: 'nul-user', password: 'a-long-password-1', displayName: nul }),
+        call('POST', '/users', { username: `x${nul}`, password: 'a-long-password-1' }),
+        call('POST', '/auth/login', { username: nul, password: 'a-long-password-1' }, {}),
+        call('POST', '/auth/login', { username: 'a\u001bb', password: 'a-long-password-1' }, {}),
+      ];
+      for (const res of await Promise.all(attempts)) {
+        expect(res.statusCode, res.body).toBe(400);
+        expect(res.json().error.code).toBe('bad_request');
+      }
+      await call('PUT', '/api/sites/41', siteInput(41));
+      const report = await call('POST', '/api/sites/41/devices', {
+        scannedAt: new Date().toISOString(),
+        devices: [{ ip: '10.8.41.2', hostname: `printer${nul}` }],
+      });
+      expect(report.statusCode).toBe(400);
+    });
+
+    it('refuses ids beyond the largest integer and numbers that are not finite', async () => {
+      for (const url of ['/users/51776662148415684608', '/users/9007199254740992/disable']) {
+        const res = await call(url.endsWith('disable') ? 'POST' : 'GET', url);
+        expect(res.statusCode, url).toBe(400);
+      }
+      const body = JSON.stringify({ ...siteInput(42), accessServer: 0 }).replace(
+        '"accessServer":0',
+        '"accessServer":1e309',
+      );
+      expect((await raw('PUT', '/api/sites/42', body)).statusCode).toBe(400);
+      expect((await call('GET', '/api/devices?site=1e309')).statusCode).toBe(400);
+      expect((await call('GET', '/api/audit-log?limit=Infinity')).statusCode).toBe(400);
+    });
+
+    it('says what a MAC filter with mixed separators should look like', async () => {
+      const res = await call('GET', '/api/devices?mac=aa:bb-cc:dd:ee:ff');
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.message).toBe(
+        'querystring/mac must be a MAC address like aa:bb:cc:dd:ee:ff or aa-bb-cc-dd-ee-ff, with one kind of separator',
+      );
+      expect((await call('GET', '/api/devices?mac=AA-BB-CC-DD-EE-FF')).statusCode).toBe(200);
+    });
+
+    it('keeps no password typed into the user name field in the audit log', async () => {
+      const typedPassword = 'my-secret-password-typed-in-the-wrong-field';
+      const res = await call(
+        'POST',
+        '/auth/login',
+        { username: typedPassword, password: 'whatever-else' },
+        {},
+      );
+      expect(res.statusCode).toBe(401);
+      const { rows } = await app.db.query("select target from audit_log where action = 'auth.login-failed'");
+      expect(JSON.stringify(rows)).not.toContain(typedPassword);
+      expect(rows.map((r) => r.target)).toContain(unknownUsernameTarget(typedPassword));
+      expect(unknownUsernameTarget(typedPassword)).toMatch(/^unknown-user:sha256-[0-9a-f]{8}$/);
+    });
+
+    it('takes body values as sent: no coercion of a boolean, a number or a null', async () => {
+      const user = (await call('POST', '/users', { username: 'dora', password: 'a-long-password-1' })).json()
+        .user;
+      await call('POST', `/users/${user.id}/disable`);
+      const refused = [
+        call('PATCH', `/users/${user.id}`, { displayName: false }),
+        call('PATCH', `/users/${user.id}`, { disabled: null }),
+        call('PATCH', `/users/${user.id}`, { disabled: 'false' }),
+        call('PUT', '/api/sites/43', { ...siteInput(43), accessServer: '0' }),
+        call('PUT', '/api/sites/43', { ...siteInput(43), name: 43 }),
+      ];
+      for (const res of await Promise.all(refused)) expect(res.statusCode, res.body).toBe(400);
+      const after = (await call('GET', `/users/${user.id}`)).json().user;
+      expect(after).toMatchObject({ displayName: null, disabled: true });
+      // Query strings and paths are text: they are still read as the numbers and booleans they spell.
+      expect((await call('GET', '/api/devices?site=43&online=true')).statusCode).toBe(200);
     });
   });
 

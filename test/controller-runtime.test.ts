@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -15,6 +15,7 @@ import { cliBundle, repoRoot } from './helpers/paths';
 import { freePort, waitFor } from './helpers/ports';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
 import { makeTempDir } from './helpers/tmp';
+import { watch } from './helpers/watch';
 
 const TABLES = [
   'access_servers',
@@ -27,27 +28,6 @@ const TABLES = [
   'sites',
   'users',
 ];
-
-/** A long-running child process whose output we watch, stopped by signal. */
-interface Watched {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<number | null>;
-}
-function watch(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = repoRoot): Watched {
-  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c) => {
-    out += c;
-  });
-  child.stderr?.on('data', (c) => {
-    err += c;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
 
 let server: PostgresServer;
 beforeAll(async () => {
@@ -320,6 +300,17 @@ describe('wavectl controller serve', () => {
     });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^wavectl: WAVESHIFT_API_KEY is not set/m);
+  });
+
+  it('refuses a key shorter than the bundled service accepts, and names a generator', async () => {
+    const run = await runCli(['controller', 'serve', '--dir', tmp.path], {
+      cwd: tmp.path,
+      env: { WAVESHIFT_API_KEY: 'k' },
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /^wavectl: WAVESHIFT_API_KEY is too short \(at least 16 characters\); generate one with `openssl rand -base64 32`$/m,
+    );
   });
 
   it('serves from the built binary on an embedded PostgreSQL with the key from SSM, and stops on SIGINT', async () => {

@@ -1,11 +1,14 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { buildApp } from '../src/controller/app';
+import { API_KEY_GENERATOR, apiKeyProblem, MIN_API_KEY_LENGTH } from '../src/controller/auth/api-key-policy';
 import { hashPassword, verifyPassword } from '../src/controller/auth/passwords';
 import { hashScannerKey, sameKeyHash } from '../src/controller/auth/scanner-key';
 import { controllerEnv } from '../src/controller/config';
+import { databaseErrorSummary, isConnectionFailure } from '../src/controller/db/connection-failure';
 import { checksum } from '../src/controller/db/migrate';
 import { MIGRATIONS } from '../src/controller/db/migrations';
-import { ApiError, errorResponse } from '../src/controller/http-errors';
+import { ApiError, DATABASE_RETRY_AFTER_SECONDS, errorResponse } from '../src/controller/http-errors';
 import { isInSite, normaliseReport } from '../src/controller/ingest/report';
 import { vendorOf } from '../src/controller/ingest/vendor';
 
@@ -142,6 +145,51 @@ describe('errorResponse', () => {
     });
     expect(errorResponse(Object.assign(new Error('check'), { code: '23514' }), 'r').statusCode).toBe(400);
   });
+  it('answers 503 database_unavailable with Retry-After when the database is down, restarting or frozen', () => {
+    const failures = [
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+      Object.assign(new Error('the database system is starting up'), { code: '57P03' }),
+      Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }),
+      Object.assign(new Error('connection failure'), { code: '08006' }),
+      new Error('Connection terminated unexpectedly'),
+      new Error('Connection terminated due to connection timeout'),
+      new Error('timeout exceeded when trying to connect'),
+      new Error('Query read timeout'),
+      new Error('Client has encountered a connection error and is not queryable'),
+    ];
+    for (const failure of failures) {
+      expect(isConnectionFailure(failure)).toBe(true);
+      expect(errorResponse(failure, 'r')).toEqual({
+        statusCode: 503,
+        retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+        body: {
+          error: {
+            code: 'database_unavailable',
+            message: 'the database is unavailable; retry shortly',
+            requestId: 'r',
+          },
+        },
+      });
+    }
+    for (const notAFailure of [
+      Object.assign(new Error('syntax error'), { code: '42601' }),
+      Object.assign(new Error('invalid byte sequence'), { code: '22021' }),
+      new Error('Connection to the moon'),
+      'ECONNREFUSED',
+      null,
+    ]) {
+      expect(isConnectionFailure(notAFailure)).toBe(false);
+    }
+  });
+  it('logs a database error without the client pg-pool attaches to it', () => {
+    const error = Object.assign(new Error('Connection terminated unexpectedly'), {
+      client: { processID: 42, secretKey: 123456789, connectionParameters: { password: 'x' } },
+    });
+    const summary = databaseErrorSummary(error);
+    expect(summary).toMatchObject({ type: 'Error', message: 'Connection terminated unexpectedly' });
+    expect(JSON.stringify(summary)).not.toMatch(/secretKey|processID|password/);
+  });
   it("keeps Fastify's client errors (validation, size, rate) with a stable code", () => {
     expect(
       errorResponse({ statusCode: 413, message: 'Request body is too large' }, 'r').body.error.code,
@@ -154,6 +202,27 @@ describe('errorResponse', () => {
     });
     expect(errorResponse({ statusCode: 503, message: 'secret detail' }, 'r').body.error.message).not.toMatch(
       /secret/,
+    );
+  });
+});
+
+describe('the deployment API key policy', () => {
+  it('takes a generated key and refuses a short, spaced or non-ASCII one, naming a generator', () => {
+    expect(apiKeyProblem(randomBytes(32).toString('base64url'), 'K')).toBeUndefined();
+    expect(apiKeyProblem(randomBytes(32).toString('base64'), 'K')).toBeUndefined();
+    expect(apiKeyProblem('x'.repeat(MIN_API_KEY_LENGTH), 'K')).toBeUndefined();
+    expect(apiKeyProblem(undefined, 'K')).toMatch(/^K is not set/);
+    for (const bad of [
+      'x'.repeat(MIN_API_KEY_LENGTH - 1),
+      'a key with spaces inside',
+      `${'x'.repeat(20)}\u00e9`,
+    ]) {
+      expect(apiKeyProblem(bad, 'K')).toContain(`generate one with \`${API_KEY_GENERATOR}\``);
+    }
+  });
+  it('is enforced by buildApp itself, before any database is touched', async () => {
+    await expect(buildApp({ apiKey: 'short', databaseUrl: 'postgres://127.0.0.1:1/none' })).rejects.toThrow(
+      /too short/,
     );
   });
 });

@@ -145,7 +145,8 @@ describe('deploy, status, destroy against moto', () => {
   it('reports every resource, instance and controller health, and no drift', async () => {
     const run = await cli(us, 'status', '--json');
     expect(run.code, run.stderr).toBe(0);
-    const status = run.json<StatusResult>();
+    const status = run.json<StatusResult & { verdict: { ok: boolean } }>();
+    expect(status.verdict).toEqual({ ok: true, problems: [] });
     expect(status.resources).toHaveLength(20);
     expect(status.inSync).toBe(true);
     expect(status.instances.map((i) => [i.component, i.state, i.checks]).sort()).toEqual([
@@ -242,7 +243,12 @@ describe('deploy, status, destroy against moto', () => {
         IpPermissions: [{ IpProtocol: 'tcp', FromPort: 1, ToPort: 1, IpRanges: [{ CidrIp: '10.0.0.0/16' }] }],
       }),
     );
-    const drift = (await cli(us, 'status', '--json')).json<StatusResult>();
+    const drifted = await cli(us, 'status', '--json');
+    // CI gates on the exit code: drift is not success, and --json carries the same verdict.
+    expect(drifted.code).toBe(1);
+    expect(drifted.stderr).toMatch(/^wavectl: not healthy and in sync: drift \(1 extra\)$/m);
+    const drift = drifted.json<StatusResult & { verdict: { ok: boolean; problems: string[] } }>();
+    expect(drift.verdict).toEqual({ ok: false, problems: ['drift (1 extra)'] });
     expect(drift.inSync).toBe(false);
     expect(drift.drift.extra.map((e) => [e.kind, e.component])).toEqual([['security-group', 'rogue']]);
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildInitialConfig, deriveDeploymentName } from '../src/config/init-deployment';
 import { runCli, runCliProcess } from './helpers/cli';
+import { repoRoot } from './helpers/paths';
 import { makeTempDir } from './helpers/tmp';
 
 const BASE = ['init', '--identity-provider', 'local', '--profile', 'acme', '--region', 'eu-west-1'];
@@ -35,11 +36,20 @@ describe('wavectl init', () => {
     expect(written.$schema).toMatch(/wavectl\.schema\.json$/);
     expect(existsSync(join(tmp.path, written.$schema))).toBe(true);
     expect(run.stdout).toContain('"name": "acme-eu"');
-    expect(await readdir(tmp.path)).toEqual(['wavectl.json']);
+    // The schema sits beside the file, so `$schema` resolves wherever the directory goes.
+    expect(written.$schema).toBe('./wavectl.schema.json');
+    expect(JSON.parse(await readFile(join(tmp.path, 'wavectl.schema.json'), 'utf8'))).toEqual(
+      JSON.parse(await readFile(join(repoRoot, 'wavectl.schema.json'), 'utf8')),
+    );
+    expect((await readdir(tmp.path)).sort()).toEqual(['wavectl.json', 'wavectl.schema.json']);
   });
 
   it('derives the name from the directory and prints JSON with --json', async () => {
-    const run = await runCli([...BASE, '--json'], { cwd: tmp.path });
+    await writeFile(join(tmp.path, 'aws-config'), '[profile acme]\nregion = eu-west-1\n');
+    const run = await runCli([...BASE, '--json'], {
+      cwd: tmp.path,
+      env: { AWS_CONFIG_FILE: join(tmp.path, 'aws-config') },
+    });
     expect(run.code).toBe(0);
     const result = run.json<{ file: string; config: { name: string } }>();
     expect(result.file).toBe(join(tmp.path, 'wavectl.json'));
@@ -51,7 +61,9 @@ describe('wavectl init', () => {
     expect((await runCli([...BASE, '--name', 'first'], { cwd: tmp.path })).code).toBe(0);
     const refused = await runCli([...BASE, '--name', 'second'], { cwd: tmp.path });
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/already exists; pass --force/);
+    expect(refused.stderr).toMatch(
+      /already exists; to change one setting use `wavectl config set <path> <value>`; --force overwrites it$/m,
+    );
     expect(JSON.parse(await readFile(join(tmp.path, 'wavectl.json'), 'utf8')).name).toBe('first');
     const forced = await runCli([...BASE, '--name', 'second', '--force'], { cwd: tmp.path });
     expect(forced.code).toBe(0);

@@ -106,11 +106,20 @@ describe('sites and access servers on a real `deploy` (moto)', () => {
     expect(counts['instance/access-server-0']).toBe(1);
     expect(counts['elastic-ip/access-server-0-eip']).toBe(1);
     await controller.close();
-    const down = (await cli('status', '--json')).json<StatusResult>();
+    const downRun = await cli('status', '--json');
+    // An unhealthy controller fails the gate: exit 1, with the verdict in the JSON.
+    expect(downRun.code).toBe(1);
+    expect(downRun.json<{ verdict: { ok: boolean } }>().verdict.ok).toBe(false);
+    const down = downRun.json<StatusResult>();
     expect(down.controller.health).toBe('unhealthy');
     expect(down.controller.detail).toMatch(/no answer/);
     const gone = await cli('destroy', '--yes');
     expect(gone.code, gone.stderr).toBe(0);
     expect((await census(moto.endpoint, 'joint', REGION)).found).toEqual([]);
+    // wavectl.json keeps its settings but no longer claims live sites, access servers or resource IDs.
+    expect((await cli('sites', '--list', '--json')).json()).toEqual({ sites: [] });
+    expect((await cli('access-servers', '--list', '--json')).json()).toEqual({ accessServers: [] });
+    const kept = JSON.parse(await readFile(join(dir, 'wavectl.json'), 'utf8')) as WavectlConfig;
+    expect(kept).toMatchObject({ name: 'joint', controller: { url: controller.url }, resources: {} });
   });
 });

@@ -60,7 +60,12 @@ describe('planAddSites', () => {
     );
     // Launched but not accepted by the controller yet (an interrupted `access-servers --add`): takes no sites.
     const unregistered = { ...server(0), registered: false };
-    expect(() => planAddSites({ sites: [], accessServers: [unregistered] }, 1, keyFor)).toThrow(UsageError);
+    expect(() => planAddSites({ sites: [], accessServers: [unregistered] }, 1, keyFor)).toThrow(
+      /access server 0 is not finished \(unregistered\): run `wavectl access-servers --add 1` to finish it first/,
+    );
+    expect(() => planAddSites({ sites: [], accessServers: [unregistered] }, 1, keyFor)).not.toThrow(
+      /has none/,
+    );
     const plan = planAddSites({ sites: [], accessServers: [unregistered, server(1)] }, 1, keyFor);
     expect(plan.created[0]!.accessServer).toBe(1);
   });

@@ -11,6 +11,7 @@ import { GetParameterCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/cl
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WavectlConfig } from '../src/config/schema';
 import { publicKeyOf } from '../src/wireguard/keys';
+import { runCli } from './helpers/cli';
 import { API_KEY, DEPLOYMENT, REGION, type SiteBed, startSiteBed } from './helpers/site-bed';
 
 describe('sites and access servers against moto and the real controller', () => {
@@ -218,14 +219,19 @@ describe('sites and access servers against moto and the real controller', () => 
     expect((await bed.cli(['sites', '--list', '--include-private-key'])).code).toBe(2);
   });
 
-  it('finishes an interrupted --add when run again: the sites show as not registered meanwhile', async () => {
+  it('finishes an interrupted --add when run again: the sites show as unregistered meanwhile', async () => {
     bed.failNext(/^PUT \/api\/sites$/);
     const failed = await bed.cli(['sites', '--add', '2']);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/HTTP 503/);
     const list = await bed.cli(['sites', '--list']);
-    expect(list.stdout).toMatch(/3\s+site-3.*not registered/);
-    expect(list.stdout).toMatch(/2 sites are not registered/);
+    expect(list.stdout).toMatch(/3\s+site-3.*unregistered/);
+    expect(list.stdout).toMatch(
+      /2 sites are unregistered \(left half-made by an interrupted run\): run `wavectl sites --add 2` to finish/,
+    );
+    expect((await bed.cli(['sites', '--list', '--json'])).json()).toMatchObject({
+      finish: 'wavectl sites --add 2',
+    });
     expect((await api<{ sites: unknown[] }>('/api/sites')).sites).toHaveLength(3);
     const again = await bed.cli(['sites', '--add', '2', '--json']);
     expect(again.code, again.stderr).toBe(0);
@@ -234,30 +240,68 @@ describe('sites and access servers against moto and the real controller', () => 
     expect((await api<{ sites: unknown[] }>('/api/sites')).sites).toHaveLength(5);
   });
 
-  it('removes a site: deregistered, peer and route updates, secrets gone, number free again', async () => {
-    const removedKey = (await config()).sites.find((s) => s.number === 1)!.publicKey;
-    const run = await bed.cli(['sites', '--remove', '1']);
-    expect(run.code, run.stderr).toBe(0);
-    expect((await config()).sites.map((s) => s.number)).toEqual([0, 2, 3, 4]);
-    expect((await api<{ sites: { number: number }[] }>('/api/sites')).sites.map((s) => s.number)).toEqual([
-      0, 2, 3, 4,
-    ]);
-    await expect(secret(`/waveshift/${DEPLOYMENT}/sites/1/wireguard-private-key`)).rejects.toThrow(
-      /not found/,
+  it('removes a list of sites: only with consent; dry run first; then deregistered, peers and routes updated, secrets gone, numbers free', async () => {
+    const before = await config();
+    const refused = await bed.cli(['sites', '--remove', '1,3']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toBe(
+      'wavectl: refusing to remove sites 1, 3 without --yes (no terminal to ask)',
     );
-    await expect(secret(`/waveshift/${DEPLOYMENT}/sites/1/scanner-key`)).rejects.toThrow(/not found/);
-    // The access server's new peer list (the last one pushed) no longer holds the site; the others stay.
+    expect(await config()).toEqual(before);
+    const declined = await runCli(['sites', '--remove', '1,3', '--dir', bed.dir], {
+      cwd: bed.dir,
+      env: bed.env,
+      tty: true,
+      stdin: 'yes\n',
+    });
+    expect(declined.stderr).toContain(`Type "${DEPLOYMENT}" to continue:`);
+    expect(declined.stderr).toMatch(/wavectl: not confirmed; nothing was changed/);
+    expect(await config()).toEqual(before);
+    const unknown = await bed.cli(['sites', '--remove', '1,9', '--yes']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/there is no site 9;/);
+    const dry = await bed.cli(['sites', '--remove', '1,3', '--dry-run', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.json()).toMatchObject({
+      mode: 'dry-run',
+      deregister: [1, 3],
+      accessServers: [0],
+      ssmParameters: [
+        `/waveshift/${DEPLOYMENT}/sites/1/wireguard-private-key`,
+        `/waveshift/${DEPLOYMENT}/sites/1/scanner-key`,
+        `/waveshift/${DEPLOYMENT}/sites/3/wireguard-private-key`,
+        `/waveshift/${DEPLOYMENT}/sites/3/scanner-key`,
+      ],
+    });
+    expect(await config()).toEqual(before);
+    expect(await secret(`/waveshift/${DEPLOYMENT}/sites/1/scanner-key`)).toBeDefined();
+
+    const removedKeys = before.sites.filter((s) => s.number === 1 || s.number === 3).map((s) => s.publicKey);
+    const run = await bed.cli(['sites', '--remove', '1,3', '--yes']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('removed sites 1, 3; their numbers are free again');
+    expect((await config()).sites.map((s) => s.number)).toEqual([0, 2, 4]);
+    expect((await api<{ sites: { number: number }[] }>('/api/sites')).sites.map((s) => s.number)).toEqual([
+      0, 2, 4,
+    ]);
+    for (const n of [1, 3]) {
+      await expect(secret(`/waveshift/${DEPLOYMENT}/sites/${n}/wireguard-private-key`)).rejects.toThrow(
+        /not found/,
+      );
+      await expect(secret(`/waveshift/${DEPLOYMENT}/sites/${n}/scanner-key`)).rejects.toThrow(/not found/);
+    }
+    // The access server's new peer list (the last one pushed) no longer holds the sites; the others stay.
     const commands = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
     const last = commands
       .filter((c) => c.Comment === 'wavectl peers of access server 0')
       .sort((a, b) => (a.RequestedDateTime?.getTime() ?? 0) - (b.RequestedDateTime?.getTime() ?? 0))
       .at(-1);
     const script = last?.Parameters?.commands?.join('\n') ?? '';
-    expect(script).not.toContain(removedKey);
+    for (const key of removedKeys) expect(script).not.toContain(key);
     expect(script).toContain('# site 0\n');
     expect(script).toContain('# site 4\n');
-    const add = await bed.cli(['sites', '--add', '1', '--json']);
-    expect(add.json()).toMatchObject({ added: [1] });
+    const add = await bed.cli(['sites', '--add', '2', '--json']);
+    expect(add.json()).toMatchObject({ added: [1, 3] });
   });
 
   it('finishes an interrupted access-servers --add when run again, without launching another', async () => {
@@ -272,6 +316,11 @@ describe('sites and access servers against moto and the real controller', () => 
       [0, true, true],
       [1, true, false],
     ]);
+    const halfMade = await bed.cli(['access-servers', '--list']);
+    expect(halfMade.stdout).toMatch(/^1\s+i-\S+\s+running, unregistered\s/m);
+    expect(halfMade.stdout).toContain(
+      '1 access server is unregistered (left half-made by an interrupted run): run `wavectl access-servers --add 1` to finish',
+    );
     const again = await bed.cli(['access-servers', '--add', '1', '--json']);
     expect(again.code, again.stderr).toBe(0);
     const after = (await config()).accessServers;
@@ -311,15 +360,28 @@ describe('sites and access servers against moto and the real controller', () => 
   });
 
   it('refuses to remove an access server that carries sites, and moves them with --force', async () => {
-    const refused = await bed.cli(['access-servers', '--remove', '1']);
+    const refused = await bed.cli(['access-servers', '--remove', '1', '--yes']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/still carries sites .*--force/);
+    const before = await config();
+    const unconsented = await bed.cli(['access-servers', '--remove', '1', '--force']);
+    expect(unconsented.code).toBe(2);
+    expect(unconsented.stderr.trim()).toBe(
+      'wavectl: refusing to remove access server 1 without --yes (no terminal to ask)',
+    );
+    const dry = await bed.cli(['access-servers', '--remove', '1', '--force', '--dry-run', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    const plan = dry.json<{ terminate: number[]; movedSites: { accessServer: number }[] }>();
+    expect(plan.terminate).toEqual([1]);
+    expect(plan.movedSites).toHaveLength(128);
+    expect(new Set(plan.movedSites.map((m) => m.accessServer))).toEqual(new Set([0]));
+    expect(await config()).toEqual(before);
     const list = await bed.cli(['access-servers', '--list', '--json']);
     const rows = list.json<{
       accessServers: { index: number; sites: number[]; health: { state: string } }[];
     }>().accessServers;
     expect(rows.map((r) => r.sites.length)).toEqual([128, 128]);
-    const forced = await bed.cli(['access-servers', '--remove', '1', '--force', '--json']);
+    const forced = await bed.cli(['access-servers', '--remove', '1', '--force', '--yes', '--json']);
     expect(forced.code, forced.stderr).toBe(0);
     const cfg = await config();
     expect(cfg.accessServers.map((a) => a.index)).toEqual([0]);

@@ -33,10 +33,18 @@ export interface AccessServerRow {
   publicKey: string;
   tunnelAddress: string;
   sites: number[];
+  /** `unregistered`: launched or recorded, but not accepted by the controller yet (an interrupted --add). */
+  registration: 'registered' | 'unregistered';
   health: TunnelHealth;
 }
 
-export async function listAccessServers(ctx: Context): Promise<{ accessServers: AccessServerRow[] }> {
+export interface AccessServerList {
+  accessServers: AccessServerRow[];
+  /** The command that finishes the unregistered access servers, if any. */
+  finish?: string;
+}
+
+export async function listAccessServers(ctx: Context): Promise<AccessServerList> {
   const config = await ctx.loadConfig();
   if (config.accessServers.length === 0) return { accessServers: [] };
   const aws = await ctx.aws();
@@ -79,11 +87,15 @@ export async function listAccessServers(ctx: Context): Promise<{ accessServers: 
         publicKey: a.publicKey,
         tunnelAddress: accessServerTunnelIp(a.index),
         sites: config.sites.filter((s) => s.accessServer === a.index).map((s) => s.number),
+        registration: a.instanceId && a.publicIp && a.registered !== false ? 'registered' : 'unregistered',
         health,
       };
     }),
   );
-  return { accessServers: rows };
+  const pending = rows.filter((r) => r.registration === 'unregistered').length;
+  return pending > 0
+    ? { accessServers: rows, finish: `wavectl access-servers --add ${pending}` }
+    : { accessServers: rows };
 }
 
 const healthText = (h: TunnelHealth) =>
@@ -102,19 +114,23 @@ export function siteRanges(sites: readonly number[]): string {
   return parts.join(', ') || '-';
 }
 
-export function renderAccessServerList({ accessServers }: { accessServers: AccessServerRow[] }): string {
+export function renderAccessServerList({ accessServers, finish }: AccessServerList): string {
   if (accessServers.length === 0)
     return 'no access servers: sites need one; add it with `wavectl access-servers --add 1`';
-  return renderTable(
+  const table = renderTable(
     ['INDEX', 'INSTANCE', 'STATE', 'PUBLIC IP', 'PUBLIC KEY', 'SITES', 'TUNNEL HEALTH'],
     accessServers.map((a) => [
       String(a.index),
       a.instanceId ?? '-',
-      a.instanceState,
+      a.registration === 'unregistered' ? `${a.instanceState}, unregistered` : a.instanceState,
       a.publicIp ?? '-',
       a.publicKey,
       siteRanges(a.sites),
       healthText(a.health),
     ]),
   );
+  const pending = accessServers.filter((a) => a.registration === 'unregistered').length;
+  return finish
+    ? `${table}\n${pending} access server${pending === 1 ? ' is' : 's are'} unregistered (left half-made by an interrupted run): run \`${finish}\` to finish`
+    : table;
 }

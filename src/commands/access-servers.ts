@@ -1,6 +1,6 @@
 import { UsageError } from '../errors';
 import type { CommandDefinition } from './command';
-import { oneAction, wholeNumber } from './numbers';
+import { numberList, oneAction, wholeNumber } from './numbers';
 
 interface AccessServersOptions {
   add?: string;
@@ -8,6 +8,7 @@ interface AccessServersOptions {
   remove?: string;
   force?: boolean;
   instanceType?: string;
+  dryRun?: boolean;
 }
 
 export const accessServersCommand: CommandDefinition = {
@@ -18,10 +19,14 @@ export const accessServersCommand: CommandDefinition = {
       .option('--add <count>', 'launch this many access servers (instance type: instances.accessServer.type)')
       .option('--list', 'index, instance, public IP, public key, sites and tunnel health of each')
       .option(
-        '--remove <index>',
-        'terminate access server K (refused while it carries sites, unless --force)',
+        '--remove <list>',
+        'terminate access servers, e.g. 3 or 1,4-5 (refused while they carry sites, unless --force; asks unless --yes)',
       )
-      .option('--force', 'with --remove: move its sites to the other access servers first')
+      .option('--force', 'with --remove: move their sites to the other access servers first')
+      .option(
+        '--dry-run',
+        'with --remove: print what would be deregistered, deleted and moved; change nothing',
+      )
       .option(
         '--instance-type <type>',
         'with --add: instance type (default instances.accessServer.type, t3.micro)',
@@ -34,6 +39,7 @@ export const accessServersCommand: CommandDefinition = {
             'remove',
           ]);
           if (options.force && action !== 'remove') throw new UsageError('--force goes with --remove');
+          if (options.dryRun && action !== 'remove') throw new UsageError('--dry-run goes with --remove');
           if (options.instanceType && action !== 'add')
             throw new UsageError('--instance-type goes with --add');
           if (action === 'add') {
@@ -48,12 +54,20 @@ export const accessServersCommand: CommandDefinition = {
             const { listAccessServers, renderAccessServerList } = await import('../access-servers/list');
             ctx.io.result(await listAccessServers(ctx), renderAccessServerList);
           } else {
-            const { removeAccessServer, renderRemoveAccessServer } = await import('../access-servers/remove');
-            const index = wholeNumber('--remove', options.remove, 0, 63);
-            ctx.io.result(
-              await removeAccessServer(ctx, index, options.force === true),
-              renderRemoveAccessServer,
-            );
+            const remove = await import('../access-servers/remove');
+            const indexes = numberList('--remove', String(options.remove), 0, 63, 'access server index');
+            const force = options.force === true;
+            if (options.dryRun) {
+              ctx.io.result(
+                await remove.planRemoveAccessServersDryRun(ctx, indexes, force),
+                remove.renderRemoveAccessServersDryRun,
+              );
+            } else {
+              ctx.io.result(
+                await remove.removeAccessServers(ctx, indexes, force),
+                remove.renderRemoveAccessServer,
+              );
+            }
           }
         }),
       );

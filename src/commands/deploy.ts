@@ -19,8 +19,15 @@ export const deployCommand: CommandDefinition = {
       )
       .action(
         run<DeployOptions>(async (ctx, options) => {
+          const { UsageError, WavectlError } = await import('../errors');
+          for (const [flag, value] of [
+            ['--controller-instance-type', options.controllerInstanceType],
+            ['--kasm-instance-type', options.kasmInstanceType],
+          ] as const) {
+            if (value !== undefined && value.trim() === '')
+              throw new UsageError(`${flag} needs an instance type, got an empty value`);
+          }
           const { deploy, renderDeployResult } = await import('../deploy/deploy');
-          const { WavectlError } = await import('../errors');
           const result = await deploy(ctx, options);
           ctx.io.result(result, renderDeployResult);
           if (result.mode === 'apply' && result.unhealthy.length > 0) {

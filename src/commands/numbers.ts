@@ -23,3 +23,24 @@ export function oneAction(
   }
   return given[0]!;
 }
+
+/**
+ * Parses a list such as `3,5-7` into sorted unique whole numbers in [min, max]; bad input is a UsageError
+ * naming the option. `noun` says what a number is ("site", "access server index"). Pure.
+ */
+export function numberList(option: string, text: string, min: number, max: number, noun: string): number[] {
+  const out = new Set<number>();
+  for (const part of String(text)
+    .split(',')
+    .map((p) => p.trim())) {
+    const m = /^(\d{1,6})(?:-(\d{1,6}))?$/.exec(part);
+    if (!m) throw new UsageError(`${option}: "${part}" is not a ${noun} or range like ${min}-${min + 3}`);
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (from > to) throw new UsageError(`${option}: range "${part}" runs backwards`);
+    if (from < min || to > max)
+      throw new UsageError(`${option}: ${noun}s are ${min}-${max}; "${part}" is outside`);
+    for (let n = from; n <= to; n++) out.add(n);
+  }
+  return [...out].sort((a, b) => a - b);
+}

@@ -1,6 +1,6 @@
 import { UsageError } from '../errors';
 import type { CommandDefinition } from './command';
-import { oneAction, wholeNumber } from './numbers';
+import { numberList, oneAction, wholeNumber } from './numbers';
 
 interface SitesOptions {
   add?: string;
@@ -20,10 +20,16 @@ export const sitesCommand: CommandDefinition = {
       .option('--add <count>', 'add this many sites, numbered from the lowest free numbers')
       .option('--list', 'list the sites and whether the controller has accepted them')
       .option('--show <site>', 'everything a technician needs on site N')
-      .option('--remove <site>', 'deregister site N, remove its peer and secrets; its number becomes free')
+      .option(
+        '--remove <list>',
+        'deregister sites, e.g. 3 or 3,5-7, remove their peers and secrets; their numbers become free (asks unless --yes)',
+      )
       .option('--export-config <site>', 'print site N’s WireGuard configuration (wg-quick format)')
       .option('--include-private-key', 'with --export-config: include the private key (read from SSM)')
-      .option('--dry-run', 'with --add: print what would be added, routed and registered; change nothing')
+      .option(
+        '--dry-run',
+        'with --add or --remove: print what would be added or removed, routed and (de)registered; change nothing',
+      )
       .action(
         run<SitesOptions>(async (ctx, options) => {
           const action = oneAction('sites', options as Record<string, unknown>, [
@@ -36,7 +42,8 @@ export const sitesCommand: CommandDefinition = {
           if (options.includePrivateKey && action !== 'exportConfig') {
             throw new UsageError('--include-private-key goes with --export-config');
           }
-          if (options.dryRun && action !== 'add') throw new UsageError('--dry-run goes with --add');
+          if (options.dryRun && action !== 'add' && action !== 'remove')
+            throw new UsageError('--dry-run goes with --add or --remove');
           if (action === 'add' && options.dryRun) {
             const { planAddSitesDryRun, renderAddSitesDryRun } = await import('../sites/dry-run');
             ctx.io.result(
@@ -53,11 +60,13 @@ export const sitesCommand: CommandDefinition = {
             const { showSite, renderSiteDetail } = await import('../sites/show');
             ctx.io.result(await showSite(ctx, wholeNumber('--show', options.show, 0, 255)), renderSiteDetail);
           } else if (action === 'remove') {
-            const { removeSite, renderRemoveSite } = await import('../sites/remove');
-            ctx.io.result(
-              await removeSite(ctx, wholeNumber('--remove', options.remove, 0, 255)),
-              renderRemoveSite,
-            );
+            const remove = await import('../sites/remove');
+            const numbers = numberList('--remove', String(options.remove), 0, 255, 'site number');
+            if (options.dryRun) {
+              ctx.io.result(await remove.planRemoveSitesDryRun(ctx, numbers), remove.renderRemoveSitesDryRun);
+            } else {
+              ctx.io.result(await remove.removeSites(ctx, numbers), remove.renderRemoveSites);
+            }
           } else {
             const { exportSiteConfig } = await import('../sites/show');
             const site = wholeNumber('--export-config', options.exportConfig, 0, 255);

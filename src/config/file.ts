@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
@@ -6,6 +7,8 @@ import { writeFileAtomic } from '../fs/atomic-write';
 import { type WavectlConfig, WavectlConfigSchema } from './schema';
 
 export const CONFIG_FILE = 'wavectl.json';
+/** The previous good content of wavectl.json, kept by every write. */
+export const BACKUP_FILE = 'wavectl.json.bak';
 
 export function configPath(dir: string): string {
   return join(dir, CONFIG_FILE);
@@ -61,14 +64,35 @@ export async function readConfigDocument(dir: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (error) {
+    const { line, column, reason } = jsonErrorLocation(text, error as Error);
+    const backup = join(dir, BACKUP_FILE);
+    const restore = existsSync(backup)
+      ? `; the previous good content is in ${backup} (\`cp ${backup} ${file}\` restores it)`
+      : '';
     throw new ConfigError(
-      `${file} is not valid JSON (${(error as Error).message}); fix it or run \`wavectl init --force\``,
+      `${file} is not valid JSON at line ${line}, column ${column} (${reason}); fix it there${restore}`,
       {
         cause: error,
-        problems: [{ path: '(root)', message: 'not valid JSON' }],
+        problems: [
+          { path: '(root)', message: `not valid JSON at line ${line}, column ${column}: ${reason}` },
+        ],
       },
     );
   }
+}
+
+/** Pure: where JSON.parse stopped in `text`, 1-based, from the position in its message (end if none). */
+export function jsonErrorLocation(
+  text: string,
+  error: Error,
+): { line: number; column: number; reason: string } {
+  const at = /at position (\d+)/.exec(error.message);
+  const position = Math.min(at ? Number(at[1]) : text.length, text.length);
+  const before = text.slice(0, position).split('\n');
+  const reason = error.message
+    .replace(/ in JSON at position \d+.*$/, '')
+    .replace(/ \(line \d+ column \d+\)$/, '');
+  return { line: before.length, column: before.at(-1)!.length + 1, reason };
 }
 
 export async function readConfig(dir: string): Promise<WavectlConfig> {
@@ -84,9 +108,24 @@ export function serializeConfig(config: WavectlConfig): string {
   return `${JSON.stringify({ ...($schema === undefined ? {} : { $schema }), version, name, ...rest }, null, 2)}\n`;
 }
 
-/** Validates, then replaces wavectl.json atomically; an invalid config is never written. */
+/**
+ * Validates, then replaces wavectl.json atomically; an invalid config is never written. The content it
+ * replaces, when that was a valid config, is first kept as wavectl.json.bak (also written atomically).
+ */
 export async function writeConfig(dir: string, config: WavectlConfig): Promise<void> {
   const check = checkConfig(config);
   if (!check.ok) throw invalidConfigError(configPath(dir), check.problems);
+  const previous = await readFile(configPath(dir), 'utf8').catch(() => undefined);
+  if (previous !== undefined && isValidConfigText(previous)) {
+    await writeFileAtomic(join(dir, BACKUP_FILE), previous);
+  }
   await writeFileAtomic(configPath(dir), serializeConfig(check.config));
+}
+
+function isValidConfigText(text: string): boolean {
+  try {
+    return checkConfig(JSON.parse(text)).ok;
+  } catch {
+    return false;
+  }
 }

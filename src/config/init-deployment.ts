@@ -1,11 +1,15 @@
 import { existsSync } from 'node:fs';
-import { basename, relative } from 'node:path';
+import { basename, join } from 'node:path';
 
 import type { Context } from '../context';
 import { ConfigError, UsageError } from '../errors';
-import { packageFile } from '../paths';
-import { configPath, problemsOf, serializeConfig } from './file';
-import { IDENTITY_PROVIDERS, type WavectlConfig, WavectlConfigSchema } from './schema';
+import { writeFileAtomic } from '../fs/atomic-write';
+import { plainHttpWarning } from './controller-url';
+import { configPath, problemsOf, readConfigDocument, serializeConfig } from './file';
+import { profileDefined, profileFiles } from './profile-files';
+import { describeRecords } from './records';
+import { assertKnownRegion } from './regions';
+import { configJsonSchema, IDENTITY_PROVIDERS, type WavectlConfig, WavectlConfigSchema } from './schema';
 
 export interface InitOptions {
   identityProvider?: string;
@@ -88,13 +92,12 @@ export function buildInitialConfig(
   });
 }
 
-/** Where `$schema` should point from `dir`: the shipped schema, relative when it is nearby. */
-function schemaReference(dir: string): string | undefined {
-  const schema = packageFile('wavectl.schema.json');
-  if (!existsSync(schema)) return undefined;
-  const rel = relative(dir, schema);
-  return rel.startsWith('.') ? rel : `./${rel}`;
-}
+/**
+ * `$schema` names a copy of the schema beside wavectl.json: it resolves wherever the directory is moved,
+ * committed or cloned, with or without wavectl installed there.
+ */
+export const SCHEMA_FILE = 'wavectl.schema.json';
+const SCHEMA_REFERENCE = `./${SCHEMA_FILE}`;
 
 export interface InitResult {
   file: string;
@@ -104,20 +107,60 @@ export interface InitResult {
 
 export async function initDeployment(ctx: Context, options: InitOptions): Promise<InitResult> {
   const dir = ctx.options.dir;
-  const config = buildInitialConfig(dir, options, schemaReference(dir));
+  if (options.region) assertKnownRegion('--region', options.region);
+  const config = buildInitialConfig(dir, options, SCHEMA_REFERENCE);
   const file = configPath(dir);
   if (!existsSync(dir))
     throw new UsageError(`directory ${dir} does not exist; create it or pass another --dir`);
+  if (existsSync(file) && options.force) await consentToOverwrite(ctx, file);
+  await warnAboutSettings(ctx, config);
   return ctx.withLock(async () => {
     const exists = existsSync(file);
     if (exists && !options.force) {
       throw new ConfigError(
-        `${file} already exists; pass --force to overwrite it (its resources and sites records are lost)`,
+        `${file} already exists; to change one setting use \`wavectl config set <path> <value>\`; --force overwrites it`,
       );
     }
+    await writeFileAtomic(join(dir, SCHEMA_FILE), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
     await ctx.saveConfig(config);
     return { file, overwritten: exists, config };
   });
+}
+
+const SETTING_HINT = 'to change one setting, use `wavectl config set <path> <value>` instead';
+
+/**
+ * Settings that are valid but probably wrong: a profile the shared AWS files do not define (it may still
+ * come from SSO or the environment), a controller URL that would carry the API key in clear.
+ */
+export async function warnAboutSettings(
+  ctx: Context,
+  config: Pick<WavectlConfig, 'aws' | 'controller'>,
+): Promise<void> {
+  if (!ctx.env.AWS_ACCESS_KEY_ID && !(await profileDefined(config.aws.profile, ctx.env))) {
+    ctx.io.warn(
+      `AWS profile "${config.aws.profile}" is not defined in ${profileFiles(ctx.env)}; AWS calls will fail unless it comes from SSO or the environment`,
+    );
+  }
+  const insecure = config.controller.url ? plainHttpWarning(config.controller.url) : undefined;
+  if (insecure) ctx.io.warn(insecure);
+}
+
+/** Overwriting records (or a file that cannot be read to know) is destructive: it needs consent. */
+async function consentToOverwrite(ctx: Context, file: string): Promise<void> {
+  let records: string[];
+  try {
+    records = describeRecords(await readConfigDocument(ctx.options.dir));
+  } catch {
+    records = ['records that cannot be read'];
+  }
+  if (records.length === 0) return;
+  await ctx.confirm(
+    `${file} records ${records.join(', ')}; overwriting loses them (${SETTING_HINT}).`,
+    'overwrite',
+    `overwrite ${file}, which records ${records.join(', ')},`,
+    SETTING_HINT,
+  );
 }
 
 export function renderInitResult(result: InitResult): string {

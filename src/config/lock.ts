@@ -1,4 +1,5 @@
-import { open, readFile, rm } from 'node:fs/promises';
+import { readFileSync, rmSync } from 'node:fs';
+import { open, readdir, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LockError } from '../errors';
@@ -26,6 +27,40 @@ async function readHolder(file: string): Promise<LockHolder | undefined> {
     return JSON.parse(await readFile(file, 'utf8')) as LockHolder;
   } catch {
     return undefined;
+  }
+}
+
+/** Locks this process holds now, so that an interrupt (Ctrl-C) can release them on its way out. */
+const held = new Map<string, LockHolder>();
+
+/**
+ * Releases every lock this process holds, synchronously: for a signal handler that is about to exit, when
+ * the `finally` of `withDirectoryLock` will never run.
+ */
+export function releaseHeldLocksSync(): void {
+  for (const [file, me] of held) {
+    try {
+      const holder = JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
+      if (holder.pid === me.pid && holder.startedAt === me.startedAt) rmSync(file, { force: true });
+    } catch {
+      // Already gone, or never fully written: nothing of ours to remove.
+    }
+    held.delete(file);
+  }
+}
+
+/** Temporary files of atomic writes in a deployment directory: `.<file>.tmp-<pid>-<random>`. */
+const TEMPORARY = /^\.wavectl\.(?:json|json\.bak|schema\.json)\.tmp-(\d+)-[0-9a-f]+$/;
+
+/**
+ * Removes the temporary files a process killed mid-write left behind. Called holding the lock, so the only
+ * writer that could still own one is a process that is alive: those are left alone.
+ */
+async function removeStaleTemporaries(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = TEMPORARY.exec(name);
+    if (m && !isAlive(Number(m[1]))) await rm(join(dir, name), { force: true });
   }
 }
 
@@ -64,9 +99,12 @@ export async function withDirectoryLock<T>(dir: string, command: string, work: (
       );
     }
   }
+  held.set(file, me);
+  await removeStaleTemporaries(dir);
   try {
     return await work();
   } finally {
+    held.delete(file);
     const holder = await readHolder(file);
     if (holder?.pid === me.pid && holder.startedAt === me.startedAt) await rm(file, { force: true });
   }

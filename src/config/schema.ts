@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { KNOWN_INSTANCE_TYPES } from '../aws/instance-types';
+import { closestRegion, KNOWN_REGIONS } from './regions';
 
 /**
  * wavectl.json, the single source of truth for its shape: validation, defaults, TypeScript types and the
@@ -20,6 +21,10 @@ export const DeploymentName = z
 export const Region = z
   .string()
   .regex(REGION_PATTERN, 'must be an AWS region code such as us-east-1')
+  .refine((r) => KNOWN_REGIONS.includes(r), {
+    error: (issue) =>
+      `"${String(issue.input)}" is not an AWS region; did you mean ${closestRegion(String(issue.input))}?`,
+  })
   .describe('AWS region of this deployment, e.g. us-east-1.');
 
 export const InstanceType = z
@@ -97,7 +102,7 @@ export const WavectlConfigSchema = z
       profile: z.string().min(1).describe('Named profile of the AWS shared config/credentials files.'),
       region: Region,
       endpointUrl: z
-        .url()
+        .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
         .optional()
         .describe('Send every AWS call here instead of AWS (an emulator); AWS_ENDPOINT_URL overrides it.'),
     }),
@@ -117,7 +122,7 @@ export const WavectlConfigSchema = z
     controller: z
       .strictObject({
         url: z
-          .url()
+          .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
           .optional()
           .describe(
             'Speak HTTP to the controller here (local run, or on the VPN) instead of relaying through SSM.',

@@ -3,9 +3,12 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { VERSION } from '../version';
+import { apiKeyProblem } from './auth/api-key-policy';
 import { authPlugin } from './auth/plugin';
+import { databaseErrorSummary } from './db/connection-failure';
 import { databasePlugin } from './db/plugin';
 import { ApiError, errorResponse } from './http-errors';
+import { SECURITY_SCHEMES, trackRoutes, withLinks } from './route-contract';
 import { accessServerRoutes } from './routes/access-servers/index';
 import { auditRoutes } from './routes/audit/index';
 import { authRoutes } from './routes/auth/index';
@@ -18,6 +21,7 @@ import { errorSchema } from './schemas/common';
 import { deviceSchema } from './schemas/devices';
 import { siteInputSchema, siteSchema } from './schemas/sites';
 import { userSchema } from './schemas/users';
+import { buildRequestValidator, validationMessage } from './validation';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -60,7 +64,8 @@ function loggerOption(logger: AppOptions['logger']): FastifyServerOptions['logge
  * listens. Fails (and releases the pool) when the database cannot be reached or migrated.
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  if (!options.apiKey) throw new Error('buildApp needs the deployment API key');
+  const keyProblem = apiKeyProblem(options.apiKey, 'the deployment API key');
+  if (keyProblem) throw new Error(keyProblem);
   const app = Fastify({
     logger: loggerOption(options.logger),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
@@ -70,8 +75,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    // Reject unknown body fields instead of silently dropping them: a caller with a typo hears about it.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: buildRequestValidator } },
+    schemaErrorFormatter: validationMessage,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   });
@@ -87,12 +92,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (closing) reply.header('connection', 'close');
   });
   app.setErrorHandler((error, request, reply) => {
-    const { statusCode, body } = errorResponse(error, request.id);
-    if (statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    const { statusCode, body, retryAfterSeconds } = errorResponse(error, request.id);
+    if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
+    if (body.error.code === 'database_unavailable')
+      request.log.warn({ err: databaseErrorSummary(error) }, 'database unavailable');
+    else if (statusCode >= 500) request.log.error({ err: databaseErrorSummary(error) }, 'request failed');
     else if (!(error instanceof ApiError))
       request.log.info({ code: body.error.code, statusCode }, body.error.message);
     return reply.code(statusCode).send(body);
   });
+  trackRoutes(app);
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({
       error: {
@@ -119,13 +128,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       openapi: '3.0.3',
       info: { title: 'Waveshift controller', version: VERSION },
       components: {
-        securitySchemes: {
-          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-          session: { type: 'http', scheme: 'bearer' },
-        },
+        securitySchemes: SECURITY_SCHEMES,
       },
       security: [{ apiKey: [] }],
     },
+    transformObject: (document) =>
+      withLinks('openapiObject' in document ? document.openapiObject : document.swaggerObject),
   });
   await app.register(databasePlugin, { databaseUrl: options.databaseUrl, poolSize: options.poolSize });
   await app.register(authPlugin, { apiKey: options.apiKey });

@@ -1,4 +1,5 @@
 import { CONTROLLER_PORT } from '../network/service-names';
+import { apiKeyProblem } from './auth/api-key-policy';
 
 /** The controller's settings from its environment (systemd's EnvironmentFile on EC2, the shell locally). */
 export interface ControllerEnv {
@@ -28,13 +29,8 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
  */
 export function controllerEnv(env: NodeJS.ProcessEnv, defaults: { host: string }): ControllerEnv {
   const apiKey = env.WAVESHIFT_API_KEY?.trim();
-  if (!apiKey) {
-    throw new ControllerConfigError(
-      'WAVESHIFT_API_KEY is not set: the controller refuses to start without its deployment API key',
-    );
-  }
-  if (apiKey.length < 16)
-    throw new ControllerConfigError('WAVESHIFT_API_KEY is too short (at least 16 characters)');
+  const problem = apiKeyProblem(apiKey, 'WAVESHIFT_API_KEY');
+  if (problem || !apiKey) throw new ControllerConfigError(problem);
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ControllerConfigError('DATABASE_URL must be a postgres:// URL');

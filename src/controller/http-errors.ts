@@ -1,3 +1,5 @@
+import { isConnectionFailure } from './db/connection-failure';
+
 /**
  * Failures the API reports to its caller: an HTTP status and a stable `code`, with a message safe to show
  * (never SQL, never a stack). Everything else that escapes a handler is a 500 whose detail only goes to the
@@ -39,6 +41,16 @@ export interface ErrorBody {
   error: { code: string; message: string; requestId: string };
 }
 
+export interface ErrorResponse {
+  statusCode: number;
+  body: ErrorBody;
+  /** Sent as Retry-After: the failure is expected to pass. */
+  retryAfterSeconds?: number;
+}
+
+/** A restarting PostgreSQL is usually back within seconds; clients retry after this long. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
 /** PostgreSQL SQLSTATEs that are the caller's fault rather than ours. */
 const PG_CONFLICT = new Set(['23505', '23503']);
 const PG_BAD_INPUT = new Set(['22P02', '22007', '22008', '23514']);
@@ -47,12 +59,18 @@ const PG_BAD_INPUT = new Set(['22P02', '22007', '22008', '23514']);
  * Maps anything thrown to the status and body sent. Pure, so every branch is unit-tested. A 5xx never
  * carries the error's own message: that could hold SQL, a host name or a stack.
  */
-export function errorResponse(error: unknown, requestId: string): { statusCode: number; body: ErrorBody } {
+export function errorResponse(error: unknown, requestId: string): ErrorResponse {
   const body = (statusCode: number, code: string, message: string) => ({
     statusCode,
     body: { error: { code, message, requestId } },
   });
   if (error instanceof ApiError) return body(error.statusCode, error.code, error.message);
+  if (isConnectionFailure(error)) {
+    return {
+      ...body(503, 'database_unavailable', 'the database is unavailable; retry shortly'),
+      retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+    };
+  }
   const e = (error ?? {}) as {
     statusCode?: unknown;
     code?: unknown;

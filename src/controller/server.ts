@@ -18,6 +18,8 @@ export interface RunningController {
   app: FastifyInstance;
   /** Where the data lives when the database is embedded. */
   dataDir?: string;
+  /** With an embedded database: resolves with a reason if that database dies on its own. */
+  databaseDied?: Promise<string>;
   /** Stops taking requests, finishes those in flight, drains the pool, then stops an embedded database. */
   close(): Promise<void>;
 }
@@ -48,6 +50,7 @@ export async function startController(options: StartOptions): Promise<RunningCon
     url: `http://${urlHost}:${boundPort}`,
     app: running,
     dataDir: embedded?.dataDir,
+    databaseDied: embedded?.died,
     close() {
       closing ??= (async () => {
         // Requests in flight get DRAIN_MS to finish; connections still open after that are cut.

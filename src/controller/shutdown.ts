@@ -1,7 +1,9 @@
 /**
- * Runs until SIGINT or SIGTERM, then calls `close` once (Fastify drains requests, the pool ends, an embedded
+ * Runs until SIGINT, SIGTERM or SIGHUP (a closed terminal), then calls `close` once (Fastify drains requests, the pool ends, an embedded
  * database stops). A second signal while closing exits at once: an operator pressing Ctrl-C twice means it.
  */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 export function closeOnSignal(
   close: () => Promise<void>,
   onSignal?: (signal: string) => void,
@@ -13,12 +15,10 @@ export function closeOnSignal(
       closing = true;
       onSignal?.(signal);
       close().then(() => {
-        process.off('SIGINT', handler);
-        process.off('SIGTERM', handler);
+        for (const signal of SIGNALS) process.off(signal, handler);
         resolve();
       }, reject);
     };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
+    for (const signal of SIGNALS) process.on(signal, handler);
   });
 }

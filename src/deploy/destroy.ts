@@ -40,6 +40,7 @@ import { DeleteParametersCommand } from '@aws-sdk/client-ssm';
 import { toAwsError } from '../aws/aws-error';
 import type { ResourceKind } from '../aws/components';
 import { errorName, type WaitOptions, waiterConfig } from '../aws/retry';
+import { describeRecords, withoutRecords } from '../config/records';
 import type { Context } from '../context';
 import { AbortedError, AwsError } from '../errors';
 import { formatElapsed } from '../io/output';
@@ -271,6 +272,7 @@ export async function destroy(ctx: Context): Promise<DestroyResult> {
     !(await ctx.confirm(
       `This deletes every AWS resource of deployment "${deployment}" in ${region}.`,
       deployment,
+      `destroy deployment "${deployment}"`,
     ))
   ) {
     throw new AbortedError('not confirmed; nothing was changed');
@@ -318,8 +320,9 @@ export async function destroy(ctx: Context): Promise<DestroyResult> {
         {},
       );
     }
-    const cache = Object.keys(config.resources).length > 0;
-    if (cache) await ctx.saveConfig({ ...(await ctx.loadConfig()), resources: {} });
+    // Nothing of the deployment is left: wavectl.json keeps its settings and claims no live resource.
+    const settings = await ctx.loadConfig();
+    if (describeRecords(settings).length > 0) await ctx.saveConfig(withoutRecords(settings));
     return {
       deployment,
       region,

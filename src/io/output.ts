@@ -3,7 +3,8 @@ import type { Writable } from 'node:stream';
 /**
  * The one place wavectl writes for people or scripts. Modules report progress through `step` and
  * `info`/`warn`; a command ends by handing its result to `result`. With --json, stdout receives only the
- * final JSON document; progress goes to stderr so that a person watching a CI log still sees it.
+ * final JSON document; progress goes to stderr as one JSON object per line (the events below), so that a
+ * person watching a CI log still sees it and a script can follow it.
  */
 export type OutputEvent =
   | {
@@ -41,8 +42,10 @@ export class Output {
     this.verbose = options.verbose;
   }
 
+  /** Notifies subscribers; under --json, also writes the event to stderr as one JSON line. */
   private emit(event: OutputEvent): void {
     this.options.onEvent?.(event);
+    if (this.json) this.err(JSON.stringify(event));
   }
 
   private err(line: string): void {
@@ -56,7 +59,7 @@ export class Output {
 
   warn(message: string): void {
     this.emit({ kind: 'warn', message });
-    this.err(paint(this.options.color, 33, `warning: ${message}`));
+    if (!this.json) this.err(paint(this.options.color, 33, `warning: ${message}`));
   }
 
   debug(message: string): void {
@@ -73,7 +76,7 @@ export class Output {
       if (began !== undefined) elapsedMs = now - began;
     }
     this.emit({ kind: 'step', id, state, detail, elapsedMs });
-    if (this.json && !this.verbose) return;
+    if (this.json) return;
     const mark = { started: '…', done: '✓', failed: '✗', skipped: '-' }[state];
     const colour = { started: 36, done: 32, failed: 31, skipped: 2 }[state];
     const time = elapsedMs === undefined ? '' : ` (${formatElapsed(elapsedMs)})`;

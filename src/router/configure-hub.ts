@@ -76,9 +76,14 @@ function selectSites(config: WavectlConfig, options: ConfigureHubOptions): numbe
     throw new UsageError('choose the routers with exactly one of --site N, --sites 0-9,12 or --all');
   if (options.site !== undefined) return [intOption('--site', options.site, 0, 0, 255)];
   if (options.sites !== undefined) return parseSiteList(options.sites);
-  const all = config.sites.map((s) => s.number).sort((a, b) => a - b);
-  if (all.length === 0)
+  if (config.sites.length === 0)
     throw new ConfigError('wavectl.json has no sites; add them with `wavectl sites --add`');
+  // A router's address is recorded by its first --site run; with none recorded, --all would reach nothing.
+  if (!config.sites.some((s) => s.router !== undefined))
+    throw new UsageError(
+      'no site has a recorded router address yet: configure each router once with `wavectl configure-hub --site N [--host <address>]`, which records it; --all then reaches them all',
+    );
+  const all = config.sites.map((s) => s.number).sort((a, b) => a - b);
   return all;
 }
 
@@ -155,7 +160,7 @@ async function routerAuth(ctx: Context, options: ConfigureHubOptions): Promise<R
   if (ctx.env.SSH_AUTH_SOCK) auth.agent = ctx.env.SSH_AUTH_SOCK;
   if (ctx.env.WAVECTL_ROUTER_PASSWORD !== undefined) auth.password = ctx.env.WAVECTL_ROUTER_PASSWORD;
   if (!auth.privateKey && !auth.agent && auth.password === undefined) {
-    if (ctx.options.yes) {
+    if (!ctx.options.prompts) {
       throw new UsageError(
         'no way to log in to the router: set WAVECTL_ROUTER_PASSWORD, pass --identity <key file>, or run ssh-agent (never put a password on the command line)',
       );
@@ -173,7 +178,7 @@ function hostKeyApproval(ctx: Context, options: ConfigureHubOptions) {
       ctx.io.info(`pinning the host key of ${address.host}:${address.port}: ${fingerprint}`);
       return Promise.resolve(true);
     }
-    if (ctx.options.yes) return Promise.resolve(false);
+    if (!ctx.options.prompts) return Promise.resolve(false);
     queue = queue.then(() =>
       ctx
         .confirm(
@@ -259,6 +264,8 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
     if (single && !config.sites.some((s) => s.number === numbers[0])) {
       throw new ConfigError(`site ${numbers[0]} is not in wavectl.json; add it with \`wavectl sites --add\``);
     }
+    // Local inputs (key file, password) are checked before any AWS call, so bad usage fails fast.
+    const auth = await routerAuth(ctx, options);
     const scannerScript = await readScannerScript();
     const names = parameterNames(config.name);
     const wanted = numbers.filter((n) => config.sites.some((s) => s.number === n));
@@ -266,7 +273,6 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
       ctx,
       wanted.flatMap((n) => [names.sitePrivateKey(n), names.siteScannerKey(n)]),
     );
-    const auth = await routerAuth(ctx, options);
     const run: RouterRunOptions = {
       auth,
       acceptNewHostKey: hostKeyApproval(ctx, options),

@@ -28,8 +28,11 @@ export function planAddSites(
     .filter((a) => a.instanceId && a.publicIp && a.registered !== false)
     .map((a) => a.index);
   if (servers.length === 0) {
+    const unfinished = config.accessServers.map((a) => a.index);
     throw new UsageError(
-      'sites need an access server to connect to, and this deployment has none: run `wavectl access-servers --add 1` first',
+      unfinished.length > 0
+        ? `sites need an access server to connect to, and access server${unfinished.length === 1 ? '' : 's'} ${unfinished.join(', ')} ${unfinished.length === 1 ? 'is' : 'are'} not finished (unregistered): run \`wavectl access-servers --add ${unfinished.length}\` to finish ${unfinished.length === 1 ? 'it' : 'them'} first`
+        : 'sites need an access server to connect to, and this deployment has none: run `wavectl access-servers --add 1` first',
     );
   }
   const unfinished = config.sites.filter((s) => !s.registered);

@@ -19,7 +19,7 @@ export interface SiteSummary {
   accessServer: number;
   endpoint: string | null;
   publicKey: string;
-  status: 'registered' | 'not registered';
+  status: 'registered' | 'unregistered';
 }
 
 function summary(config: WavectlConfig, s: SiteRecord): SiteSummary {
@@ -32,24 +32,32 @@ function summary(config: WavectlConfig, s: SiteRecord): SiteSummary {
     accessServer: s.accessServer,
     endpoint: server?.publicIp ? `${server.publicIp}:${server.listenPort}` : null,
     publicKey: s.publicKey,
-    status: s.registered ? 'registered' : 'not registered',
+    status: s.registered ? 'registered' : 'unregistered',
   };
 }
 
-export async function listSites(ctx: Context): Promise<{ sites: SiteSummary[] }> {
-  const config = await ctx.loadConfig();
-  return { sites: config.sites.map((s) => summary(config, s)) };
+export interface SiteList {
+  sites: SiteSummary[];
+  /** The command that finishes the unregistered sites (left half-made by an interrupted run), if any. */
+  finish?: string;
 }
 
-export function renderSiteList({ sites }: { sites: SiteSummary[] }): string {
+export async function listSites(ctx: Context): Promise<SiteList> {
+  const config = await ctx.loadConfig();
+  const sites = config.sites.map((s) => summary(config, s));
+  const pending = sites.filter((s) => s.status === 'unregistered').length;
+  return pending > 0 ? { sites, finish: `wavectl sites --add ${pending}` } : { sites };
+}
+
+export function renderSiteList({ sites, finish }: SiteList): string {
   if (sites.length === 0) return 'no sites yet: add some with `wavectl sites --add N`';
   const table = renderTable(
     ['SITE', 'NAME', 'LAN', 'ACCESS SERVER', 'ENDPOINT', 'STATUS'],
     sites.map((s) => [String(s.number), s.name, s.lan, String(s.accessServer), s.endpoint ?? '-', s.status]),
   );
   const pending = sites.filter((s) => s.status !== 'registered').length;
-  return pending
-    ? `${table}\n${pending} site${pending === 1 ? ' is' : 's are'} not registered with the controller: run \`wavectl sites --add\` again to finish`
+  return finish
+    ? `${table}\n${pending} site${pending === 1 ? ' is' : 's are'} unregistered (left half-made by an interrupted run): run \`${finish}\` to finish`
     : table;
 }
 

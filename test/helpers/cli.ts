@@ -57,23 +57,28 @@ export interface CliProcess {
   done: Promise<CliRun>;
 }
 
+interface ProcessOptions {
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+  /** Text piped to stdin; `null` gives the process /dev/null as stdin, as `< /dev/null` does. */
+  stdin?: string | null;
+  timeoutMs?: number;
+}
+
 /** Starts the built binary (dist/wavectl.cjs) as a separate process, as an operator would. */
-export function startCliProcess(
-  args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number },
-): CliProcess {
+export function startCliProcess(args: string[], options: ProcessOptions): CliProcess {
   const child = spawn(process.execPath, [cliBundle, ...args], {
     cwd: options.cwd,
     env: { ...process.env, CI: 'true', ...options.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: [options.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   const done = new Promise<CliRun>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c) => {
+    child.stdout?.on('data', (c) => {
       stdout += c;
     });
-    child.stderr.on('data', (c) => {
+    child.stderr?.on('data', (c) => {
       stderr += c;
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
@@ -83,14 +88,11 @@ export function startCliProcess(
       resolve(finish(code ?? (signal ? 128 : 1), stdout, stderr, []));
     });
   });
-  child.stdin.end(options.stdin ?? '');
+  child.stdin?.end(options.stdin ?? '');
   return { child, done };
 }
 
 /** Runs the built binary (dist/wavectl.cjs) as a separate process, as an operator would. */
-export function runCliProcess(
-  args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number },
-): Promise<CliRun> {
+export function runCliProcess(args: string[], options: ProcessOptions): Promise<CliRun> {
   return startCliProcess(args, options).done;
 }

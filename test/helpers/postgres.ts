@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,34 @@ export interface PostgresServer {
   dataDir: string;
   /** Creates a fresh database and returns its URL, so test files never share tables. */
   createDatabase(name: string): Promise<string>;
+  /** Stops the server (fast shutdown: sessions are terminated) and keeps its data, for `start()`. */
+  halt(): Promise<void>;
+  /** Starts a halted server again, on the same port and data. */
+  start(): Promise<void>;
+  /** Sends a signal to the postmaster and every backend (SIGSTOP freezes the whole server, SIGCONT thaws). */
+  signalAll(signal: 'SIGSTOP' | 'SIGCONT'): void;
   stop(): Promise<void>;
+}
+
+/** The process and its descendants, from /proc (the backends are children of the postmaster). */
+function processTree(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name is in parentheses and may hold spaces: the ppid is the second field after it.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(Number(entry), ppid);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [pid, ppid] of parents) if (ppid === tree[i]) tree.push(pid);
+  }
+  return tree;
 }
 
 /** Directory of the newest installed PostgreSQL server binaries (Debian: /usr/lib/postgresql/N/bin). */
@@ -62,26 +89,8 @@ export async function startPostgres(): Promise<PostgresServer> {
   );
   if (user) await chown(join(dataDir, 'postgresql.auto.conf'), user.uid, user.gid);
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    join(bin, 'postgres'),
-    [
-      '-D',
-      dataDir,
-      '-p',
-      String(port),
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      `unix_socket_directories=${root}`,
-      '-c',
-      'max_connections=300',
-    ],
-    { ...as, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  let child: ChildProcess | undefined;
   let log = '';
-  child.stderr?.on('data', (c) => {
-    log = (log + c).slice(-4000);
-  });
   const url = `postgres://${superuser}@127.0.0.1:${port}/postgres`;
   const pg = await import('pg');
   const query = async (sql: string) => {
@@ -93,10 +102,53 @@ export async function startPostgres(): Promise<PostgresServer> {
       await client.end();
     }
   };
-  await waitFor('PostgreSQL', async () => {
-    if (child.exitCode !== null) throw new Error(`postgres exited: ${log}`);
-    await query('select 1');
-  });
+  const launch = async () => {
+    const server = spawn(
+      join(bin, 'postgres'),
+      [
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        `unix_socket_directories=${root}`,
+        '-c',
+        'max_connections=300',
+      ],
+      { ...as, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    child = server;
+    server.stderr?.on('data', (c) => {
+      log = (log + c).slice(-4000);
+    });
+    await waitFor('PostgreSQL', async () => {
+      if (server.exitCode !== null) throw new Error(`postgres exited: ${log}`);
+      await query('select 1');
+    });
+  };
+  const halt = async () => {
+    const server = child;
+    if (!server || server.exitCode !== null || server.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      server.once('exit', () => resolve());
+      server.kill('SIGINT');
+      setTimeout(() => server.kill('SIGKILL'), 5000).unref();
+    });
+  };
+  const signalAll = (signal: 'SIGSTOP' | 'SIGCONT') => {
+    const postmaster = child?.pid;
+    if (postmaster === undefined || child?.exitCode !== null) return;
+    for (const pid of processTree(postmaster)) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // ended meanwhile
+      }
+    }
+  };
+  await launch();
   return {
     url,
     port,
@@ -105,14 +157,12 @@ export async function startPostgres(): Promise<PostgresServer> {
       await query(`create database "${name.replace(/"/g, '')}"`);
       return `postgres://${superuser}@127.0.0.1:${port}/${name}`;
     },
+    halt,
+    start: launch,
+    signalAll,
     async stop() {
-      if (child.exitCode === null) {
-        await new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGINT');
-          setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-        });
-      }
+      signalAll('SIGCONT'); // a frozen server cannot shut down
+      await halt();
       await rm(root, { recursive: true, force: true });
     },
   };

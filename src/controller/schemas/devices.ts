@@ -1,4 +1,4 @@
-import { timestamp } from './common';
+import { MAC_PATTERN, nullableText, timestamp } from './common';
 
 export const MAX_DEVICES_PER_REPORT = 1024;
 
@@ -17,8 +17,8 @@ export const reportSchema = {
         required: ['ip'],
         properties: {
           ip: { type: 'string', format: 'ipv4' },
-          mac: { type: ['string', 'null'], pattern: '^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$' },
-          hostname: { type: ['string', 'null'], maxLength: 253 },
+          mac: { type: ['string', 'null'], pattern: MAC_PATTERN },
+          hostname: nullableText(253),
         },
       },
     },
@@ -62,6 +62,6 @@ export const deviceQuerySchema = {
   properties: {
     site: { type: 'integer', minimum: 0, maximum: 255 },
     online: { type: 'boolean' },
-    mac: { type: 'string', pattern: '^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$' },
+    mac: { type: 'string', pattern: MAC_PATTERN },
   },
 } as const;

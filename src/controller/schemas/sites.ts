@@ -1,7 +1,7 @@
-import { nullableTimestamp, timestamp, WIREGUARD_KEY_PATTERN } from './common';
+import { nullableTimestamp, text, timestamp, WIREGUARD_KEY_PATTERN } from './common';
 
 const siteFields = {
-  name: { type: 'string', minLength: 1, maxLength: 64 },
+  name: text(64, 1),
   cidr: { type: 'string', pattern: '^10\\.8\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.0/24$' },
   publicKey: { type: 'string', pattern: WIREGUARD_KEY_PATTERN },
   accessServer: { type: 'integer', minimum: 0, maximum: 63 },

@@ -1,4 +1,4 @@
-import { timestamp } from './common';
+import { MAX_ID, nullableText, text, timestamp } from './common';
 
 export const usernameSchema = {
   type: 'string',
@@ -8,7 +8,7 @@ export const usernameSchema = {
 } as const;
 export const passwordSchema = { type: 'string', minLength: 12, maxLength: 1024 } as const;
 export const roleSchema = { type: 'string', enum: ['admin', 'user'] } as const;
-const displayName = { type: ['string', 'null'], maxLength: 128 } as const;
+const displayName = nullableText(128);
 
 export const userSchema = {
   $id: 'User',
@@ -28,7 +28,7 @@ export const userSchema = {
 export const userParams = {
   type: 'object',
   required: ['id'],
-  properties: { id: { type: 'integer', minimum: 1 } },
+  properties: { id: { type: 'integer', minimum: 1, maximum: MAX_ID } },
 } as const;
 
 export const createUserSchema = {
@@ -49,7 +49,7 @@ export const loginSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['username', 'password'],
-  properties: { username: { type: 'string', maxLength: 64 }, password: { type: 'string', maxLength: 1024 } },
+  properties: { username: text(64), password: { type: 'string', maxLength: 1024 } },
 } as const;
 
 export const sessionSchema = {

@@ -32,6 +32,8 @@ export const accessServerRoutes: FastifyPluginAsync = async (app) => {
     {
       schema: {
         tags: ['access-servers'],
+        summary: 'register or update one access server',
+        description: "Rule beyond the schema: an `index` in the body must equal the path's.",
         params: accessServerParams,
         body: accessServerBodySchema,
         response: responses({ 200: one }),
@@ -63,6 +65,7 @@ export const accessServerRoutes: FastifyPluginAsync = async (app) => {
       schema: {
         tags: ['access-servers'],
         summary: 'register or update many access servers in one transaction',
+        description: 'All or nothing. Rule beyond the schema: no index may appear twice in one batch.',
         body: {
           type: 'object',
           additionalProperties: false,
@@ -105,6 +108,8 @@ export const accessServerRoutes: FastifyPluginAsync = async (app) => {
     {
       schema: {
         tags: ['access-servers'],
+        summary: 'remove an access server',
+        description: '409 while sites are still assigned to it: move or remove them first.',
         params: accessServerParams,
         response: responses({ 200: deletedSchema }),
       },

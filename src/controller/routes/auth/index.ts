@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { DECOY_HASH_PROMISE, verifyPassword } from '../../auth/passwords';
 import { hashToken, newSessionToken } from '../../auth/tokens';
+import { unknownUsernameTarget } from '../../auth/unknown-username';
+import { databaseErrorSummary } from '../../db/connection-failure';
 import { unauthorized } from '../../http-errors';
 import { recordAudit } from '../../repositories/audit';
 import {
@@ -60,7 +62,7 @@ export const authRoutes: FastifyPluginAsync<AuthRouteOptions> = async (app, opti
         await recordAudit(app.db, {
           actor: 'anonymous',
           action: 'auth.login-failed',
-          target: `user:${request.body.username.slice(0, 64)}`,
+          target: login ? `user:${login.user.username}` : unknownUsernameTarget(request.body.username),
           requestId: request.id,
         });
         throw unauthorized();
@@ -88,6 +90,7 @@ export const authRoutes: FastifyPluginAsync<AuthRouteOptions> = async (app, opti
       schema: {
         tags: ['auth'],
         summary: 'check a session token',
+        security: [{ session: [] }],
         headers,
         response: responses({ 200: sessionSchema }),
       },
@@ -107,6 +110,7 @@ export const authRoutes: FastifyPluginAsync<AuthRouteOptions> = async (app, opti
       schema: {
         tags: ['auth'],
         summary: 'end a session',
+        security: [{ session: [] }],
         headers,
         response: responses({
           200: { type: 'object', required: ['loggedOut'], properties: { loggedOut: { type: 'boolean' } } },
@@ -117,21 +121,23 @@ export const authRoutes: FastifyPluginAsync<AuthRouteOptions> = async (app, opti
       const token = bearer(request);
       if (!token) throw unauthorized();
       const userId = await deleteSession(app.db, hashToken(token));
-      if (userId !== undefined) {
-        await recordAudit(app.db, {
-          actor: `user-id:${userId}`,
-          action: 'auth.logout',
-          target: `user-id:${userId}`,
-          requestId: request.id,
-        });
-      }
-      return { loggedOut: userId !== undefined };
+      // A token that opens no session is a wrong credential, as on /auth/session.
+      if (userId === undefined) throw unauthorized();
+      await recordAudit(app.db, {
+        actor: `user-id:${userId}`,
+        action: 'auth.logout',
+        target: `user-id:${userId}`,
+        requestId: request.id,
+      });
+      return { loggedOut: true };
     },
   );
 
   // Expired sessions are refused at once (findSession checks expires_at); this only keeps the table small.
   const sweep = setInterval(() => {
-    purgeExpiredSessions(app.db).catch((error) => app.log.warn({ err: error }, 'session sweep failed'));
+    purgeExpiredSessions(app.db).catch((error) =>
+      app.log.warn({ err: databaseErrorSummary(error) }, 'session sweep failed'),
+    );
   }, 10 * 60_000);
   sweep.unref();
   app.addHook('onClose', async () => clearInterval(sweep));

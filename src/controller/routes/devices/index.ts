@@ -24,6 +24,10 @@ export const deviceRoutes: FastifyPluginAsync<DeviceRouteOptions> = async (app, 
       schema: {
         tags: ['devices'],
         summary: "a scanner's report of the devices it found on its site",
+        description:
+          "Rules beyond the schema: every `ip` must be inside the site's 10.8.N.0/24; `scannedAt` may be at most 10 " +
+          "minutes ahead of the controller's clock; the site must be registered (404). A report with a `scannedAt` " +
+          'already processed changes nothing (`duplicate`); one older than the newest is `stale` (no device marked offline).',
         params: siteParams,
         body: reportSchema,
         response: responses({ 200: reportResultSchema }),

@@ -48,6 +48,9 @@ export const siteRoutes: FastifyPluginAsync = async (app) => {
       schema: {
         tags: ['sites'],
         summary: 'register or update one site',
+        description:
+          "Rules beyond the schema: `cidr` must be 10.8.N.0/24 for site number N; a `number` in the body must equal the path's. " +
+          "`scannerKeyHash` (SHA-256 of the scanner key, hex) replaces the site's scanner key: the old key stops working.",
         params: siteParams,
         body: siteBodySchema,
         response: responses({ 200: oneSite }),
@@ -80,6 +83,9 @@ export const siteRoutes: FastifyPluginAsync = async (app) => {
       schema: {
         tags: ['sites'],
         summary: 'register or update many sites in one transaction',
+        description:
+          'All or nothing. Rules beyond the schema: each `cidr` must be 10.8.N.0/24 for its site number N, and no site ' +
+          'number may appear twice in one batch.',
         body: {
           type: 'object',
           additionalProperties: false,

@@ -111,6 +111,9 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
     {
       schema: {
         tags: ['users'],
+        summary: 'change a user',
+        description:
+          'At least one field. A new password, a role change or `disabled: true` ends all sessions of the user.',
         params: userParams,
         body: updateUserSchema,
         response: responses({ 200: oneUser }),
