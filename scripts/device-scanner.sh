@@ -52,26 +52,43 @@ case "$SITE" in '' | *[!0-9]*) log "SITE missing or not a number in $CONF"; exit
 case "$SPOOL_MAX" in '' | *[!0-9]*) SPOOL_MAX=48 ;; esac
 [ -n "$LAN_CIDR" ] && [ -n "$CONTROLLER_URL" ] && [ -n "$API_KEY" ] || { log "incomplete $CONF"; exit 2; }
 
-# One run at a time: mkdir is atomic. A lock left by a dead run (its pid gone) is taken over.
+# One run at a time. The lock is a symlink whose target is the holder's PID: `ln -s` creates it with the
+# PID in one atomic step, so no run ever sees a lock without its holder (a directory and a pid file
+# written after it would be taken for stale by a run in between). A lock left by a dead run is taken
+# over under a second lock, and only if it still names that dead run: two runs that both saw it stale
+# cannot both take it. A directory lock of an earlier version of this script is honoured the same way.
+holder_of() {
+	if [ -L "$1" ]; then readlink "$1"; elif [ -d "$1" ]; then cat "$1/pid" 2>/dev/null; fi
+}
 take_lock() {
-	if mkdir "$LOCK_DIR" 2>/dev/null; then
-		echo $$ >"$LOCK_DIR/pid"
-		return 0
+	# `ln -s` into an existing directory would make a link inside it: only where no old-style lock is.
+	if [ -L "$LOCK_DIR" ] || [ ! -d "$LOCK_DIR" ]; then
+		ln -s "$$" "$LOCK_DIR" 2>/dev/null && return 0
 	fi
-	holder=$(cat "$LOCK_DIR/pid" 2>/dev/null)
-	if [ -n "$holder" ] && kill -0 "$holder" 2>/dev/null; then
-		return 1
+	holder=$(holder_of "$LOCK_DIR")
+	if [ -n "$holder" ]; then
+		kill -0 "$holder" 2>/dev/null && return 1
+	else
+		# No holder named: an old-style lock whose pid is being written now, or (a minute on) never will be.
+		[ -d "$LOCK_DIR" ] && [ -n "$(find "$LOCK_DIR" -maxdepth 0 -mmin +1 2>/dev/null)" ] || return 1
 	fi
-	rm -rf "$LOCK_DIR"
-	mkdir "$LOCK_DIR" 2>/dev/null || return 1
-	echo $$ >"$LOCK_DIR/pid"
+	# A takeover left by a run killed in its middle (it lasts milliseconds) is stale after a minute.
+	if [ -n "$(find "$LOCK_DIR.takeover" -maxdepth 0 -mmin +1 2>/dev/null)" ]; then
+		rmdir "$LOCK_DIR.takeover" 2>/dev/null
+	fi
+	mkdir "$LOCK_DIR.takeover" 2>/dev/null || return 1
+	[ "$(holder_of "$LOCK_DIR")" = "$holder" ] && rm -rf "$LOCK_DIR"
+	ln -s "$$" "$LOCK_DIR" 2>/dev/null
+	taken=$?
+	rmdir "$LOCK_DIR.takeover"
+	return $taken
 }
 if ! take_lock; then
 	log "another scan is running; skipping this one"
 	exit 0
 fi
 WORK=
-trap 'rm -rf "$LOCK_DIR" ${WORK:+"$WORK"}' EXIT
+trap '[ "$(readlink "$LOCK_DIR")" = "$$" ] && rm -f "$LOCK_DIR"; [ -z "$WORK" ] || rm -rf "$WORK"' EXIT
 trap 'exit 1' INT TERM HUP
 
 umask 077

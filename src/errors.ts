@@ -66,6 +66,12 @@ export class RouterError extends WavectlError {
   }
 }
 
+/**
+ * The connection to a router failed or went away (refused, reset, no answer, dropped under a command):
+ * an outage that may pass, unlike an answer such as a changed host key or a failed command.
+ */
+export class RouterConnectionError extends RouterError {}
+
 /** The controller refused or failed a request. */
 export class ControllerError extends WavectlError {
   readonly status: number | undefined;

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningController, startController } from '../src/controller/server';
@@ -145,6 +145,43 @@ describe('device-scanner.sh parsing, lock and spool (busybox sh, recorded nmap o
     expect((await runScanner(conf, path)).code).toBe(1);
     expect(await spooled(tmp.path)).toHaveLength(before + 1);
     expect(await readdir(tmp.path)).not.toContain('lock');
+  });
+
+  it('takes no lock for stale while its holder is still making it (no PID written yet)', async () => {
+    const conf = await writeConf(tmp.path, 9, 'http://127.0.0.1:9', 'SPOOL_MAX=100\nTIMEOUT=2\n');
+    const before = (await spooled(tmp.path)).length;
+    // What another run leaves for an instant with a directory lock: the directory, no pid file yet.
+    await mkdir(join(tmp.path, 'lock'));
+    expect((await runScanner(conf, path)).code).toBe(0);
+    expect(await spooled(tmp.path)).toHaveLength(before);
+    await rm(join(tmp.path, 'lock'), { recursive: true });
+  });
+
+  it("lets exactly one of many runs started at once scan, with or without a dead run's lock in place", async () => {
+    const conf = await writeConf(tmp.path, 9, 'http://127.0.0.1:9', 'SPOOL_MAX=1000\nTIMEOUT=2\n');
+    // An nmap that takes its time and says when it ran: two runs at once would overlap in the log.
+    const slow = await toolDir(
+      join(tmp.path, 'slow'),
+      `echo "start $$" >> ${tmp.path}/nmap-runs; sleep 0.5; cat ${tmp.path}/scan.xml; echo "end $$" >> ${tmp.path}/nmap-runs`,
+    );
+    // A dead run's lock as this script leaves it (a link to its PID) and as its earlier version did.
+    for (const stale of ['none', 'link', 'none', 'directory'] as const) {
+      await rm(join(tmp.path, 'nmap-runs'), { force: true });
+      if (stale === 'link') await symlink('999999', join(tmp.path, 'lock'));
+      if (stale === 'directory') {
+        await mkdir(join(tmp.path, 'lock'));
+        await writeFile(join(tmp.path, 'lock', 'pid'), '999999');
+      }
+      const runs = await Promise.all(Array.from({ length: 6 }, () => runScanner(conf, slow)));
+      const log = (await readFile(join(tmp.path, 'nmap-runs'), 'utf8')).trim().split('\n');
+      expect(log).toHaveLength(2);
+      expect(log[0]).toMatch(/^start /);
+      expect(log[1]).toMatch(/^end /);
+      // The one that scanned fails to deliver (no controller); the others skipped quietly.
+      expect(runs.map((r) => r.code).sort()).toEqual([0, 0, 0, 0, 0, 1]);
+      expect(await readdir(tmp.path)).not.toContain('lock');
+      expect(await readdir(tmp.path)).not.toContain('lock.takeover');
+    }
   });
 
   it('refuses an incomplete config without running nmap', async () => {

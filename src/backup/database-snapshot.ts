@@ -132,6 +132,9 @@ export function restoreSnapshot(
     await client.query('begin');
     try {
       await client.query(`truncate ${order.map(quoted).join(', ')} restart identity cascade`);
+      // The snapshot holds what the controller's triggers derived (device events) already: loading rows is
+      // not a change to react to. DDL is transactional, so the triggers are back on at commit or rollback.
+      for (const table of order) await client.query(`alter table ${quoted(table)} disable trigger user`);
       const restored: Record<string, number> = {};
       for (const table of order) {
         const rows = snapshot.tables[table] ?? [];
@@ -152,6 +155,7 @@ export function restoreSnapshot(
           [table, column],
         );
       }
+      for (const table of order) await client.query(`alter table ${quoted(table)} enable trigger user`);
       await client.query('commit');
       return restored;
     } catch (error) {

@@ -231,6 +231,7 @@ export const failed = (site: number, host: string, step: string, reason: string)
   port: 22,
   user: 'root',
   roundTrips: 0,
+  configuration: 'previous',
   status: 'failed',
   step,
   reason,
@@ -361,16 +362,36 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
       handshakeFreshSeconds: 180,
       reportedSince: await scannerReports(ctx, config),
       progress: (site, step, state, detail) => ctx.io.step(`site ${site}: ${step}`, state, detail),
+      located: (site, where) => remember(site, where),
     };
     let saving = Promise.resolve();
-    const record = (result: RouterResult) => {
-      if (run.dryRun || !result.hostKey) return;
-      saving = saving.then(async () => {
-        const site = config.sites.find((s) => s.number === result.site);
-        if (!site) return;
-        site.router = { host: result.host, port: result.port, user: result.user, hostKey: result.hostKey };
-        await ctx.saveConfig(config);
+    let saveError: unknown;
+    /**
+     * Records where a router answers (and its pin) as soon as it is known, on disk before the run goes
+     * on: a run killed later leaves it true. A failed save fails the caller and the command.
+     */
+    const remember = (number: number, where: RouterAddress & { hostKey?: string }): Promise<void> => {
+      const hostKey = where.hostKey;
+      if (!run.dryRun && hostKey) {
+        saving = saving.then(async () => {
+          const site = config.sites.find((s) => s.number === number);
+          if (!site || saveError !== undefined) return;
+          const next = { host: where.host, port: where.port, user: where.user, hostKey };
+          if (JSON.stringify(site.router) === JSON.stringify(next)) return;
+          site.router = next;
+          await ctx.saveConfig(config).catch((error: unknown) => {
+            saveError = error;
+          });
+        });
+      }
+      return saving.then(() => {
+        if (saveError !== undefined) throw saveError;
       });
+    };
+    // An unconfirmed router is about to move back by itself: its record stays where it returns to.
+    const record = (result: RouterResult) => {
+      if (result.configuration === 'applied' || result.configuration === 'previous')
+        remember(result.site, result).catch(() => undefined); // reported once, after the run
     };
     const { default: pLimit } = await import('p-limit');
     const limit = pLimit(concurrency);
@@ -385,6 +406,7 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
       ),
     );
     await saving;
+    if (saveError !== undefined) throw saveError;
     const count = (status: RouterResult['status']) => results.filter((r) => r.status === status).length;
     return {
       results,
@@ -401,10 +423,12 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
 function detail(r: RouterResult): string {
   switch (r.status) {
     case 'failed':
-      return `${r.step}: ${r.reason}`;
+      return `${r.step}: ${r.reason}${r.configuration === 'applied' ? ' (the new configuration is in place)' : ''}`;
     case 'unchanged':
       return `${r.online ? 'online' : 'no recent tunnel handshake'}; ${r.roundTrips} round trip(s)`;
     case 'changed':
+      if (r.resumed)
+        return `confirmed the apply an interrupted run left pending${r.rebooted ? ', rebooted' : ''}, online`;
       return `${r.changes.length} change(s)${r.installed.length ? `, installed ${r.installed.join(' ')}` : ''}${r.rebooted ? ', rebooted' : ''}, online`;
     case 'planned':
       return `${r.changes.length} change(s)${r.missingPackages.length ? `, would install ${r.missingPackages.join(' ')}` : ''}`;

@@ -1,4 +1,11 @@
-import { RouterError } from '../errors';
+import { RouterConnectionError, RouterError } from '../errors';
+import {
+  isPending,
+  judgeProbe,
+  parseApplyState,
+  ROLLBACK_SURVIVES_REBOOT,
+  type RouterConfiguration,
+} from './apply-state';
 import {
   BATCH_FAILED_EXIT,
   CONFIRM_SCRIPT,
@@ -11,6 +18,7 @@ import {
   type RouterSnapshot,
   RUN_STDIN_SCRIPT,
   renderApplyScript,
+  SCRIPT_END,
   STATUS_SCRIPT,
 } from './remote-scripts';
 import {
@@ -22,7 +30,15 @@ import {
   type RouterPlan,
   type RouterPlanInputs,
 } from './router-plan';
-import { connectRouter, type RouterAddress, type RouterAuth, type RouterSession } from './ssh';
+import {
+  connectRouter,
+  describeSignal,
+  type RouterAddress,
+  type RouterAuth,
+  type RouterSession,
+  signalOfExitStatus,
+  where,
+} from './ssh';
 import type { UciChange } from './uci-plan';
 
 /** One router to configure: where it is now, its pin, and the site's desired state. */
@@ -57,6 +73,12 @@ export interface RouterRunOptions {
    */
   reportedSince?: (site: number, since: Date) => Promise<boolean>;
   progress: (site: number, step: string, state: 'started' | 'done' | 'failed', detail?: string) => void;
+  /**
+   * The router answered at `host` with `hostKey`, on a configuration that will stay (read before any
+   * change, confirmed, or seen rolled back): recorded at once, so that a run killed later leaves the
+   * address and the pin true. Not called in a dry run.
+   */
+  located?: (site: number, where: RouterAddress & { hostKey: string }) => Promise<void>;
 }
 
 interface Common {
@@ -69,6 +91,8 @@ interface Common {
   model?: string;
   firmware?: string;
   roundTrips: number;
+  /** What the router runs as the run ends (see RouterConfiguration). */
+  configuration: RouterConfiguration;
 }
 
 export type RouterResult =
@@ -79,6 +103,8 @@ export type RouterResult =
       installed: string[];
       rebooted: boolean;
       online: boolean;
+      /** The apply that was confirmed was left pending by an earlier, interrupted run. */
+      resumed?: boolean;
     })
   | (Common & {
       status: 'planned';
@@ -93,6 +119,9 @@ export type RouterResult =
 class FinalRouterError extends RouterError {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Beyond the rollback window: the job's commit and restarts, the restore's restarts, a reconnection. */
+const ROLLBACK_GRACE_SECONDS = 20;
+const unique = (hosts: string[]) => [...new Set(hosts)];
 
 class Attempt {
   session: RouterSession | undefined;
@@ -101,6 +130,8 @@ class Attempt {
   model: string | undefined;
   firmware: string | undefined;
   host: string;
+  /** What the router runs if the run ends now. */
+  configuration: RouterConfiguration = 'previous';
 
   constructor(
     readonly job: RouterJob,
@@ -126,6 +157,28 @@ class Attempt {
     this.hostKey = session.fingerprint;
     this.session = session;
     return session;
+  }
+
+  /**
+   * Connects at the first of `hosts` that answers: the recorded address, then the one the router takes
+   * once configured (an interrupted run may have left it there). Only an outage moves on to the next.
+   */
+  async connectFirst(hosts: string[]): Promise<RouterSession> {
+    const failures: string[] = [];
+    for (const host of hosts) {
+      try {
+        const session = await this.connect(host);
+        this.host = host;
+        return session;
+      } catch (error) {
+        if (!(error instanceof RouterConnectionError)) throw error;
+        failures.push(error.message.replace(/^cannot reach the router at /, ''));
+      }
+    }
+    throw new RouterConnectionError(`cannot reach the router at ${failures.join('; nor at ')}`, {
+      host: hosts[0] ?? this.host,
+      step: 'connect',
+    });
   }
 
   /** Keeps reconnecting to `host` until `until` says done, or the deadline passes. */
@@ -164,11 +217,17 @@ class Attempt {
     throw new RouterError(`${what}${why}`, { host, step });
   }
 
-  async exec(step: string, command: string, stdin?: string) {
+  async exec(step: string, command: string, stdin?: string, timeoutMs?: number) {
     const session = this.session;
-    if (!session) throw new RouterError('not connected', { host: this.host, step });
+    if (!session) throw new RouterConnectionError('not connected', { host: this.host, step });
     this.roundTrips += 1;
-    return session.exec(command, step, stdin);
+    return session.exec(command, step, stdin, timeoutMs);
+  }
+
+  /** Records where the router answers now, on a configuration that stays (on disk before going on). */
+  async locate(): Promise<void> {
+    if (this.options.dryRun || !this.hostKey) return;
+    await this.options.located?.(this.job.site, { ...this.address(), hostKey: this.hostKey });
   }
 
   drop(): void {
@@ -186,6 +245,7 @@ class Attempt {
       model: this.model,
       firmware: this.firmware,
       roundTrips: this.roundTrips,
+      configuration: this.configuration,
     };
   }
 }
@@ -214,7 +274,8 @@ async function readRouter(attempt: Attempt): Promise<RouterSnapshot> {
       `the router's uci cannot read its configuration (${snapshot.uciErrors.join('; ')}); repair /etc/config on the router and run again`,
     );
   }
-  if (snapshot.pending.length > 0) {
+  // Staged changes of an apply that has not committed yet are that apply's, not someone's half-done edit.
+  if (snapshot.pending.length > 0 && parseApplyState(snapshot.applyState) !== 'started') {
     // Committing our batch would commit someone's half-done edit along with it.
     const shown = `${snapshot.pending.slice(0, 3).join('; ')}${snapshot.pending.length > 3 ? '; …' : ''}`;
     throw routerFailure(
@@ -236,18 +297,32 @@ async function installPackages(attempt: Attempt, missing: string[]): Promise<voi
   }
   const out = await attempt.exec('install', installScript(missing));
   if (out.code !== 0) {
+    // The shell's status 128 + N: opkg itself was killed (the out-of-memory killer, on a small router).
+    const signal = signalOfExitStatus(out.code);
     throw routerFailure(
       attempt,
       'install',
-      `opkg install ${missing.join(' ')} failed: ${out.stdout.trim()} ${out.stderr.trim()}`,
+      signal
+        ? `opkg install ${missing.join(' ')} was ${describeSignal(signal)}; nothing was changed`
+        : `opkg install ${missing.join(' ')} failed: ${out.stdout.trim()} ${out.stderr.trim()}`,
     );
   }
 }
 
-/** Sends the apply script; true when a detached job is restarting the network (and awaits confirmation). */
-async function apply(attempt: Attempt, plan: RouterPlan): Promise<boolean> {
+/**
+ * Sends the apply script: `detached` when a job is restarting the network and awaits the confirmation,
+ * `done` when nothing needed one, `uncertain` when the connection dropped before the script answered
+ * (it may or may not have run).
+ */
+async function apply(attempt: Attempt, plan: RouterPlan): Promise<'detached' | 'done' | 'uncertain'> {
   const script = renderApplyScript(applyInputs(plan, attempt.options.rollbackSeconds));
-  const out = await attempt.exec('apply', RUN_STDIN_SCRIPT, script);
+  let out: Awaited<ReturnType<Attempt['exec']>>;
+  try {
+    out = await attempt.exec('apply', RUN_STDIN_SCRIPT, `${script}${SCRIPT_END}\n`);
+  } catch (error) {
+    if (error instanceof RouterConnectionError) return 'uncertain';
+    throw error;
+  }
   if (out.code === BATCH_FAILED_EXIT) {
     const { failed, errors } = parseBatchFailure(out.stdout);
     const lines = failedBatchLines(plan, failed);
@@ -264,41 +339,105 @@ async function apply(attempt: Attempt, plan: RouterPlan): Promise<boolean> {
       `applying failed (exit ${out.code}): ${out.stderr.trim().slice(0, 300)}`,
     );
   }
-  return out.stdout.includes('apply:detached');
+  return out.stdout.includes('apply:detached') ? 'detached' : 'done';
 }
 
-/** Reconnects where the router now is and confirms, stopping its rollback; returns that address. */
-async function confirm(attempt: Attempt, target: string): Promise<string> {
-  const { rollbackSeconds, pollMs } = attempt.options;
-  // A fresh session proves the router still takes new connections after the reloads (an open one would
-  // survive a firewall that locks the operator out) and, when the LAN moved, that it answers there.
+/** Why the confirm window ended without an answer, said as true as wavectl can know it. */
+function unreachableMessage(attempt: Attempt, hosts: string[], previousHost: string, armed: boolean): string {
+  const { rollbackSeconds } = attempt.options;
+  const at = hosts.map((h) => where(attempt.address(h))).join(' nor at ');
+  if (!armed) {
+    return (
+      `the connection dropped while the configuration was being sent and the router did not answer at ${at} since: ` +
+      `it either never applied it or restores its previous configuration by itself within ${rollbackSeconds}s of the apply; ` +
+      `look for it at ${previousHost}`
+    );
+  }
+  const restores = `it restores its previous configuration by itself when its ${rollbackSeconds}s rollback window ends and answers at ${previousHost} again`;
+  return ROLLBACK_SURVIVES_REBOOT
+    ? `the router did not answer at ${at} to confirm the new configuration; ${restores}, even if it reboots meanwhile`
+    : `the router did not answer at ${at} to confirm the new configuration; ${restores} — unless it rebooted meanwhile: its rollback does not survive a reboot, and it then keeps the new configuration at ${hosts[0]}`;
+}
+
+/**
+ * Reaches the router wherever it answers (`hosts`: where the apply moves it first, then where it was),
+ * has it confirm the apply and keeps asking until it says `confirmed` or `rolledback`; short tries with
+ * backoff, so a blip of the link is ridden out inside the rollback window. Returns what the router runs: `applied`
+ * (confirmed, or its apply record is gone and its configuration equals the plan) or `previous` (rolled
+ * back). `certain`: the apply script answered (else a final state may be an earlier run's).
+ */
+async function settleApply(
+  attempt: Attempt,
+  hosts: string[],
+  previousHost: string,
+  certain: boolean,
+): Promise<'applied' | 'previous'> {
+  const { connectTimeoutMs, rollbackSeconds, pollMs, timeoutMs } = attempt.options;
+  // Long enough to see the window end and the rollback happen (restarts included), or --timeout if longer.
+  const deadline = Date.now() + Math.max(timeoutMs, (rollbackSeconds + ROLLBACK_GRACE_SECONDS) * 1000);
+  // One try must not eat the window: a black-holed connect waits for its whole time limit.
+  const perTry = Math.min(connectTimeoutMs, Math.max(2000, rollbackSeconds * 250));
+  const order = [...hosts];
+  let armed = certain;
+  let pause = pollMs;
+  let last: unknown;
+  // The old session may linger until the network restart strands it; a fresh one proves the address.
   attempt.drop();
-  if (target !== attempt.host) await sleep(Math.min(1500, pollMs * 3));
-  const confirmBy = Date.now() + Math.max(5, rollbackSeconds - 5) * 1000;
-  await attempt.retry(
-    'confirm',
-    `the router did not come back at ${target} within ${rollbackSeconds}s; it restores its previous configuration by itself`,
-    target,
-    confirmBy,
-    async () => {
-      const state = (await attempt.exec('confirm', CONFIRM_SCRIPT)).stdout.trim();
-      if (state === 'rolledback') {
-        throw new FinalRouterError('the router rolled back the configuration before it was confirmed', {
-          host: target,
-          step: 'confirm',
-        });
+  while (Date.now() < deadline) {
+    let answered = false;
+    for (const host of order) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      try {
+        const session = attempt.session;
+        if (!session || session.isClosed || session.address.host !== host)
+          await attempt.connect(host, Math.min(perTry, Math.max(1000, left)));
+        const out = await attempt.exec('confirm', CONFIRM_SCRIPT, undefined, perTry);
+        answered = true;
+        order.splice(order.indexOf(host), 1);
+        order.unshift(host);
+        const state = parseApplyState(out.stdout);
+        armed ||= isPending(state);
+        const verdict = judgeProbe(state, certain);
+        if (verdict === 'wait') {
+          // Not restarted yet: the restart ahead would strand this session.
+          if (state === 'started') attempt.drop();
+          break;
+        }
+        attempt.host = host;
+        if (verdict === 'confirmed') return 'applied';
+        if (verdict === 'rolled back') return 'previous';
+        return planRouter(await readRouter(attempt), attempt.job.plan).changed ? 'previous' : 'applied';
+      } catch (error) {
+        if (!(error instanceof RouterConnectionError)) throw error;
+        last = error;
+        attempt.drop();
       }
-      return state === 'confirmed' ? state : undefined;
-    },
-  );
-  attempt.host = target;
-  return target;
+    }
+    // Back off while nothing answers, but not beyond a second: the window is short and tries are cheap.
+    pause = answered ? pollMs : Math.min(pause * 2, Math.max(pollMs, 1000));
+    await sleep(Math.max(0, Math.min(pause, deadline - Date.now())));
+  }
+  attempt.host = previousHost;
+  attempt.configuration = armed ? 'unconfirmed' : 'unknown';
+  const why = last instanceof Error ? ` (last error: ${last.message})` : '';
+  throw new RouterConnectionError(`${unreachableMessage(attempt, hosts, previousHost, armed)}${why}`, {
+    host: hosts[0] ?? previousHost,
+    step: 'confirm',
+  });
 }
 
 async function rebootAndReturn(attempt: Attempt, deadline: number): Promise<void> {
   const session = attempt.session ?? (await attempt.connect(attempt.host));
   await attempt.exec('reboot', REBOOT_SCRIPT);
-  await Promise.race([session.whenClosed(), sleep(Math.min(30_000, attempt.options.timeoutMs))]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    session.whenClosed(),
+    new Promise((r) => {
+      timer = setTimeout(r, Math.min(30_000, attempt.options.timeoutMs));
+    }),
+  ]);
+  clearTimeout(timer);
   attempt.drop();
   await attempt.retry(
     'reboot',
@@ -311,7 +450,7 @@ async function rebootAndReturn(attempt: Attempt, deadline: number): Promise<void
 
 /** Polls until the tunnel has a fresh handshake or the controller has a report of the site since `since`. */
 async function waitOnline(attempt: Attempt, deadline: number, since: Date): Promise<string> {
-  const { reportedSince, handshakeFreshSeconds, timeoutMs } = attempt.options;
+  const { reportedSince, handshakeFreshSeconds, timeoutMs, connectTimeoutMs } = attempt.options;
   const reported = async () => {
     try {
       return (await reportedSince?.(attempt.job.site, since)) === true;
@@ -325,7 +464,7 @@ async function waitOnline(attempt: Attempt, deadline: number, since: Date): Prom
     attempt.host,
     deadline,
     async () => {
-      const out = await attempt.exec('online', STATUS_SCRIPT);
+      const out = await attempt.exec('online', STATUS_SCRIPT, undefined, connectTimeoutMs);
       if (isOnline(parseStatus(out.stdout), handshakeFreshSeconds)) return 'tunnel handshake';
       return (await reported()) ? 'scanner report received' : undefined;
     },
@@ -333,9 +472,63 @@ async function waitOnline(attempt: Attempt, deadline: number, since: Date): Prom
 }
 
 /**
+ * Applies `plan` and confirms it where the router answers; returns the plan that was applied. When the
+ * connection dropped before the apply script answered and the router turns out not to have applied it,
+ * applies once more (nothing is pending then, so this cannot stack applies).
+ */
+async function applyAndConfirm(
+  attempt: Attempt,
+  read: RouterSnapshot,
+  planned: RouterPlan,
+  track: Track,
+): Promise<RouterPlan> {
+  let snapshot = read;
+  let plan = planned;
+  for (let round = 1; ; round++) {
+    const moved = movedLanAddress(snapshot, attempt.job.plan.tunnel.gateway);
+    const previousHost = attempt.host;
+    const target = moved ? attempt.job.reach(moved) : previousHost;
+    const current = plan;
+    const sent = await track(
+      'apply',
+      () => apply(attempt, current),
+      (s) =>
+        `${current.changes.length} change(s)${s === 'uncertain' ? '; the connection dropped before the router answered' : ''}`,
+    );
+    if (sent === 'done') return plan;
+    attempt.configuration = sent === 'detached' ? 'unconfirmed' : 'unknown';
+    const outcome = await track(
+      'confirm',
+      () => settleApply(attempt, unique([target, previousHost]), previousHost, sent === 'detached'),
+      (o) =>
+        o === 'applied'
+          ? `reachable at ${attempt.host}`
+          : `on its previous configuration, at ${attempt.host}`,
+    );
+    attempt.configuration = outcome;
+    await attempt.locate();
+    if (outcome === 'applied') return plan;
+    if (sent === 'uncertain' && round === 1) {
+      snapshot = await readRouter(attempt);
+      plan = planRouter(snapshot, attempt.job.plan);
+      if (!plan.changed) return plan;
+      continue;
+    }
+    throw new FinalRouterError(
+      sent === 'detached'
+        ? `the router rolled back the configuration before it was confirmed; it runs its previous configuration at ${attempt.host}: run again`
+        : `the connection dropped while the configuration was being sent, twice, and the router did not apply it; it runs its previous configuration at ${attempt.host}: check the link and run again`,
+      { host: attempt.host, step: 'confirm' },
+    );
+  }
+}
+
+/**
  * Configures one router: read (one round trip), plan, and only if something differs: apply with the
- * router's own rollback, reconnect at its new address, confirm, reboot, wait until the tunnel is up.
- * Never throws for a router's failure: that is a result naming the step.
+ * router's own rollback, reconnect where it answers, confirm, reboot, wait until the tunnel is up. An
+ * apply an interrupted run left pending is confirmed when the router's configuration equals the plan,
+ * and refused otherwise (it rolls back by itself). Never throws for a router's failure: that is a
+ * result naming the step and what the router runs.
  */
 export async function configureRouter(job: RouterJob, options: RouterRunOptions): Promise<RouterResult> {
   const attempt = new Attempt(job, options);
@@ -348,23 +541,52 @@ export async function configureRouter(job: RouterJob, options: RouterRunOptions)
     return value;
   };
   const startedAt = new Date();
+  const configured = job.reach(job.plan.tunnel.gateway);
   try {
-    const { address } = job;
     await track(
       'connect',
-      () => attempt.connect(address.host),
-      () => `${address.user}@${address.host}:${address.port}`,
+      () => attempt.connectFirst(unique([job.address.host, configured])),
+      () => where(attempt.address()),
     );
-    const snapshot = await track(
+    let snapshot = await track(
       'read',
       () => readRouter(attempt),
       (s) => `${s.model}, ${s.firmware}`,
     );
+    let plan = planRouter(snapshot, job.plan);
+    let resumed = false;
+    const pending = parseApplyState(snapshot.applyState);
+    if (isPending(pending)) {
+      attempt.configuration = 'unconfirmed';
+      if (options.dryRun || plan.changed) {
+        throw new FinalRouterError(
+          options.dryRun
+            ? `an apply is waiting for its confirmation on the router (${pending}); run without --dry-run to confirm it, or run again once its rollback window has passed`
+            : 'an earlier apply of another configuration is waiting for its confirmation; the router restores its previous configuration by itself when its rollback window ends: run again then',
+          { host: attempt.host, step: 'read' },
+        );
+      }
+      const here = attempt.host;
+      const outcome = await track(
+        'confirm',
+        () => settleApply(attempt, unique([configured, here]), here, true),
+        (o) => (o === 'applied' ? `confirmed the pending apply at ${attempt.host}` : 'it rolled back'),
+      );
+      attempt.configuration = outcome;
+      await attempt.locate();
+      resumed = outcome === 'applied';
+      // Rolled back meanwhile: plan again from what the router runs now.
+      if (!resumed) {
+        snapshot = await readRouter(attempt);
+        plan = planRouter(snapshot, job.plan);
+      }
+    } else if (!options.dryRun) await attempt.locate();
+    attempt.configuration = plan.changed ? 'previous' : 'applied';
     const missing = missingPackages(snapshot.packages);
-    const plan = planRouter(snapshot, job.plan);
     const online = isOnline(snapshot, options.handshakeFreshSeconds);
-    if (options.dryRun || (!plan.changed && missing.length === 0 && !options.reboot)) attempt.drop();
-    if (!plan.changed && missing.length === 0 && (options.dryRun || !options.reboot)) {
+    const nothingToDo = !plan.changed && missing.length === 0 && !resumed;
+    if (options.dryRun || (nothingToDo && !options.reboot)) attempt.drop();
+    if (nothingToDo && (options.dryRun || !options.reboot)) {
       return { ...attempt.common(), status: 'unchanged', online, rebooted: false };
     }
     if (options.dryRun) {
@@ -383,23 +605,12 @@ export async function configureRouter(job: RouterJob, options: RouterRunOptions)
         () => installPackages(attempt, missing),
         () => missing.join(', '),
       );
-    const deadline = Date.now() + options.timeoutMs;
-    if (
-      plan.changed &&
-      (await track(
-        'apply',
-        () => apply(attempt, plan),
-        () => `${plan.changes.length} change(s)`,
-      ))
-    ) {
-      const moved = movedLanAddress(snapshot, job.plan.tunnel.gateway);
-      const target = moved ? job.reach(moved) : attempt.host;
-      await track(
-        'confirm',
-        () => confirm(attempt, target),
-        (at) => `reachable at ${at}`,
-      );
+    if (plan.changed) {
+      plan = await applyAndConfirm(attempt, snapshot, plan, track);
+      attempt.configuration = 'applied';
     }
+    // The router's return and the site's tunnel have --timeout from here (the confirm had its own window).
+    const deadline = Date.now() + options.timeoutMs;
     const rebooted = plan.rebootNeeded || options.reboot;
     if (rebooted)
       await track(
@@ -420,6 +631,7 @@ export async function configureRouter(job: RouterJob, options: RouterRunOptions)
       installed: missing,
       rebooted,
       online: true,
+      ...(resumed ? { resumed } : {}),
     };
   } catch (error) {
     attempt.drop();

@@ -231,11 +231,13 @@ export function renderBootHook(): string {
     '# Waveshift (wavectl configure-hub): undoes a configuration change that was never confirmed.',
     'START=12',
     'boot() {',
-    `\tP=${PENDING_DIR}`,
-    '\t[ -d "$P" ] || return 0',
-    '\tfor f in network dhcp firewall; do [ -f "$P/$f" ] && cp "$P/$f" "/etc/config/$f"; done',
-    '\trm -rf "$P"; sync',
-    '\tlogger -t wavectl "configuration change not confirmed before a reboot: previous configuration restored"',
+    // A restore the job had claimed when the power went is finished here too.
+    `\tfor P in ${PENDING_DIR}.restoring ${PENDING_DIR}; do`,
+    '\t\t[ -d "$P" ] || continue',
+    '\t\tfor f in network dhcp firewall; do [ -f "$P/$f" ] && cp "$P/$f" "/etc/config/$f"; done',
+    '\t\trm -rf "$P"; sync',
+    '\t\tlogger -t wavectl "configuration change not confirmed before a reboot: previous configuration restored"',
+    '\tdone',
     '}',
     'start() { :; }',
   ].join('\n');
@@ -322,9 +324,12 @@ export function renderApplyJob(
     '  if [ -f "$D/confirmed" ] || [ ! -d "$P" ]; then echo confirmed > "$D/state"; rm -f "$D/pid"; exit 0; fi',
     '  sleep 1; i=$((i + 1))',
     'done',
-    'if [ ! -d "$P" ]; then echo confirmed > "$D/state"; rm -f "$D/pid"; exit 0; fi',
-    'cp "$P/network" "$P/dhcp" "$P/firewall" /etc/config/',
-    'rm -rf "$P"; sync',
+    // The job and a late confirm race for the pending restore: whichever renames it first wins, so a
+    // confirmation the router answered is never followed by a restore.
+    'rm -rf "$P.restoring"',
+    'if ! mv "$P" "$P.restoring" 2>/dev/null; then echo confirmed > "$D/state"; rm -f "$D/pid"; exit 0; fi',
+    'cp "$P.restoring/network" "$P.restoring/dhcp" "$P.restoring/firewall" /etc/config/',
+    'rm -rf "$P.restoring"; sync',
     ...reloadCommands(['network', 'dhcp', 'firewall']),
     'echo rolledback > "$D/state"',
     `logger -t wavectl "configuration not confirmed within ${Math.floor(rollbackSeconds)}s: previous configuration restored"`,
@@ -336,12 +341,23 @@ export function renderApplyJob(
 export const CONFIRM_SCRIPT = [
   `D=${APPLY_DIR}`,
   's=$(cat "$D/state" 2>/dev/null)',
-  `case "$s" in restarted) rm -rf ${PENDING_DIR}; sync; touch "$D/confirmed"; echo confirmed ;; confirmed) echo confirmed ;; *) echo "state:$s" ;; esac`,
+  `P=${PENDING_DIR}`,
+  // Confirmed only if this takes the pending restore before the job claims it (or an earlier confirm did);
+  // the state is written at once, so whoever reads it next sees the confirmation.
+  'case "$s" in',
+  '  restarted) rm -rf "$P.confirmed"',
+  '    if mv "$P" "$P.confirmed" 2>/dev/null || [ -f "$D/confirmed" ]; then rm -rf "$P.confirmed"; sync; touch "$D/confirmed"; echo confirmed > "$D/state"; echo confirmed',
+  '    else echo "state:$(cat "$D/state" 2>/dev/null)"; fi ;;',
+  '  confirmed) echo confirmed ;;',
+  '  *) echo "state:$s" ;;',
+  'esac',
 ].join('\n');
 
+/** The last line of a script sent to RUN_STDIN_SCRIPT: one cut short by a dropped connection never runs. */
+export const SCRIPT_END = '# wavectl: end of script';
+
 /** Exec that pipes the script from stdin into a private file and runs it (no secret on any command line). */
-export const RUN_STDIN_SCRIPT =
-  'umask 077; f=$(mktemp /tmp/wavectl.XXXXXX) || exit 1; cat > "$f"; sh "$f"; r=$?; rm -f "$f"; exit $r';
+export const RUN_STDIN_SCRIPT = `umask 077; f=$(mktemp /tmp/wavectl.XXXXXX) || exit 1; cat > "$f"; if [ "$(tail -n 1 "$f")" != '${SCRIPT_END}' ]; then rm -f "$f"; echo 'the script arrived incomplete (the connection dropped); nothing was run' >&2; exit 5; fi; sh "$f"; r=$?; rm -f "$f"; exit $r`;
 
 export const REBOOT_SCRIPT = '( sleep 1; reboot ) </dev/null >/dev/null 2>&1 & echo rebooting';
 

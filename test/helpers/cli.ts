@@ -73,29 +73,33 @@ export function spawnCliProcess(
   return { child, stdout: () => output.stdout, stderr: () => output.stderr };
 }
 
-/** Runs the built binary (dist/wavectl.cjs) as a separate process, as an operator would. */
-export function runCliProcess(
+interface ProcessOptions {
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+  /** Text piped to stdin; `null` gives the process /dev/null as stdin, as `< /dev/null` does. */
+  stdin?: string | null;
+  timeoutMs?: number;
+}
+
+/** The built binary in its own process, and its result once it ends (a signal's death is code 128). */
+export function startCliProcess(
   args: string[],
-  options: {
-    cwd: string;
-    env?: NodeJS.ProcessEnv;
-    /** Text piped to stdin; `null` gives the process /dev/null as stdin, as `< /dev/null` does. */
-    stdin?: string | null;
-    timeoutMs?: number;
-  },
-): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const run = spawnCliProcess(args, {
-      cwd: options.cwd,
-      env: options.env,
-      noStdin: options.stdin === null,
-    });
+  options: ProcessOptions,
+): { child: ChildProcess; done: Promise<CliRun> } {
+  const run = spawnCliProcess(args, { cwd: options.cwd, env: options.env, noStdin: options.stdin === null });
+  const done = new Promise<CliRun>((resolve, reject) => {
     const timer = setTimeout(() => run.child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     run.child.on('error', reject);
     run.child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve(finish(code ?? (signal ? 128 : 1), run.stdout(), run.stderr(), []));
     });
-    run.child.stdin?.end(options.stdin ?? '');
   });
+  run.child.stdin?.end(options.stdin ?? '');
+  return { child: run.child, done };
+}
+
+/** Runs the built binary (dist/wavectl.cjs) as a separate process, as an operator would. */
+export function runCliProcess(args: string[], options: ProcessOptions): Promise<CliRun> {
+  return startCliProcess(args, options).done;
 }

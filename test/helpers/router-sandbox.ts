@@ -11,18 +11,22 @@
  *
  * The LAN address is simulated: the router listens on a loopback address that stands for its LAN address
  * (192.168.8.1 → 127.0.0.1, 10.8.N.1 → 127.8.N.1, same port), and when /etc/init.d/network restarts with a
- * new committed address, every connection drops and it listens at the new one, as a real router does.
+ * new committed address, it listens at the new one and the connections made to the old one hang without a
+ * word, as on a real router (the address is gone; nothing resets them); a reboot ends every connection.
+ * Every connection passes through a switch on the router's link (`link`: up, reset, black hole).
  * Root only (namespaces).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import ssh2 from 'ssh2';
 import { freePort, waitFor } from './ports';
+import { RouterLink } from './router-link';
 
 const BUSYBOX = '/usr/bin/busybox';
 
@@ -211,6 +215,8 @@ export interface RouterSandboxOptions {
   packages?: string[];
   /** Packages `opkg install` does not find in its feeds (it fails, as opkg does). */
   unavailable?: string[];
+  /** Packages whose `opkg install` the out-of-memory killer stops (SIGKILL), as on a small router. */
+  oomKilled?: string[];
   /**
    * The tunnel once configured: `up`/`down` — the `wg` recorder reports a fresh handshake or none;
    * `wireguard` — a real one: /etc/init.d/network does what netifd's wireguard proto does (wireguard-go
@@ -244,6 +250,8 @@ export interface RouterSandbox {
   uciCalls(): Promise<number>;
   /** Runs a command inside the router (busybox sh), as a test's own look at it. */
   sh(command: string): Promise<string>;
+  /** The switch on the router's link (up, reset, black hole). */
+  readonly link: RouterLink;
   /** Replaces the SSH host key (a router reset or swapped): for the wrong-host-key test. */
   regenerateHostKey(): Promise<void>;
   stop(): Promise<void>;
@@ -352,6 +360,7 @@ exec ${process.execPath} ${uci} "$@"`,
       '  update) echo "opkg update" >> /etc/.sandbox/calls ;;',
       '  install) shift; echo "opkg install $*" >> /etc/.sandbox/calls',
       '    for p in "$@"; do if grep -qx "$p" /etc/.sandbox/unavailable; then echo "Unknown package \'$p\'." >&2; exit 255; fi; done',
+      '    for p in "$@"; do if grep -qx "$p" /etc/.sandbox/oom-killed; then echo "Installing $p"; kill -9 $$; fi; done',
       '    for p in "$@"; do echo "Installing $p"; echo "$p" >> /etc/.sandbox/installed; done ;;',
       '  *) echo "opkg: unsupported in sandbox: $*" >&2; exit 1 ;;',
       'esac',
@@ -390,6 +399,7 @@ async function writeEtc(root: string, options: RouterSandboxOptions): Promise<vo
   );
   await writeFile(join(state, 'tunnel-mode'), options.tunnel ?? 'up');
   await writeFile(join(state, 'unavailable'), `${(options.unavailable ?? []).join('\n')}\n`);
+  await writeFile(join(state, 'oom-killed'), `${(options.oomKilled ?? []).join('\n')}\n`);
   await writeFile(join(state, 'calls'), '');
   await writeFile(join(etc, 'crontabs', 'root'), '');
   const init = (name: string, extra = '') =>
@@ -561,14 +571,18 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
           const child = exec(info.command);
           stream.on('data', (chunk: Buffer) => child.stdin?.write(chunk));
           stream.on('end', () => child.stdin?.end());
+          // A dropped connection closes the command's input, as Dropbear closes the channel's pipes.
+          stream.on('close', () => child.stdin?.end());
           stream.on('error', () => undefined);
           child.stdin?.on('error', () => undefined);
           child.stdout?.on('data', (c: Buffer) => stream.write(c));
           child.stderr?.on('data', (c: Buffer) => stream.stderr.write(c));
-          child.on('close', (code) => {
+          child.on('close', (code, signal) => {
             execMs[at] = performance.now() - started;
             try {
-              stream.exit(code ?? 1);
+              // As Dropbear and OpenSSH do: a command killed by a signal has no exit status.
+              if (signal) stream.exit(signal, false, '');
+              else stream.exit(code ?? 1);
               stream.end();
             } catch {
               // the connection went away (the router moved or rebooted)
@@ -579,17 +593,34 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
     });
   };
 
-  let server = new ssh2.Server({ hostKeys: [hostKey.private] }, onClient);
+  // The SSH server listens on a private loopback port; the router's address is a listener in front of it
+  // whose connections pass through the link switch.
+  const startSsh = () =>
+    new Promise<ssh2.Server>((resolve, reject) => {
+      const ssh = new ssh2.Server({ hostKeys: [hostKey.private] }, onClient);
+      ssh.once('error', reject);
+      ssh.listen(0, '127.0.0.1', () => resolve(ssh));
+    });
+  let sshServer = await startSsh();
+  const link = new RouterLink(() => (sshServer.address() as AddressInfo).port);
+  let front: Server | undefined;
   const listen = (address: string) =>
     new Promise<void>((resolve, reject) => {
-      server = new ssh2.Server({ hostKeys: [hostKey.private] }, onClient);
+      const server = createServer((socket) => link.carry(socket, address));
       server.once('error', reject);
-      server.listen(port, address, () => resolve());
+      server.listen(port, address, () => {
+        front = server;
+        resolve();
+      });
     });
-  const unlisten = async () => {
-    for (const c of clients) c.end();
+  /** Stops answering at the current address: `moved` strands its connections, `down` ends them. */
+  const unlisten = (how: 'moved' | 'down') => {
+    if (how === 'moved') link.strand(host);
+    else for (const c of clients) c.end();
     clients.clear();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Stops listening at once; close's callback would wait for stranded connections, which never end.
+    front?.close();
+    front = undefined;
   };
   await listen(host);
 
@@ -601,7 +632,7 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
     try {
       if (existsSync(join(state, 'reboot-requested'))) {
         await rm(join(state, 'reboot-requested'), { force: true });
-        await unlisten();
+        unlisten('down');
         killNamespaces(ns);
         await new Promise((r) => setTimeout(r, options.rebootDownMs ?? 300));
         ns = await startNamespaces(root);
@@ -618,7 +649,7 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
         lanAddress = current;
         const next = loopbackFor(current);
         if (next !== host) {
-          await unlisten();
+          unlisten('moved');
           host = next;
           await listen(host);
         }
@@ -639,6 +670,7 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
       return fingerprint;
     },
     execs,
+    link,
     async calls() {
       return (await readFile(join(state, 'calls'), 'utf8')).split('\n').filter(Boolean);
     },
@@ -665,13 +697,18 @@ export async function startRouterSandbox(options: RouterSandboxOptions = {}): Pr
     async regenerateHostKey() {
       hostKey = generateEd25519();
       fingerprint = fingerprintOf(hostKey.public);
-      await unlisten();
+      unlisten('down');
+      const old = sshServer;
+      sshServer = await startSsh();
+      old.close();
       await listen(host);
     },
     async stop() {
       stopped = true;
       clearInterval(watcher);
-      await unlisten();
+      unlisten('down');
+      link.destroyAll();
+      sshServer.close();
       killNamespaces(ns);
       await rm(root, { recursive: true, force: true });
     },
