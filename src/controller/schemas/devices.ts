@@ -104,7 +104,8 @@ export const deviceQuerySchema = {
       type: 'string',
       maxLength: 200,
       pattern: '^[A-Za-z0-9_-]+$',
-      description: "the previous page's `next`: the page after it",
+      description:
+        "the previous page's `next`, unchanged: the page after it. An opaque cursor that only this API makes; anything else is refused with 400",
     },
   },
 } as const;

@@ -10,7 +10,10 @@ S=/run/standin
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p "$S"
 mount --bind "$dir" "$S"
-mkdir -p "$S/real"
+mkdir -p "$S/real" "$S/repo"
+# The repository (these helpers, node_modules) must stay visible at its own path, even under /tmp, which the
+# stand-in replaces below: a clone of it may live anywhere.
+mount --bind "$WAVESHIFT_STANDIN_REPO" "$S/repo"
 # The real binaries the package stand-in hands out once their package is installed.
 for cmd in node wg nft; do
   touch "$S/real/$cmd"
@@ -35,6 +38,9 @@ done
 mkdir -p "$S/tmp"
 chmod 1777 "$S/tmp"
 mount --bind "$S/tmp" /tmp
+case "$WAVESHIFT_STANDIN_REPO" in
+  /tmp/*) mkdir -p "$WAVESHIFT_STANDIN_REPO" && mount --bind "$S/repo" "$WAVESHIFT_STANDIN_REPO" ;;
+esac
 # Hidden wherever the host has them: the images have none of these until a package brings them.
 for cmd in node nodejs wg nft psql aws dnf apt-get; do
   while p=$(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin command -v "$cmd"); do rm -f "$p"; done
