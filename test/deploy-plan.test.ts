@@ -61,10 +61,11 @@ describe('the deploy graph', () => {
       'nat-gateway',
       'private-route-table',
       'controller-instance',
+      'controller-tls',
       'controller-service',
       'controller-health',
     ]);
-    expect(chain.total).toBe(16);
+    expect(chain.total).toBe(17);
   });
 
   it('runs independent steps at the same time and stops starting steps after a failure', async () => {

@@ -58,13 +58,13 @@ describe('deploy, status, destroy against moto', () => {
     expect(result.mode).toBe('apply');
     expect(result.status).toBe('changed');
     expect(result.unhealthy).toEqual([]);
-    expect(result.steps).toHaveLength(24);
+    expect(result.steps).toHaveLength(25);
     expect(result.notes.join('\n')).toMatch(/emulator/);
     // Every step reported started then done; the NAT gateway only after its subnet, EIP and IGW.
     const done = run.events
       .filter((e) => e.kind === 'step' && e.state === 'done')
       .map((e) => (e as { id: string }).id);
-    expect(done).toHaveLength(24);
+    expect(done).toHaveLength(25);
     for (const [before, after] of [
       ['public-subnet', 'nat-gateway'],
       ['nat-eip', 'nat-gateway'],
@@ -74,6 +74,7 @@ describe('deploy, status, destroy against moto', () => {
       ['controller-role', 'controller-instance'],
       ['controller-instance', 'controller-record'],
       ['controller-service', 'controller-health'],
+      ['controller-tls', 'controller-service'],
     ]) {
       expect(done.indexOf(before!), `${before} before ${after}`).toBeLessThan(done.indexOf(after!));
     }
@@ -81,6 +82,9 @@ describe('deploy, status, destroy against moto', () => {
     const config = JSON.parse(await readFile(join(us, 'wavectl.json'), 'utf8'));
     expect(config.resources.vpc).toMatch(/^vpc-/);
     expect(config.resources['controller-instance']).toMatch(/^i-/);
+    // The deployment CA is recorded (certificate only); its key and the controller's are in SSM.
+    expect(config.tls.caCertificate).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(JSON.stringify(config)).not.toMatch(/PRIVATE KEY/);
   });
 
   it('creates instances with IMDSv2, encrypted gp3 volumes of the configured size, and DNS records', async () => {
@@ -146,7 +150,7 @@ describe('deploy, status, destroy against moto', () => {
     const run = await cli(us, 'status', '--json');
     expect(run.code, run.stderr).toBe(0);
     const status = run.json<StatusResult>();
-    expect(status.resources).toHaveLength(20);
+    expect(status.resources).toHaveLength(23);
     expect(status.inSync).toBe(true);
     expect(status.instances.map((i) => [i.component, i.state, i.checks]).sort()).toEqual([
       ['controller', 'running', 'ok'],
@@ -157,6 +161,9 @@ describe('deploy, status, destroy against moto', () => {
     const human = await cli(us, 'status');
     expect(human.stdout).toMatch(/Drift: none/);
     expect(human.stdout).toMatch(/Controller: healthy/);
+    expect(human.stdout).toMatch(/TLS: CA [0-9A-F:]{95} \(until .*\), controller certificate until /);
+    const ca = await cli(us, 'ca');
+    expect(ca.stdout).toMatch(/^-----BEGIN CERTIFICATE-----/);
   });
 
   it('shows a plan and a cost estimate on --dry-run without changing anything', async () => {
@@ -250,7 +257,7 @@ describe('deploy, status, destroy against moto', () => {
     expect(gone.code, gone.stderr).toBe(0);
     const result = gone.json<DestroyResult>();
     expect(result.status).toBe('destroyed');
-    expect(result.deleted).toHaveLength(21);
+    expect(result.deleted).toHaveLength(24);
     expect((await census(moto.endpoint, 'flow', 'us-east-1')).found).toEqual([]);
     expect((await census(moto.endpoint, 'flow', 'eu-west-1')).counts).toEqual(FULL_DEPLOYMENT);
     const config = JSON.parse(await readFile(join(us, 'wavectl.json'), 'utf8'));

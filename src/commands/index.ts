@@ -1,4 +1,5 @@
 import { accessServersCommand } from './access-servers';
+import { caCommand } from './ca';
 import type { CommandDefinition } from './command';
 import { configCommand } from './config';
 import { configureHubCommand } from './configure-hub';
@@ -15,6 +16,7 @@ export const commands: CommandDefinition[] = [
   configCommand,
   deployCommand,
   statusCommand,
+  caCommand,
   destroyCommand,
   controllerCommand,
   accessServersCommand,

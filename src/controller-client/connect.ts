@@ -27,7 +27,9 @@ export async function connectController(ctx: Context): Promise<ControllerClient>
       apiKey = out.Parameter?.Value;
     }
     if (!apiKey) throw new ControllerError('no API key: set WAVESHIFT_API_KEY or run `wavectl deploy`');
-    return new ControllerClient(httpTransport(config.controller.url, apiKey));
+    return new ControllerClient(
+      httpTransport(config.controller.url, apiKey, { ca: config.tls?.caCertificate }),
+    );
   }
   const ec2 = await aws.ec2();
   const controller = await findInstance(ec2, config.name, 'controller');

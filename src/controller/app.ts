@@ -37,6 +37,8 @@ export interface AppOptions {
   /** Largest accepted request body (default 1 MiB: a full report of 1024 devices is about 100 KB). */
   bodyLimit?: number;
   poolSize?: number;
+  /** Serve HTTPS with this certificate and key (PEM); absent: plain HTTP. */
+  tls?: { certificatePem: string; keyPem: string };
 }
 
 /** Headers and fields that may carry secrets; pino writes `[redacted]` instead. */
@@ -67,6 +69,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const keyProblem = apiKeyProblem(options.apiKey, 'the deployment API key');
   if (keyProblem) throw new Error(keyProblem);
   const app = Fastify({
+    ...(options.tls ? { https: { cert: options.tls.certificatePem, key: options.tls.keyPem } } : {}),
     logger: loggerOption(options.logger),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // A caller's own X-Request-Id is kept (it ties a relay call to our logs); otherwise a random UUID.

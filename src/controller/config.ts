@@ -9,6 +9,11 @@ export interface ControllerEnv {
   port: number;
   offlineAfterMissedScans: number;
   dataDir?: string;
+  /** HTTPS certificate and key files (PEM); absent: plain HTTP (a local run). */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** With TLS: plain HTTP on 127.0.0.1 here, for the health probe and the SSM relay. */
+  loopbackHttpPort?: number;
 }
 
 export class ControllerConfigError extends Error {}
@@ -25,7 +30,8 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 
 /**
  * Reads WAVESHIFT_API_KEY (required: the controller refuses to start without it), DATABASE_URL (absent:
- * embedded PostgreSQL), HOST, PORT, WAVESHIFT_OFFLINE_AFTER_MISSED_SCANS and WAVESHIFT_DATA_DIR. Pure.
+ * embedded PostgreSQL), HOST, PORT, WAVESHIFT_OFFLINE_AFTER_MISSED_SCANS, WAVESHIFT_DATA_DIR and the TLS
+ * settings WAVESHIFT_TLS_CERT_FILE, WAVESHIFT_TLS_KEY_FILE, WAVESHIFT_LOOPBACK_HTTP_PORT. Pure.
  */
 export function controllerEnv(env: NodeJS.ProcessEnv, defaults: { host: string }): ControllerEnv {
   const apiKey = env.WAVESHIFT_API_KEY?.trim();
@@ -42,5 +48,10 @@ export function controllerEnv(env: NodeJS.ProcessEnv, defaults: { host: string }
     port: integer(env, 'PORT', CONTROLLER_PORT, 0, 65535),
     offlineAfterMissedScans: integer(env, 'WAVESHIFT_OFFLINE_AFTER_MISSED_SCANS', 2, 1, 1000),
     dataDir: env.WAVESHIFT_DATA_DIR?.trim() || undefined,
+    tlsCertFile: env.WAVESHIFT_TLS_CERT_FILE?.trim() || undefined,
+    tlsKeyFile: env.WAVESHIFT_TLS_KEY_FILE?.trim() || undefined,
+    loopbackHttpPort: env.WAVESHIFT_LOOPBACK_HTTP_PORT?.trim()
+      ? integer(env, 'WAVESHIFT_LOOPBACK_HTTP_PORT', 0, 0, 65535)
+      : undefined,
   };
 }

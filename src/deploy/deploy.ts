@@ -108,7 +108,8 @@ export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] =
   },
   { id: 'controller-record', needs: ['controller-zone', 'controller-instance'] },
   { id: 'kasm-record', needs: ['kasm-zone', 'kasm-instance'] },
-  { id: 'controller-service', needs: ['controller-instance', 'staging-bucket', 'api-key'] },
+  { id: 'controller-tls', needs: ['controller-instance'] },
+  { id: 'controller-service', needs: ['controller-instance', 'staging-bucket', 'api-key', 'controller-tls'] },
   { id: 'kasm-service', needs: ['kasm-instance'] },
   { id: 'controller-health', needs: ['controller-service', 'controller-record'] },
   { id: 'kasm-health', needs: ['kasm-service', 'kasm-record'] },
@@ -303,6 +304,18 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
         ),
       'kasm-record': () =>
         ensureApexRecord(route53, ids['kasm-zone']!, ZONES.kasm.name, instances.kasm!.privateIp!),
+      'controller-tls': async () => {
+        const { ensureControllerTls } = await import('./controller-tls');
+        const { record, ...outcome } = await ensureControllerTls(
+          ssm,
+          config,
+          instances.controller!.privateIp,
+        );
+        config = { ...config, tls: record };
+        const snapshot = config;
+        saving = saving.then(() => ctx.saveConfig(snapshot));
+        return outcome;
+      },
       'controller-service': async () => {
         const artifacts = await readControllerArtifacts();
         const bundleKey = contentKey('controller', artifacts.bundle, '.cjs');
@@ -343,8 +356,7 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
       run: async () => {
         const result = await work[id]!();
         ids[id] = result.id;
-        if (!id.endsWith('-health') && !id.endsWith('-service') && !id.endsWith('-record'))
-          remember(id, result.id);
+        if (!/-(health|service|record|tls)$/.test(id)) remember(id, result.id);
         return result;
       },
     }));

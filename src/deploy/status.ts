@@ -32,6 +32,8 @@ export interface StatusResult {
   kasm: ServiceHealth;
   drift: Drift;
   inSync: boolean;
+  /** The deployment CA and the controller certificate's expiry, as recorded by `deploy`. */
+  tls: { caFingerprint: string; caExpires: string; controllerCertificateExpires: string | null } | null;
 }
 
 export async function deploymentStatus(ctx: Context): Promise<StatusResult> {
@@ -83,7 +85,9 @@ export async function deploymentStatus(ctx: Context): Promise<StatusResult> {
   const controllerUrl = config.controller.url;
   const [controller, kasm] = await Promise.all([
     controllerUrl
-      ? ctx.io.track('controller health', () => fetchControllerHealth(controllerUrl))
+      ? ctx.io.track('controller health', () =>
+          fetchControllerHealth(controllerUrl, { ca: config.tls?.caCertificate }),
+        )
       : probe('controller', CONTROLLER_HEALTH_SCRIPT),
     probe('kasm', KASM_HEALTH_SCRIPT),
   ]);
@@ -98,6 +102,13 @@ export async function deploymentStatus(ctx: Context): Promise<StatusResult> {
     kasm,
     drift,
     inSync: drift.missing.length + drift.extra.length + drift.duplicates.length === 0,
+    tls: config.tls
+      ? {
+          caFingerprint: config.tls.caFingerprint,
+          caExpires: config.tls.caExpires,
+          controllerCertificateExpires: config.tls.controllerCertificateExpires ?? null,
+        }
+      : null,
   };
 }
 
@@ -116,6 +127,9 @@ export function renderStatus(s: StatusResult): string {
     health.length > 0 ? renderTable(['instance', 'id', 'state', 'status checks'], health) : 'No instances.',
     `Controller: ${s.controller.health} (${s.controller.detail})`,
     `Kasm: ${s.kasm.health} (${s.kasm.detail})`,
+    s.tls
+      ? `TLS: CA ${s.tls.caFingerprint} (until ${s.tls.caExpires}), controller certificate until ${s.tls.controllerCertificateExpires ?? 'not issued'}`
+      : 'TLS: no deployment CA yet (`wavectl deploy` creates it)',
     s.inSync ? 'Drift: none' : `Drift:\n${drift.join('\n')}`,
   ].join('\n');
 }

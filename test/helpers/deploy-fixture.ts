@@ -95,5 +95,8 @@ export const FULL_DEPLOYMENT: Record<string, number> = {
   'instance/controller': 1,
   'instance/kasm': 1,
   'parameter/api-key': 1,
+  'parameter/tls/ca-key': 1,
+  'parameter/tls/controller-key': 1,
+  'parameter/tls/controller-certificate': 1,
   'bucket/staging': 1,
 };

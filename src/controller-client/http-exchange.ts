@@ -1,0 +1,45 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+export interface Exchange {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** PEM of the CA that must have signed an https server's certificate (the deployment CA). */
+  ca?: string;
+  timeoutMs: number;
+}
+
+/**
+ * One HTTP(S) request with node:http(s): unlike the global fetch of Node 20, it takes the CA to verify
+ * against per request, so wavectl trusts exactly the deployment CA and nothing it was not told to.
+ */
+export function exchange(url: string, options: Exchange): Promise<{ status: number; text: string }> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      target,
+      {
+        method: options.method,
+        headers: {
+          ...options.headers,
+          ...(options.body === undefined ? {} : { 'content-length': Buffer.byteLength(options.body) }),
+        },
+        timeout: options.timeoutMs,
+        ...(target.protocol === 'https:' ? { ca: options.ca, servername: target.hostname } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
