@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 export interface Exchange {
@@ -14,7 +14,13 @@ export interface Exchange {
  * One HTTP(S) request with node:http(s): unlike the global fetch of Node 20, it takes the CA to verify
  * against per request, so wavectl trusts exactly the deployment CA and nothing it was not told to.
  */
-export function exchange(url: string, options: Exchange): Promise<{ status: number; text: string }> {
+export interface Exchanged {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+export function exchange(url: string, options: Exchange): Promise<Exchanged> {
   const target = new URL(url);
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -27,13 +33,17 @@ export function exchange(url: string, options: Exchange): Promise<{ status: numb
           ...(options.body === undefined ? {} : { 'content-length': Buffer.byteLength(options.body) }),
         },
         timeout: options.timeoutMs,
-        ...(target.protocol === 'https:' ? { ca: options.ca, servername: target.hostname } : {}),
+        ...(target.protocol === 'https:' ? { ca: options.ca } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
         );
         res.on('error', reject);
       },

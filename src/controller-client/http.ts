@@ -1,5 +1,5 @@
 import { ControllerError } from '../errors';
-import { exchange } from './http-exchange';
+import { type Exchanged, exchange } from './http-exchange';
 import type { ControllerRequest, ControllerResponse, ControllerTransport } from './types';
 
 /**
@@ -16,7 +16,7 @@ export function httpTransport(
   return {
     description: base,
     async send(request: ControllerRequest): Promise<ControllerResponse> {
-      let response: { status: number; text: string };
+      let response: Exchanged;
       try {
         response = await exchange(`${base}${request.path}`, {
           method: request.method,

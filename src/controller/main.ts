@@ -20,6 +20,7 @@ async function run(): Promise<number> {
   const controller = await startController({
     tls,
     loopbackHttpPort: config.loopbackHttpPort,
+    oidc: config.oidc,
     host: config.host,
     port: config.port,
     apiKey: config.apiKey,
