@@ -1,14 +1,22 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controllerEnv } from '../src/controller/config';
 import { groupsOf } from '../src/controller/oidc/claims';
 import { type RunningController, startController } from '../src/controller/server';
 import { exchange } from '../src/controller-client/http-exchange';
-import { createCertificateAuthority, issueServerCertificate } from '../src/tls/certificates';
+import {
+  certificateFacts,
+  createCertificateAuthority,
+  issueServerCertificate,
+} from '../src/tls/certificates';
+import { runCli } from './helpers/cli';
 import { TEST_API_KEY } from './helpers/controller';
 import { freePort } from './helpers/ports';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
+import { makeTempDir } from './helpers/tmp';
 
 const REDIRECT = 'https://kasm.internal/api/oidc_callback';
 const AFTER_LOGOUT = 'https://kasm.internal/';
@@ -269,4 +277,74 @@ describe('Waveshift as the OpenID Connect provider of Kasm (openid-client, real 
     const after = await signIn(new Browser(ca), 'carol', 'carol-pass-123456');
     expect(after.page?.status).toBe(401);
   }, 60_000);
+
+  it('wavectl users: add with a generated password, sign in with it, disable, enable, reset, remove', async () => {
+    const tmp = await makeTempDir('wavectl-users-');
+    const facts = certificateFacts(ca);
+    const config = (withCa: boolean) => ({
+      version: 1,
+      name: 'userstest',
+      identityProvider: 'local',
+      aws: { profile: 'default', region: 'eu-west-1' },
+      controller: { url: controller.url },
+      ...(withCa
+        ? { tls: { caCertificate: ca, caFingerprint: facts.fingerprintSha256, caExpires: facts.notAfter } }
+        : {}),
+    });
+    try {
+      const env = { WAVESHIFT_API_KEY: TEST_API_KEY };
+      const cli = (args: string[], more: { stdin?: string; tty?: boolean } = {}) =>
+        runCli(['--dir', tmp.path, 'users', ...args], { cwd: tmp.path, env, ...more });
+      // Without the recorded CA, wavectl refuses the controller's certificate.
+      await writeFile(join(tmp.path, 'wavectl.json'), JSON.stringify(config(false)));
+      const untrusted = await cli(['list']);
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stderr).toMatch(/^wavectl: .*no deployment CA to verify it with/);
+      await writeFile(join(tmp.path, 'wavectl.json'), JSON.stringify(config(true)));
+
+      const added = await cli(['add', 'dora', '--role', 'admin', '--generate-password', '--json']);
+      expect(added.code, added.stderr).toBe(0);
+      const { user, generatedPassword } = added.json<{
+        user: { username: string };
+        generatedPassword: string;
+      }>();
+      expect(user.username).toBe('dora');
+      expect(generatedPassword).toMatch(/^[A-Za-z0-9_-]{24}$/);
+      const signedIn = await signIn(new Browser(ca), 'dora', generatedPassword);
+      expect(signedIn.callback).toMatch(/code=/);
+
+      expect((await cli(['add', 'eve'])).stderr).toMatch(/no terminal to type a password/);
+      expect((await cli(['add', 'eve', '--password-stdin'], { stdin: 'short\n' })).code).toBe(2);
+      const typed = await cli(['add', 'eve', '--password-stdin', '--json'], {
+        stdin: 'eve-typed-password-1\n',
+      });
+      expect(typed.code, typed.stderr).toBe(0);
+      expect(typed.stdout).not.toContain('eve-typed-password-1');
+      expect((await signIn(new Browser(ca), 'eve', 'eve-typed-password-1')).callback).toMatch(/code=/);
+
+      const list = (await cli(['list', '--json'])).json<{
+        users: { username: string; disabled: boolean }[];
+      }>();
+      expect(list.users.map((u) => u.username)).toEqual(expect.arrayContaining(['dora', 'eve']));
+      expect((await cli(['disable', 'eve'])).stdout).toMatch(
+        /sessions, sign-ins and refresh tokens are ended/,
+      );
+      expect((await signIn(new Browser(ca), 'eve', 'eve-typed-password-1')).page?.status).toBe(401);
+      expect(
+        (await cli(['show', 'eve', '--json'])).json<{ user: { disabled: boolean } }>().user.disabled,
+      ).toBe(true);
+      expect((await cli(['enable', 'eve'])).code).toBe(0);
+      const reset = await cli(['reset-password', 'eve', '--password-stdin'], {
+        stdin: 'eve-second-password\n',
+      });
+      expect(reset.code, reset.stderr).toBe(0);
+      expect((await signIn(new Browser(ca), 'eve', 'eve-typed-password-1')).page?.status).toBe(401);
+      expect((await signIn(new Browser(ca), 'eve', 'eve-second-password')).callback).toMatch(/code=/);
+
+      expect((await cli(['remove', 'eve', '--yes'])).code).toBe(0);
+      expect((await cli(['show', 'eve'])).stderr).toMatch(/^wavectl: no user eve/);
+    } finally {
+      await tmp.remove();
+    }
+  }, 90_000);
 });

@@ -9,6 +9,7 @@ import { destroyCommand } from './destroy';
 import { initCommand } from './init';
 import { sitesCommand } from './sites';
 import { statusCommand } from './status';
+import { usersCommand } from './users';
 
 /** Every command wavectl offers, in the order `--help` lists them. */
 export const commands: CommandDefinition[] = [
@@ -22,4 +23,5 @@ export const commands: CommandDefinition[] = [
   accessServersCommand,
   sitesCommand,
   configureHubCommand,
+  usersCommand,
 ];

@@ -7,6 +7,7 @@ import type {
   Site,
   SiteInput,
 } from './types';
+import type { User, UserChanges, UserInput } from './user-types';
 
 /**
  * The controller's API as wavectl uses it. Every call is one round trip of the transport; `roundTrips`
@@ -78,5 +79,22 @@ export class ControllerClient {
   async deleteAccessServer(index: number): Promise<boolean> {
     return (await this.call<{ deleted: boolean }>({ method: 'DELETE', path: `/api/access-servers/${index}` }))
       .body.deleted;
+  }
+
+  async listUsers(): Promise<User[]> {
+    return (await this.call<{ users: User[] }>({ method: 'GET', path: '/users' })).body.users;
+  }
+
+  async createUser(user: UserInput): Promise<User> {
+    return (await this.call<{ user: User }>({ method: 'POST', path: '/users', body: user }, [201])).body.user;
+  }
+
+  async updateUser(id: number, changes: UserChanges): Promise<User> {
+    return (await this.call<{ user: User }>({ method: 'PATCH', path: `/users/${id}`, body: changes })).body
+      .user;
+  }
+
+  async deleteUser(id: number): Promise<boolean> {
+    return (await this.call<{ deleted: boolean }>({ method: 'DELETE', path: `/users/${id}` })).body.deleted;
   }
 }

@@ -15,6 +15,7 @@ export function httpTransport(
   const base = baseUrl.replace(/\/+$/, '');
   return {
     description: base,
+    confidential: true,
     async send(request: ControllerRequest): Promise<ControllerResponse> {
       let response: Exchanged;
       try {

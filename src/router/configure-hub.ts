@@ -102,7 +102,7 @@ async function readSecrets(ctx: Context, names: string[]): Promise<Map<string, s
 }
 
 /** Reads a line from the terminal without echoing it (for the router password). */
-async function promptHidden(ctx: Context, question: string): Promise<string> {
+export async function promptHidden(ctx: Context, question: string): Promise<string> {
   const input = ctx.stdin as NodeJS.ReadStream;
   ctx.stderr.write(question);
   const raw = typeof input.setRawMode === 'function';

@@ -25,5 +25,8 @@ export function loggedOutPage(): string {
 }
 
 export function errorPage(error: string, description?: string): string {
-  return page('Sign-in failed', `<p>${htmlText(error)}${description ? `: ${htmlText(description)}` : ''}</p>`);
+  return page(
+    'Sign-in failed',
+    `<p>${htmlText(error)}${description ? `: ${htmlText(description)}` : ''}</p>`,
+  );
 }
