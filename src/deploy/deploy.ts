@@ -336,6 +336,10 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
               installScriptKey,
               unitKey,
               apiKeyParameter: parameterNames(deployment).apiKey,
+              tlsParameters: {
+                key: parameterNames(deployment).controllerTlsKey,
+                certificate: parameterNames(deployment).controllerTlsCertificate,
+              },
             });
           },
           900,

@@ -10,6 +10,8 @@ export interface ControllerInstallInputs {
   installScriptKey: string;
   unitKey: string;
   apiKeyParameter: string;
+  /** SSM names of the controller's TLS key and certificate: with them it serves HTTPS on 443. */
+  tlsParameters?: { key: string; certificate: string };
 }
 
 /** Where the staged files land on the instance; the install script copies the bundle into place from here. */
@@ -34,6 +36,12 @@ export function controllerInstallScript(p: ControllerInstallInputs): string {
     `export WAVESHIFT_API_KEY_PARAMETER=${shellQuote(p.apiKeyParameter)}`,
     `export AWS_REGION=${shellQuote(p.region)}`,
     `export WAVESHIFT_PORT=${CONTROLLER_PORT}`,
+    ...(p.tlsParameters
+      ? [
+          `export WAVESHIFT_TLS_KEY_PARAMETER=${shellQuote(p.tlsParameters.key)}`,
+          `export WAVESHIFT_TLS_CERT_PARAMETER=${shellQuote(p.tlsParameters.certificate)}`,
+        ]
+      : []),
     `bash ${STAGING_DIR}/install-controller.sh`,
   ].join('\n');
 }

@@ -326,6 +326,10 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
             scannerKey,
             scannerScript,
             scanIntervalMinutes: scanInterval,
+            ca: config.tls && {
+              certificate: config.tls.caCertificate,
+              fingerprint: config.tls.caFingerprint,
+            },
           },
         };
       } catch (error) {
