@@ -234,15 +234,17 @@ describe('router snapshot, files and helpers', () => {
     expect(missingPackages([])).toEqual(['kmod-wireguard', 'wireguard-tools', 'nmap', 'curl']);
   });
 
+  const scannerInputs = {
+    tunnel,
+    siteName: 'Lisbon',
+    privateKey: PRIVATE_KEY,
+    scannerKey: 'k'.repeat(43),
+    scannerScript: '#!/bin/sh\necho hi\n',
+    scanIntervalMinutes: 5,
+  };
+
   it('writes the scanner files and cron entry once, with the key redacted for display', () => {
-    const inputs = {
-      tunnel,
-      siteName: 'Lisbon',
-      privateKey: PRIVATE_KEY,
-      scannerKey: 'k'.repeat(43),
-      scannerScript: '#!/bin/sh\necho hi\n',
-      scanIntervalMinutes: 5,
-    };
+    const inputs = scannerInputs;
     const plan = planRouter(parseSnapshot(read()), inputs);
     expect(plan.files.map((f) => [f.path, f.mode])).toEqual([
       ['/etc/waveshift/device-scanner.sh', '0755'],
@@ -259,12 +261,7 @@ describe('router snapshot, files and helpers', () => {
 
   it('installs the deployment CA and reports over HTTPS with it; a new CA rewrites both files', () => {
     const inputs = {
-      tunnel,
-      siteName: 'Lisbon',
-      privateKey: PRIVATE_KEY,
-      scannerKey: 'k'.repeat(43),
-      scannerScript: '#!/bin/sh\necho hi\n',
-      scanIntervalMinutes: 5,
+      ...scannerInputs,
       ca: {
         certificate: '-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n',
         fingerprint: 'AA:01',
