@@ -293,6 +293,25 @@ describe('resource shapes', () => {
     expect(script).toContain("export WAVESHIFT_API_KEY_PARAMETER='/waveshift/acme/api-key'");
     expect(script).toContain('export WAVESHIFT_PORT=8080');
     expect(script).not.toMatch(/WAVESHIFT_API_KEY=/);
+    const withIdentity = controllerInstallScript({
+      region: 'us-east-1',
+      bucket: 'bkt',
+      bundleKey: 'controller/abc.cjs',
+      installScriptKey: 'controller/def.sh',
+      unitKey: 'controller/123.service',
+      apiKeyParameter: '/waveshift/acme/api-key',
+      tlsParameters: {
+        key: '/waveshift/acme/tls/controller-key',
+        certificate: '/waveshift/acme/tls/controller-certificate',
+      },
+      oidc: {
+        issuer: 'https://waveshift.internal/auth',
+        clientSecretParameter: '/waveshift/acme/kasm/oidc-client-secret',
+      },
+    });
+    expect(withIdentity).toContain("export WAVESHIFT_TLS_KEY_PARAMETER='/waveshift/acme/tls/controller-key'");
+    expect(withIdentity).toContain("export WAVESHIFT_OIDC_ISSUER='https://waveshift.internal/auth'");
+    expect(withIdentity).not.toMatch(/PRIVATE KEY|WAVESHIFT_KASM_CLIENT_SECRET=/);
     expect(kasmInstallScript()).toMatch(/> \/root\/kasm-install.log 2>&1/);
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
   });

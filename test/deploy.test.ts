@@ -150,7 +150,7 @@ describe('deploy, status, destroy against moto', () => {
     const run = await cli(us, 'status', '--json');
     expect(run.code, run.stderr).toBe(0);
     const status = run.json<StatusResult>();
-    expect(status.resources).toHaveLength(23);
+    expect(status.resources).toHaveLength(24);
     expect(status.inSync).toBe(true);
     expect(status.instances.map((i) => [i.component, i.state, i.checks]).sort()).toEqual([
       ['controller', 'running', 'ok'],
@@ -257,7 +257,7 @@ describe('deploy, status, destroy against moto', () => {
     expect(gone.code, gone.stderr).toBe(0);
     const result = gone.json<DestroyResult>();
     expect(result.status).toBe('destroyed');
-    expect(result.deleted).toHaveLength(24);
+    expect(result.deleted).toHaveLength(25);
     expect((await census(moto.endpoint, 'flow', 'us-east-1')).found).toEqual([]);
     expect((await census(moto.endpoint, 'flow', 'eu-west-1')).counts).toEqual(FULL_DEPLOYMENT);
     const config = JSON.parse(await readFile(join(us, 'wavectl.json'), 'utf8'));

@@ -44,5 +44,6 @@ export function parameterNames(deployment: string) {
     caKey: `${root}/tls/ca-key`,
     controllerTlsKey: `${root}/tls/controller-key`,
     controllerTlsCertificate: `${root}/tls/controller-certificate`,
+    kasmOidcClientSecret: `${root}/kasm/oidc-client-secret`,
   };
 }

@@ -33,6 +33,7 @@ import { takeCensus } from './census';
 import { readControllerArtifacts } from './controller-artifacts';
 import { openDeploymentAws } from './deployment-aws';
 import { type GraphStep, runGraph } from './graph';
+import { ensureKasmClientSecret } from './kasm-oidc';
 import { type Change, estimateMonthlyCost, planDeploy } from './plan';
 import {
   CONTROLLER_HEALTH_SCRIPT,
@@ -340,6 +341,7 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
                 key: parameterNames(deployment).controllerTlsKey,
                 certificate: parameterNames(deployment).controllerTlsCertificate,
               },
+              oidc: await ensureKasmClientSecret(ssm, deployment),
             });
           },
           900,

@@ -12,6 +12,8 @@ export interface ControllerInstallInputs {
   apiKeyParameter: string;
   /** SSM names of the controller's TLS key and certificate: with them it serves HTTPS on 443. */
   tlsParameters?: { key: string; certificate: string };
+  /** The OpenID provider's issuer and the SSM name of Kasm's client secret: the controller then serves it. */
+  oidc?: { issuer: string; clientSecretParameter: string };
 }
 
 /** Where the staged files land on the instance; the install script copies the bundle into place from here. */
@@ -40,6 +42,12 @@ export function controllerInstallScript(p: ControllerInstallInputs): string {
       ? [
           `export WAVESHIFT_TLS_KEY_PARAMETER=${shellQuote(p.tlsParameters.key)}`,
           `export WAVESHIFT_TLS_CERT_PARAMETER=${shellQuote(p.tlsParameters.certificate)}`,
+        ]
+      : []),
+    ...(p.oidc
+      ? [
+          `export WAVESHIFT_OIDC_ISSUER=${shellQuote(p.oidc.issuer)}`,
+          `export WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER=${shellQuote(p.oidc.clientSecretParameter)}`,
         ]
       : []),
     `bash ${STAGING_DIR}/install-controller.sh`,

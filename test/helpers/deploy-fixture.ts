@@ -98,5 +98,6 @@ export const FULL_DEPLOYMENT: Record<string, number> = {
   'parameter/tls/ca-key': 1,
   'parameter/tls/controller-key': 1,
   'parameter/tls/controller-certificate': 1,
+  'parameter/kasm/oidc-client-secret': 1,
   'bucket/staging': 1,
 };

@@ -11,6 +11,8 @@
 #   WAVESHIFT_TLS_KEY_PARAMETER    optional, SSM SecureString of the controller's TLS key (PEM); with
 #   WAVESHIFT_TLS_CERT_PARAMETER   its certificate's parameter, the controller serves HTTPS on 443 and
 #                                  plain HTTP on 127.0.0.1:WAVESHIFT_PORT only (health probe, SSM relay)
+#   WAVESHIFT_OIDC_ISSUER          optional, with WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER (SSM SecureString of
+#                                  Kasm's client secret): the controller is the OpenID provider under it
 #
 # The API key never appears in a command line, in this script's output or in SSM's command parameters: it
 # goes from Parameter Store straight into two root-only files.
@@ -116,12 +118,26 @@ WAVESHIFT_LOOPBACK_HTTP_PORT=$PORT
 WAVESHIFT_TLS_CERT_FILE=$CREDENTIALS/tls-cert
 WAVESHIFT_TLS_KEY_FILE=$CREDENTIALS/tls-key"
 fi
+OIDC_ENV=""
+if [ -n "${WAVESHIFT_OIDC_ISSUER:-}" ] && [ -n "${WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER:-}" ]; then
+  KASM_SECRET="$(aws ssm get-parameter --with-decryption --name "$WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER" \
+    --region "$AWS_REGION" --query Parameter.Value --output text)"
+  if [ -z "$KASM_SECRET" ] || [ "$KASM_SECRET" = "None" ]; then
+    log "SSM parameter $WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER is empty"
+    exit 1
+  fi
+  OIDC_ENV="WAVESHIFT_OIDC_ISSUER=$WAVESHIFT_OIDC_ISSUER
+WAVESHIFT_KASM_CLIENT_SECRET=$KASM_SECRET"
+  unset KASM_SECRET
+fi
 write_secret_file "$CONFIG_DIR/controller.env" <<ENV
 WAVESHIFT_API_KEY=$API_KEY
 DATABASE_URL=postgresql://$APP_USER@/$DB_NAME?host=/run/postgresql
 $LISTEN_ENV
+$OIDC_ENV
 HOST=0.0.0.0
 ENV
+unset OIDC_ENV
 # For relay commands on this instance: curl -H @/etc/waveshift/api-key-header http://127.0.0.1:8080/...
 write_secret_file "$CONFIG_DIR/api-key-header" <<HEADER
 X-API-Key: $API_KEY
