@@ -263,6 +263,26 @@ describe('Waveshift as the OpenID Connect provider of Kasm (openid-client, real 
     expect(JSON.stringify((refused as { cause?: unknown }).cause)).toContain('invalid_client');
   }, 60_000);
 
+  it('holds one user’s sign-in after 10 failures (even the right password), not other users’, and audits it', async () => {
+    expect((await api('POST', '/users', { username: 'frank', password: 'frank-pass-123456' })).status).toBe(
+      201,
+    );
+    for (let i = 0; i < 10; i++) {
+      expect((await signIn(new Browser(ca), 'frank', `guess-number-${i}`)).page?.status).toBe(401);
+    }
+    const blocked = await signIn(new Browser(ca), 'frank', 'frank-pass-123456');
+    expect(blocked.page?.status).toBe(429);
+    expect(blocked.callback).toBeUndefined();
+    // Another user is not held back by frank's failures.
+    expect((await signIn(new Browser(ca), 'bob', 'bob-pass-123456')).callback).toMatch(/code=/);
+    const audit = await api('GET', '/api/audit-log?limit=100');
+    const actions = (audit.body.entries as { action: string; target: string }[])
+      .filter((e) => e.target === 'user:frank')
+      .map((e) => e.action);
+    expect(actions).toContain('oidc.login-throttled');
+    expect(actions.filter((a) => a === 'oidc.login-failed')).toHaveLength(10);
+  }, 60_000);
+
   it('ends a disabled user’s tokens and refuses their next sign-in', async () => {
     const created = await api('POST', '/users', { username: 'carol', password: 'carol-pass-123456' });
     const { callback, checks } = await signIn(new Browser(ca), 'carol', 'carol-pass-123456');

@@ -22,7 +22,7 @@ export interface ControllerEnv {
 /** Kasm's OpenID callback path (Kasm Workspaces: Settings → Authentication → OpenID, "Redirect URL"). */
 export const KASM_OIDC_CALLBACK_PATH = '/api/oidc_callback';
 
-function oidcEnv(env: NodeJS.ProcessEnv): OidcOptions | undefined {
+export function oidcEnv(env: NodeJS.ProcessEnv): OidcOptions | undefined {
   const issuer = env.WAVESHIFT_OIDC_ISSUER?.trim();
   if (!issuer) return undefined;
   if (!/^https:\/\/[^/]+(\/.*)?$/.test(issuer)) {

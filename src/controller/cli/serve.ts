@@ -3,6 +3,7 @@ import type { Context } from '../../context';
 import { ConfigError, ControllerError, UsageError, WavectlError } from '../../errors';
 import { CONTROLLER_PORT } from '../../network/service-names';
 import { apiKeyProblem } from '../auth/api-key-policy';
+import { ControllerConfigError, oidcEnv } from '../config';
 import { DEFAULT_DATA_DIR, startController } from '../server';
 import { closeOnSignal } from '../shutdown';
 import { readTlsFiles, type ServingTls, TlsSourceError } from '../tls-source';
@@ -111,6 +112,16 @@ async function servingTls(ctx: Context, options: ServeOptions): Promise<ServingT
   );
 }
 
+/** The OpenID provider from WAVESHIFT_OIDC_ISSUER and WAVESHIFT_KASM_CLIENT_SECRET, as on the instance. */
+function openIdProvider(ctx: Context) {
+  try {
+    return oidcEnv(ctx.env);
+  } catch (error) {
+    if (error instanceof ControllerConfigError) throw new ConfigError(error.message, { cause: error });
+    throw error;
+  }
+}
+
 /** `wavectl controller serve`: the controller in the foreground until SIGINT/SIGTERM. */
 export async function serveController(ctx: Context, options: ServeOptions): Promise<void> {
   const listenPort = port(options.port);
@@ -124,6 +135,7 @@ export async function serveController(ctx: Context, options: ServeOptions): Prom
     throw new ConfigError(apiKey ? keyProblem! : `${keyProblem} (set it, or pass --api-key-from-ssm)`);
   }
   const tls = await servingTls(ctx, options);
+  const oidc = openIdProvider(ctx);
   const databaseUrl = ctx.env.DATABASE_URL?.trim() || undefined;
   const dataDir = databaseUrl ? undefined : resolve(ctx.options.dir, options.dataDir ?? DEFAULT_DATA_DIR);
   const controller = await ctx.io
@@ -138,6 +150,7 @@ export async function serveController(ctx: Context, options: ServeOptions): Prom
           dataDir,
           offlineAfterMissedScans,
           tls,
+          oidc,
           // Request logs go to stderr (stdout holds the result); quiet unless --verbose.
           logger: { level: ctx.options.verbose ? 'info' : 'warn', stream: ctx.stderr },
         }),

@@ -7,6 +7,7 @@ import { recordAudit } from '../repositories/audit';
 import { findLogin } from '../repositories/users';
 import { loginPage } from './pages';
 import { createProvider, INTERACTION_PATH, OIDC_ROUTES, type OidcOptions } from './provider';
+import { USER_FAILURE_WINDOW_MINUTES, userSignInBlocked } from './sign-in-throttle';
 
 export interface OidcPluginOptions extends OidcOptions {
   /** Sign-in attempts per client address and window (brute-force brake), as for /auth/login. */
@@ -131,11 +132,31 @@ export const oidcSignInRoutes: FastifyPluginAsync<Pick<OidcPluginOptions, 'rateL
         const login = await findLogin(app.db, username);
         const valid = await verifyPassword(password, login?.passwordHash ?? (await DECOY_HASH_PROMISE()));
         const client = String(details.params.client_id);
+        const target = login ? `user:${login.user.username}` : unknownUsernameTarget(username);
+        if (await userSignInBlocked(app.db, target)) {
+          await recordAudit(app.db, {
+            actor: 'anonymous',
+            action: 'oidc.login-throttled',
+            target,
+            detail: { client },
+            requestId: request.id,
+          });
+          return reply
+            .code(429)
+            .type('text/html; charset=utf-8')
+            .send(
+              loginPage(
+                `${base}/${details.uid}/login`,
+                client,
+                `Too many failed sign-ins for this user: try again in ${USER_FAILURE_WINDOW_MINUTES} minutes.`,
+              ),
+            );
+        }
         if (!login || !valid || login.user.disabled) {
           await recordAudit(app.db, {
             actor: 'anonymous',
             action: 'oidc.login-failed',
-            target: login ? `user:${login.user.username}` : unknownUsernameTarget(username),
+            target,
             detail: { client },
             requestId: request.id,
           });

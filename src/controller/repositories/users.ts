@@ -144,5 +144,7 @@ export async function deleteSessionsOf(db: PoolClient, userId: number): Promise<
 
 export async function purgeExpiredSessions(db: Pool): Promise<number> {
   const { rowCount } = await db.query('delete from sessions where expires_at <= now()');
-  return rowCount ?? 0;
+  // The OpenID provider's expired codes, tokens, sessions and interactions go with them.
+  const oidc = await db.query('delete from oidc_payloads where expires_at <= now()');
+  return (rowCount ?? 0) + (oidc.rowCount ?? 0);
 }
