@@ -16,11 +16,15 @@ import { freePort, waitFor } from './helpers/ports';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
 import { makeTempDir } from './helpers/tmp';
 
+const VERSIONS = MIGRATIONS.map((m) => m.version);
+const LATEST = VERSIONS.at(-1)!;
 const TABLES = [
   'access_servers',
   'api_keys',
   'audit_log',
   'devices',
+  'oidc_keys',
+  'oidc_payloads',
   'scan_reports',
   'schema_migrations',
   'sessions',
@@ -67,12 +71,12 @@ describe('migrations', () => {
 
   it('build the schema from an empty database, and a re-run applies nothing', async () => {
     await withPool('mig_empty', async (pool) => {
-      expect(await migrate(pool)).toEqual({ applied: [1], current: 1 });
+      expect(await migrate(pool)).toEqual({ applied: VERSIONS, current: LATEST });
       const { rows } = await pool.query(
         "select tablename from pg_tables where schemaname = 'public' order by 1",
       );
       expect(rows.map((r) => r.tablename)).toEqual(TABLES);
-      expect(await migrate(pool)).toEqual({ applied: [], current: 1 });
+      expect(await migrate(pool)).toEqual({ applied: [], current: LATEST });
     });
   });
 
@@ -81,7 +85,7 @@ describe('migrations', () => {
       const other = new pg.Pool({ connectionString: pool.options.connectionString });
       try {
         const results = await Promise.all([migrate(pool), migrate(other)]);
-        expect(results.flatMap((r) => r.applied)).toEqual([1]);
+        expect(results.flatMap((r) => r.applied)).toEqual(VERSIONS);
       } finally {
         await other.end();
       }
@@ -92,7 +96,11 @@ describe('migrations', () => {
     await withPool('mig_fail', async (pool) => {
       const broken = [
         ...MIGRATIONS,
-        { version: 2, name: 'broken', sql: 'create table later (id int); select nonsense from nowhere;' },
+        {
+          version: LATEST + 1,
+          name: 'broken',
+          sql: 'create table later (id int); select nonsense from nowhere;',
+        },
       ];
       await expect(migrate(pool, broken)).rejects.toThrow(/nowhere/);
       const { rows } = await pool.query(
@@ -104,13 +112,16 @@ describe('migrations', () => {
 
   it('refuse a database migrated by a newer controller, or an edited migration', async () => {
     await withPool('mig_guard', async (pool) => {
-      const newer = [...MIGRATIONS, { version: 2, name: 'next', sql: 'create table next_thing (id int);' }];
+      const newer = [
+        ...MIGRATIONS,
+        { version: LATEST + 1, name: 'next', sql: 'create table next_thing (id int);' },
+      ];
       await migrate(pool, newer);
       await expect(migrate(pool)).rejects.toThrow(MigrationError);
-      await expect(migrate(pool)).rejects.toThrow(/migration 2, unknown/);
+      await expect(migrate(pool)).rejects.toThrow(new RegExp(`migration ${LATEST + 1}, unknown`));
       const edited = [
-        MIGRATIONS[0]!,
-        { version: 2, name: 'next', sql: 'create table next_thing (id bigint);' },
+        ...MIGRATIONS,
+        { version: LATEST + 1, name: 'next', sql: 'create table next_thing (id bigint);' },
       ];
       await expect(migrate(pool, edited)).rejects.toThrow(/changed after it was applied/);
     });
@@ -399,6 +410,7 @@ describe('wavectl controller serve', () => {
         url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
         database: 'embedded',
         dataDir: join(deployment, '.waveshift-controller'),
+        tls: 'none',
       });
       const sites = await fetch(`${result.url}/api/sites`, { headers: { 'x-api-key': key } });
       expect(sites.status).toBe(200);
