@@ -5,7 +5,8 @@
 # POSIX sh for busybox ash. Installed and configured by `wavectl configure-hub`.
 #
 # Config file (root only, 0600): $WAVESHIFT_SCANNER_CONF or /etc/waveshift/scanner.conf, KEY=value lines:
-#   SITE, LAN_CIDR, CONTROLLER_URL, API_KEY; optional SPOOL_DIR, SPOOL_MAX, LOCK_DIR, TIMEOUT, LEASES_FILE.
+#   SITE, LAN_CIDR, CONTROLLER_URL, API_KEY; optional SPOOL_DIR, SPOOL_MAX, LOCK_DIR, TIMEOUT, LEASES_FILE,
+#   CA_FILE (the deployment CA that an https CONTROLLER_URL is verified against).
 # The key never appears on a command line: curl reads its header from stdin (-K -).
 
 CONF=${WAVESHIFT_SCANNER_CONF:-/etc/waveshift/scanner.conf}
@@ -26,6 +27,8 @@ SPOOL_MAX=48
 LOCK_DIR=/var/run/waveshift-scanner.lock
 TIMEOUT=20
 LEASES_FILE=/tmp/dhcp.leases
+# The deployment CA (PEM) that the controller's https certificate must come from; installed by configure-hub.
+CA_FILE=
 
 # Read KEY=value lines without sourcing the file, so nothing in it can run as code.
 [ -r "$CONF" ] || { log "cannot read $CONF"; exit 2; }
@@ -45,6 +48,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 		LOCK_DIR) LOCK_DIR=$value ;;
 		TIMEOUT) TIMEOUT=$value ;;
 		LEASES_FILE) LEASES_FILE=$value ;;
+		CA_FILE) CA_FILE=$value ;;
 	esac
 done <"$CONF"
 
@@ -166,7 +170,7 @@ fi
 post() {
 	# The key travels in a curl config read from stdin: printf is a shell builtin, so no argv holds it.
 	printf 'header = "X-API-Key: %s"\n' "$API_KEY" |
-		curl -sS -o "$WORK/response" -w '%{http_code}' --max-time "$TIMEOUT" -K - \
+		curl -sS -o "$WORK/response" -w '%{http_code}' --max-time "$TIMEOUT" -K - ${CA_FILE:+--cacert "$CA_FILE"} \
 			-H 'Content-Type: application/json' --data-binary "@$1" \
 			"$CONTROLLER_URL/api/sites/$SITE/devices" 2>"$WORK/curl.err"
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type Change, fieldDifferences, planResource } from '../src/aws/change';
 import { isEmulatorEndpoint } from '../src/aws/clients';
 import { boundedName } from '../src/aws/ensured';
@@ -17,6 +17,11 @@ import { estimateMonthlyCost, knownIds, type PlanInput, planDeployment, planStep
 import { changeLines } from '../src/deploy/plan-text';
 import { DESTROY_PHASES, GLOBAL_PHASES, removalOrder } from '../src/deploy/remove';
 import { controllerInstallScript, kasmInstallScript, shellQuote } from '../src/deploy/service-scripts';
+import {
+  certificateFacts,
+  createCertificateAuthority,
+  issueServerCertificate,
+} from '../src/tls/certificates';
 
 const config = (instances: Record<string, unknown> = {}, accessServers: unknown[] = []) =>
   WavectlConfigSchema.parse({
@@ -29,10 +34,35 @@ const config = (instances: Record<string, unknown> = {}, accessServers: unknown[
   });
 
 const scope = { deployment: 'acme', region: 'us-east-1', bucket: 'waveshift-us-east-1-acme-staging-1' };
-const inputOf = (c = config()): PlanInput => ({
-  config: c,
+const NOW = new Date('2026-06-01T00:00:00Z');
+const DAY = 86_400_000;
+/** Where the stand-in apply puts the controller instance: the address its certificate must name. */
+const CONTROLLER_IP = '10.0.2.10';
+/** The CA recorded in wavectl.json and the certificate the stand-in apply "stores" (made once, at run time). */
+let tls: { record: NonNullable<ReturnType<typeof config>['tls']>; certificatePem: string };
+beforeAll(async () => {
+  const ca = await createCertificateAuthority('acme', NOW);
+  const server = await issueServerCertificate(
+    ca,
+    { names: ['waveshift.internal'], ips: [CONTROLLER_IP] },
+    NOW,
+  );
+  const facts = certificateFacts(ca.certificatePem);
+  tls = {
+    record: {
+      caCertificate: ca.certificatePem,
+      caFingerprint: facts.fingerprintSha256,
+      caExpires: facts.notAfter,
+      controllerCertificateExpires: certificateFacts(server.certificatePem).notAfter,
+    },
+    certificatePem: server.certificatePem,
+  };
+});
+const inputOf = (c = config(), now = NOW): PlanInput => ({
+  config: { ...c, tls: tls.record },
   scope,
   fingerprints: { controller: 'controller-abc', kasm: 'kasm-def' },
+  now,
 });
 const empty = (): Current => ({ resources: [], records: {} });
 
@@ -41,7 +71,7 @@ const empty = (): Current => ({ resources: [], records: {} });
  * resources it would leave. What the property test and the drift tests start from.
  */
 function converge(input: PlanInput, start: Current = empty()): Current {
-  const current: Current = { resources: [...start.resources], records: { ...start.records } };
+  const current: Current = { ...start, resources: [...start.resources], records: { ...start.records } };
   const { ids, facts } = knownIds(current, input.config);
   for (const step of topologicalOrder(deployGraph(input.config))) {
     for (const change of planStep(step, current, input, ids, facts)) {
@@ -49,6 +79,21 @@ function converge(input: PlanInput, start: Current = empty()): Current {
       const id = change.id ?? `${kind}:${component}`;
       if (change.action === 'keep') {
         // nothing to do
+      } else if (step === 'controller-tls') {
+        // Apply stores the keys and the certificate; wavectl.json already records the CA (inputOf).
+        const parameter = (c: string): FoundResource => ({
+          kind: 'parameter',
+          component: c,
+          id: `/waveshift/acme/${c}`,
+          fields: {},
+        });
+        current.resources = [
+          ...current.resources.filter((r) => r.kind !== 'parameter' || !r.component.startsWith('tls/')),
+          parameter('tls/ca-key'),
+          parameter('tls/controller-key'),
+          parameter('tls/controller-certificate'),
+        ];
+        current.controllerCertificatePem = tls.certificatePem;
       } else if (kind === 'dns-record') current.records[component] = { id, fields: { ...change.after } };
       else if (kind === 'service') {
         const instance = current.resources.find((r) => r.kind === 'instance' && r.component === component)!;
@@ -71,7 +116,10 @@ function converge(input: PlanInput, start: Current = empty()): Current {
           fields,
           ...state,
         };
-        if (kind === 'instance') resource.facts = { privateIp: `10.0.2.${current.resources.length}` };
+        if (kind === 'instance')
+          resource.facts = {
+            privateIp: component === 'controller' ? CONTROLLER_IP : `10.0.2.${current.resources.length}`,
+          };
         current.resources = [...current.resources.filter((r) => r.id !== id), resource];
       }
       if (kind === 'instance') ids[component] = id;
@@ -123,10 +171,11 @@ describe('the deploy graph', () => {
       'nat-gateway',
       'private-route-table',
       'controller-instance',
+      'controller-tls',
       'controller-service',
       'controller-health',
     ]);
-    expect(chain.total).toBe(16);
+    expect(chain.total).toBe(17);
   });
 
   it('runs independent steps at the same time and stops starting steps after a failure', async () => {
@@ -164,9 +213,36 @@ describe('plan, drift and cost', () => {
       const input = inputOf(c);
       const first = planDeployment(empty(), input);
       expect(first.every((change) => change.action === 'create')).toBe(true);
-      expect(first).toHaveLength(c.accessServers.length === 0 ? 25 : 25 + 3 + 2);
+      expect(first).toHaveLength(c.accessServers.length === 0 ? 28 : 28 + 3 + 2);
       expect(notKept(planDeployment(converge(input), input))).toEqual([]);
     }
+  });
+
+  it('renews the controller certificate in its last 30 days, and makes a new CA when its key is gone', () => {
+    const input = inputOf();
+    const done = converge(input);
+    expect(notKept(planDeployment(done, inputOf(config(), new Date(NOW.getTime() + 59 * DAY))))).toEqual([]);
+    const late = planDeployment(done, inputOf(config(), new Date(NOW.getTime() + 61 * DAY)));
+    expect(changeLines(late)).toEqual([
+      `tls/controller certificate parameter: the controller certificate expires ${tls.record.controllerCertificateExpires}`,
+    ]);
+    const noCaKey = without(done, 'parameter', 'tls/ca-key');
+    expect(changeLines(planDeployment(noCaKey, input))).toEqual([
+      'tls/ca key parameter: missing, to create',
+      'tls/controller certificate parameter: new deployment CA',
+    ]);
+    // A controller on a new address needs a certificate that names it.
+    const moved = {
+      ...done,
+      resources: done.resources.map((r) =>
+        r.kind === 'instance' && r.component === 'controller'
+          ? { ...r, facts: { privateIp: '10.0.2.77' } }
+          : r,
+      ),
+    };
+    expect(changeLines(planDeployment(moved, input))).toContain(
+      'tls/controller certificate parameter: the controller certificate does not name 10.0.2.77',
+    );
   });
 
   it('plans an in-place update when an instance size changes, field by field', () => {
@@ -433,14 +509,15 @@ describe('resource shapes', () => {
   });
 
   it('installs the controller from S3 with only names in the command, never the key', () => {
-    const script = controllerInstallScript({
+    const inputs = {
       region: 'us-east-1',
       bucket: 'bkt',
       bundleKey: 'controller/abc.cjs',
       installScriptKey: 'controller/def.sh',
       unitKey: 'controller/123.service',
       apiKeyParameter: '/waveshift/acme/api-key',
-    });
+    };
+    const script = controllerInstallScript(inputs);
     expect(script).toContain(
       "aws s3 cp --only-show-errors --region 'us-east-1' 's3://bkt/controller/abc.cjs'",
     );
@@ -453,6 +530,20 @@ describe('resource shapes', () => {
     });
     expect(kasm).toContain("--name '/waveshift/acme/kasm/admin-password' --with-decryption");
     expect(kasm).toMatch(/>> \/root\/kasm-install.log$/m);
+    const withIdentity = controllerInstallScript({
+      ...inputs,
+      tlsParameters: {
+        key: '/waveshift/acme/tls/controller-key',
+        certificate: '/waveshift/acme/tls/controller-certificate',
+      },
+      oidc: {
+        issuer: 'https://waveshift.internal/auth',
+        clientSecretParameter: '/waveshift/acme/kasm/oidc-client-secret',
+      },
+    });
+    expect(withIdentity).toContain("export WAVESHIFT_TLS_KEY_PARAMETER='/waveshift/acme/tls/controller-key'");
+    expect(withIdentity).toContain("export WAVESHIFT_OIDC_ISSUER='https://waveshift.internal/auth'");
+    expect(withIdentity).not.toMatch(/PRIVATE KEY|WAVESHIFT_KASM_CLIENT_SECRET=/);
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
   });
 
@@ -467,6 +558,6 @@ describe('resource shapes', () => {
     expect(plan.global.at(-1)!.map((r) => r.kind)).toEqual(['iam-role', 'iam-role']);
     expect(GLOBAL_PHASES[0]).toContain('instance-profile');
     expect(plan.phases.flat().length + plan.global.flat().length).toBe(found.length);
-    expect(found).toHaveLength(21);
+    expect(found).toHaveLength(25);
   });
 });

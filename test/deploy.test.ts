@@ -59,7 +59,7 @@ describe('deploy, status, destroy against moto', () => {
     expect(result.mode).toBe('apply');
     expect(result.status).toBe('changed');
     expect(result.unhealthy).toEqual([]);
-    expect(result.steps).toHaveLength(25);
+    expect(result.steps).toHaveLength(27);
     expect(result.notes.join('\n')).toMatch(/emulator/);
     // Every step reported started then done; the NAT gateway only after its subnet, EIP and IGW.
     const graph = new Set(DEPLOY_GRAPH.map((s) => s.id));
@@ -67,7 +67,7 @@ describe('deploy, status, destroy against moto', () => {
       .filter((e) => e.kind === 'step' && e.state === 'done')
       .map((e) => (e as { id: string }).id)
       .filter((id) => graph.has(id));
-    expect(done).toHaveLength(25);
+    expect(done).toHaveLength(27);
     for (const [before, after] of [
       ['public-subnet', 'nat-gateway'],
       ['nat-eip', 'nat-gateway'],
@@ -77,6 +77,7 @@ describe('deploy, status, destroy against moto', () => {
       ['controller-role', 'controller-instance'],
       ['controller-instance', 'controller-record'],
       ['controller-service', 'controller-health'],
+      ['controller-tls', 'controller-service'],
     ]) {
       expect(done.indexOf(before!), `${before} before ${after}`).toBeLessThan(done.indexOf(after!));
     }
@@ -91,6 +92,9 @@ describe('deploy, status, destroy against moto', () => {
     const subnets =
       (await ec2.send(new DescribeSubnetsCommand({ Filters: tagFilters('flow') }))).Subnets ?? [];
     expect(subnets.map((x) => x.AvailabilityZone)).toEqual([zone, zone]);
+    // The deployment CA is recorded (certificate only); its key and the controller's are in SSM.
+    expect(config.tls.caCertificate).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(JSON.stringify(config)).not.toMatch(/PRIVATE KEY/);
   });
 
   it('creates instances with IMDSv2, encrypted gp3 volumes of the configured size, and DNS records', async () => {
@@ -173,7 +177,7 @@ describe('deploy, status, destroy against moto', () => {
         'kasm: the AWS emulator runs no command on instances; only the command status was seen',
       ],
     });
-    expect(status.resources).toHaveLength(21);
+    expect(status.resources).toHaveLength(25);
     expect(status.inSync).toBe(true);
     expect(status.instances.map((i) => [i.component, i.state, i.checks]).sort()).toEqual([
       ['controller', 'running', 'ok'],
@@ -188,6 +192,9 @@ describe('deploy, status, destroy against moto', () => {
     const human = await cli(us, 'status');
     expect(human.stdout).toMatch(/Drift: none/);
     expect(human.stdout).toMatch(/Controller: unverified \(.*emulator/);
+    expect(human.stdout).toMatch(/TLS: CA [0-9A-F:]{95} \(until .*\), controller certificate until /);
+    const ca = await cli(us, 'ca');
+    expect(ca.stdout).toMatch(/^-----BEGIN CERTIFICATE-----/);
   });
 
   it('shows a plan and a cost estimate on --dry-run without changing anything', async () => {
@@ -206,7 +213,10 @@ describe('deploy, status, destroy against moto', () => {
     expect(plan.cost.totalUsd).toBeGreaterThan(100);
     expect(await readFile(join(us, 'wavectl.json'), 'utf8')).toBe(before);
     const fresh = await cli(eu, 'deploy', '--dry-run');
-    expect(fresh.stdout).toMatch(/25 to create, change or delete/);
+    expect(fresh.stdout).toMatch(/28 to create, change or delete/);
+    // The TLS step is part of the plan: the CA's key and the controller's certificate, to create.
+    expect(fresh.stdout).toMatch(/create\s+tls\/ca key parameter/);
+    expect(fresh.stdout).toMatch(/create\s+tls\/controller certificate parameter/);
     expect(fresh.stdout).toMatch(/total\s+\$\d+\.\d\d/);
     expect((await census(moto.endpoint, 'flow', 'eu-west-1')).found).toEqual([]);
   });
@@ -302,7 +312,7 @@ describe('deploy, status, destroy against moto', () => {
     expect(gone.code, gone.stderr).toBe(0);
     const result = gone.json<DestroyResult>();
     expect(result.status).toBe('destroyed');
-    expect(result.deleted).toHaveLength(22);
+    expect(result.deleted).toHaveLength(26);
     expect((await census(moto.endpoint, 'flow', 'us-east-1')).found).toEqual([]);
     expect((await census(moto.endpoint, 'flow', 'eu-west-1')).counts).toEqual(FULL_DEPLOYMENT);
     const config = JSON.parse(await readFile(join(us, 'wavectl.json'), 'utf8'));

@@ -164,8 +164,9 @@ describeWithNetns('disaster recovery: backup and restore, or the seed script', (
     before.secrets = secrets;
     before.sites = (await api<{ sites: unknown[] }>('/api/sites', await apiKey('us-east-1'))).sites;
     expect(before.config.sites.map((s) => s.number)).toEqual([0, 1, 2]);
-    // The API key, the Kasm admin password, the access server's key, and each site's two keys.
-    expect(Object.keys(secrets)).toHaveLength(1 + 1 + 1 + 3 * 2);
+    // The API key, the Kasm admin password and OpenID client secret, the CA key, the controller's TLS key and
+    // certificate, the access server's key, and each site's two keys.
+    expect(Object.keys(secrets)).toHaveLength(1 + 2 + 3 + 1 + 3 * 2);
   }, 180_000);
 
   it('backs up into one sealed archive with a manifest, and verifies it without restoring', async () => {
@@ -176,7 +177,7 @@ describeWithNetns('disaster recovery: backup and restore, or the seed script', (
     const result = run.json<BackupResult>();
     expect(result.manifest).toMatchObject({ deployment: NAME, region: 'us-east-1', missing: [] });
     expect(result.manifest.contents.map((e) => e.name)).toEqual(['wavectl.json', 'secrets', 'database']);
-    expect(result.manifest.contents[1]!.detail).toBe('9 SSM parameters');
+    expect(result.manifest.contents[1]!.detail).toBe('13 SSM parameters');
     expect(result.manifest.contents[2]!.detail).toMatch(
       /sites 3, users 1, api_keys 3, devices 1, scan_reports 1/,
     );
@@ -192,7 +193,7 @@ describeWithNetns('disaster recovery: backup and restore, or the seed script', (
 
     const verify = await ok(cli(source, ['backup', '--verify', archive]));
     expect(verify.stdout).toMatch(/dr\.wsb: valid/);
-    expect(verify.stdout).toMatch(/secrets: 9 SSM parameters/);
+    expect(verify.stdout).toMatch(/secrets: 13 SSM parameters/);
   }, 60_000);
 
   it('refuses a wrong passphrase, a truncated or tampered archive and a non-empty target: one line, nothing changed', async () => {
@@ -250,7 +251,7 @@ describeWithNetns('disaster recovery: backup and restore, or the seed script', (
     const restore = await ok(cli(target, ['restore', archive, '--region', 'eu-west-1', '--json']));
     expect(restore.json<RestoreResult>()).toMatchObject({
       region: 'eu-west-1',
-      secrets: 9,
+      secrets: 13,
       sites: 3,
       databasePending: true,
     });
@@ -259,7 +260,7 @@ describeWithNetns('disaster recovery: backup and restore, or the seed script', (
     expect(await readdir(target)).toEqual(['wavectl.json', 'wavectl.restore.json']);
     // A restore into a path SSM already holds is refused.
     const twice = await cli(join(tmp.path, 'twice'), ['restore', archive, '--region', 'eu-west-1']);
-    expect(twice.stderr).toMatch(/already holds 9 secrets under \/waveshift\/dr\//);
+    expect(twice.stderr).toMatch(/already holds 13 secrets under \/waveshift\/dr\//);
 
     await ok(cli(target, ['deploy']));
     await startLocalController('restored', 'eu-west-1');

@@ -43,7 +43,8 @@ describe('IAM documents: least privilege', () => {
     expect(allowedActions('access-server')).toEqual(['ssm:GetParameter']);
     // What a compromised controller must not have: running commands on instances, changing DNS or EC2.
     const controller = JSON.stringify(instanceRolePolicy('controller', CONTEXT));
-    for (const forbidden of ['ssm:SendCommand', 'route53:', 'ec2:', 's3:PutObject'])
+    // Nor the CA's key: it would mint certificates every client trusts.
+    for (const forbidden of ['ssm:SendCommand', 'route53:', 'ec2:', 's3:PutObject', 'tls/ca-key'])
       expect(controller).not.toContain(forbidden);
   });
 
@@ -54,6 +55,9 @@ describe('IAM documents: least privilege', () => {
         .flatMap((s) => list(s.Resource)),
     ).toEqual([
       'arn:aws:ssm:eu-west-1:*:parameter/waveshift/acme/api-key',
+      'arn:aws:ssm:eu-west-1:*:parameter/waveshift/acme/tls/controller-key',
+      'arn:aws:ssm:eu-west-1:*:parameter/waveshift/acme/tls/controller-certificate',
+      'arn:aws:ssm:eu-west-1:*:parameter/waveshift/acme/kasm/oidc-client-secret',
       'arn:aws:s3:::waveshift-acme-staging/controller/*',
     ]);
     expect(list(instanceRolePolicy('kasm', CONTEXT).Statement[0]!.Resource)).toEqual([

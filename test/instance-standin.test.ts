@@ -162,6 +162,21 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
     const probe = await instance.runCommand(health!);
     expectSuccess('controller health probe', probe);
     expect(JSON.parse(probe.stdout)).toMatchObject({ status: 'ok' });
+    // HTTPS on 443 (an unprivileged service given CAP_NET_BIND_SERVICE) with the certificate deploy issued:
+    // a client trusting only the deployment CA accepts it under the controller's name.
+    const { tls } = JSON.parse(await readFile(join(dir, 'wavectl.json'), 'utf8')) as WavectlConfig;
+    await instance.exec(['sh', '-c', 'printf "%s" "$1" > /tmp/ca.pem', 'sh', tls!.caCertificate]);
+    const https = await instance.exec([
+      'curl',
+      '-fsS',
+      '--cacert',
+      '/tmp/ca.pem',
+      '--resolve',
+      'waveshift.internal:443:127.0.0.1',
+      'https://waveshift.internal/health',
+    ]);
+    expect(https.code, https.stderr).toBe(0);
+    expect(JSON.parse(https.stdout)).toMatchObject({ status: 'ok' });
     // The API key reached root-only files only.
     const files = await instance.exec([
       'stat',

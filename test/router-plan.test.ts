@@ -355,15 +355,17 @@ describe('router snapshot, files and helpers', () => {
     expect(missingPackages([])).toEqual(['kmod-wireguard', 'wireguard-tools', 'nmap', 'curl']);
   });
 
+  const scannerInputs = {
+    tunnel,
+    siteName: 'Lisbon',
+    privateKey: PRIVATE_KEY,
+    scannerKey: 'k'.repeat(43),
+    scannerScript: '#!/bin/sh\necho hi\n',
+    scanIntervalMinutes: 5,
+  };
+
   it('writes the scanner files and cron entry once, with the key redacted for display', () => {
-    const inputs = {
-      tunnel,
-      siteName: 'Lisbon',
-      privateKey: PRIVATE_KEY,
-      scannerKey: 'k'.repeat(43),
-      scannerScript: '#!/bin/sh\necho hi\n',
-      scanIntervalMinutes: 5,
-    };
+    const inputs = scannerInputs;
     const plan = planRouter(parseSnapshot(read()), inputs);
     expect(plan.files.map((f) => [f.path, f.mode])).toEqual([
       ['/etc/waveshift/device-scanner.sh', '0755'],
@@ -376,6 +378,29 @@ describe('router snapshot, files and helpers', () => {
     expect(plan.cronLine).toBe(`*/5 * * * * /etc/waveshift/device-scanner.sh ${CRON_MARK}`);
     expect(plan.enableCron).toBe(true);
     expect(() => renderScannerConf(3, "bad key'")).toThrow(/base64url/);
+  });
+
+  it('installs the deployment CA and reports over HTTPS with it; a new CA rewrites both files', () => {
+    const inputs = {
+      ...scannerInputs,
+      ca: {
+        certificate: '-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n',
+        fingerprint: 'AA:01',
+      },
+    };
+    const plan = planRouter(parseSnapshot(read()), inputs);
+    expect(plan.files.map((f) => [f.path, f.mode])).toEqual([
+      ['/etc/waveshift/device-scanner.sh', '0755'],
+      [SCANNER_CONF_PATH, '0600'],
+      ['/etc/waveshift/ca.pem', '0644'],
+    ]);
+    expect(plan.files[1]!.content).toContain('CONTROLLER_URL=https://waveshift.internal\n');
+    expect(plan.files[1]!.content).toContain('CA_FILE=/etc/waveshift/ca.pem');
+    expect(plan.files[2]!.content).toBe(inputs.ca.certificate);
+    const renewed = { ...inputs, ca: { ...inputs.ca, fingerprint: 'BB:02' } };
+    expect(renderScannerConf(3, inputs.scannerKey, 'https://waveshift.internal', renewed.ca)).not.toBe(
+      renderScannerConf(3, inputs.scannerKey, 'https://waveshift.internal', inputs.ca),
+    );
   });
 
   it('renders an apply script whose here-documents cannot be closed by their content', () => {

@@ -129,6 +129,8 @@ export async function addAccessServers(
       accessServerChanged: (record) => {
         config = { ...config, accessServers: upsert(config.accessServers, record) };
       },
+      // Only the access-server steps run here, never the TLS step.
+      tlsChanged: () => {},
     };
     for (const step of ['access-server-role', 'access-server-security-group', 'access-servers']) {
       ids[step] = await ctx.io.track(step.replace(/-/g, ' '), () =>

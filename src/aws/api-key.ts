@@ -59,6 +59,18 @@ export const applyKasmAdminPassword = (ssm: SSMClient, deployment: string, chang
     description: `Waveshift ${deployment} Kasm Workspaces admin@kasm.local password`,
   });
 
+/** Kasm's OpenID client secret: the controller's provider and Kasm's sign-in both read it from here. */
+export const applyKasmOidcClientSecret = (
+  ssm: SSMClient,
+  deployment: string,
+  change: Change,
+): Promise<string> =>
+  applyGeneratedSecret(ssm, deployment, change, {
+    name: parameterNames(deployment).kasmOidcClientSecret,
+    component: COMPONENT.kasmOidcClientSecret,
+    description: `Waveshift ${deployment} Kasm OpenID client secret`,
+  });
+
 /** Creates a random SecureString once; an existing value is kept (what uses it already has it). */
 async function applyGeneratedSecret(
   ssm: SSMClient,

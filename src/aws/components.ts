@@ -18,6 +18,10 @@ export const COMPONENT = {
   kasmInstance: 'kasm',
   apiKey: 'api-key',
   kasmAdminPassword: 'kasm/admin-password',
+  kasmOidcClientSecret: 'kasm/oidc-client-secret',
+  caKey: 'tls/ca-key',
+  controllerTlsKey: 'tls/controller-key',
+  controllerTlsCertificate: 'tls/controller-certificate',
   stagingBucket: 'staging',
 } as const;
 

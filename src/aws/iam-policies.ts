@@ -58,7 +58,13 @@ function needs(role: InstanceRole, p: PolicyContext): { parameters: string[]; ex
     case 'controller':
       if (!p.bucket) throw new RangeError('the controller policy needs the staging bucket');
       return {
-        parameters: [arn(names.apiKey)],
+        // What the controller's install reads: its API key, TLS key and certificate, Kasm's OpenID client secret.
+        parameters: [
+          arn(names.apiKey),
+          arn(names.controllerTlsKey),
+          arn(names.controllerTlsCertificate),
+          arn(names.kasmOidcClientSecret),
+        ],
         extra: [
           {
             Sid: 'ReadStagedController',

@@ -42,6 +42,10 @@ export function parameterNames(deployment: string) {
     sitePrivateKey: (site: number) => `${root}/sites/${site}/wireguard-private-key`,
     siteScannerKey: (site: number) => `${root}/sites/${site}/scanner-key`,
     accessServerPrivateKey: (index: number) => `${root}/access-servers/${index}/wireguard-private-key`,
+    caKey: `${root}/tls/ca-key`,
+    controllerTlsKey: `${root}/tls/controller-key`,
+    controllerTlsCertificate: `${root}/tls/controller-certificate`,
+    kasmOidcClientSecret: `${root}/kasm/oidc-client-secret`,
   };
 }
 

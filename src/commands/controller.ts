@@ -17,6 +17,9 @@ export const controllerCommand: CommandDefinition = {
       )
       .option('--api-key-from-ssm', "use the deployment's API key from SSM instead of WAVESHIFT_API_KEY")
       .option('--offline-after <scans>', 'missed scans before a device is offline (default 2)')
+      .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM; with --tls-key)')
+      .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+      .option('--tls', 'serve HTTPS with a certificate issued now from the deployment CA (key from SSM)')
       .action(
         run<ServeOptions>(async (ctx, options) => {
           const { serveController } = await import('../controller/cli/serve');

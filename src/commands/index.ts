@@ -1,6 +1,7 @@
 import { accessServersCommand } from './access-servers';
 import { apiKeyCommand } from './api-key';
 import { backupCommand } from './backup';
+import { caCommand } from './ca';
 import type { CommandDefinition } from './command';
 import { configCommand } from './config';
 import { configureHubCommand } from './configure-hub';
@@ -14,6 +15,7 @@ import { logsCommand } from './logs';
 import { restoreCommand } from './restore';
 import { sitesCommand } from './sites';
 import { statusCommand } from './status';
+import { usersCommand } from './users';
 
 /** Every command wavectl offers, in the order `--help` lists them. */
 export const commands: CommandDefinition[] = [
@@ -21,6 +23,7 @@ export const commands: CommandDefinition[] = [
   configCommand,
   deployCommand,
   statusCommand,
+  caCommand,
   destroyCommand,
   controllerCommand,
   accessServersCommand,
@@ -32,4 +35,5 @@ export const commands: CommandDefinition[] = [
   logsCommand,
   exportCommand,
   devicesCommand,
+  usersCommand,
 ];

@@ -135,6 +135,21 @@ export const WavectlConfigSchema = z
           ),
       })
       .default({}),
+    tls: z
+      .strictObject({
+        caCertificate: z
+          .string()
+          .startsWith('-----BEGIN CERTIFICATE-----')
+          .describe('The deployment CA (PEM).'),
+        caFingerprint: z.string().describe('SHA-256 fingerprint of the CA certificate.'),
+        caExpires: z.iso.datetime().describe('When the CA certificate expires.'),
+        controllerCertificateExpires: z.iso
+          .datetime()
+          .optional()
+          .describe('When the controller certificate expires; `deploy` renews it 30 days before.'),
+      })
+      .optional()
+      .describe('The deployment CA that every internal client verifies against (its key is in SSM).'),
     resources: z
       .record(z.string(), z.string())
       .default({})

@@ -1,4 +1,3 @@
-import type { User as ExportedUser } from '../controller/repositories/users';
 import { ControllerError } from '../errors';
 import type {
   AccessServer,
@@ -10,10 +9,11 @@ import type {
   Site,
   SiteInput,
 } from './types';
+import type { User, UserChanges, UserInput } from './user-types';
 
 export type { Device as ExportedDevice } from '../controller/api-types';
 /** A user as GET /users lists it (never a password hash), and a device as GET /api/devices lists it. */
-export type { User as ExportedUser } from '../controller/repositories/users';
+export type { User as ExportedUser } from './user-types';
 
 /**
  * The controller's API as wavectl uses it. Every call is one round trip of the transport; `roundTrips`
@@ -63,10 +63,6 @@ export class ControllerClient {
   async deleteSite(number: number): Promise<boolean> {
     return (await this.call<{ deleted: boolean }>({ method: 'DELETE', path: `/api/sites/${number}` })).body
       .deleted;
-  }
-
-  async listUsers(): Promise<ExportedUser[]> {
-    return (await this.call<{ users: ExportedUser[] }>({ method: 'GET', path: '/users' })).body.users;
   }
 
   async listAccessServers(): Promise<AccessServer[]> {
@@ -140,5 +136,22 @@ export class ControllerClient {
       { Accept: 'text/event-stream', ...(lastEventId === undefined ? {} : { 'Last-Event-ID': lastEventId }) },
       signal,
     );
+  }
+
+  async listUsers(): Promise<User[]> {
+    return (await this.call<{ users: User[] }>({ method: 'GET', path: '/users' })).body.users;
+  }
+
+  async createUser(user: UserInput): Promise<User> {
+    return (await this.call<{ user: User }>({ method: 'POST', path: '/users', body: user }, [201])).body.user;
+  }
+
+  async updateUser(id: number, changes: UserChanges): Promise<User> {
+    return (await this.call<{ user: User }>({ method: 'PATCH', path: `/users/${id}`, body: changes })).body
+      .user;
+  }
+
+  async deleteUser(id: number): Promise<boolean> {
+    return (await this.call<{ deleted: boolean }>({ method: 'DELETE', path: `/users/${id}` })).body.deleted;
   }
 }

@@ -26,7 +26,9 @@ export async function connectController(ctx: Context): Promise<ControllerClient>
       apiKey = out.Parameter?.Value;
     }
     if (!apiKey) throw new ControllerError('no API key: set WAVESHIFT_API_KEY or run `wavectl deploy`');
-    return new ControllerClient(httpTransport(config.controller.url, apiKey));
+    return new ControllerClient(
+      httpTransport(config.controller.url, apiKey, { ca: config.tls?.caCertificate }),
+    );
   }
   const { findInstance } = await import('../aws/instances');
   const { runShellScript } = await import('../aws/ssm-run');

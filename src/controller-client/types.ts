@@ -11,7 +11,7 @@ export type {
 
 /** One HTTP exchange with the controller, however it travels (HTTP, or curl on the instance through SSM). */
 export interface ControllerRequest {
-  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
   body?: unknown;
 }
@@ -24,6 +24,11 @@ export interface ControllerResponse {
 export interface ControllerTransport {
   /** Where requests go, for messages ("http://…" or "SSM relay via i-…"). */
   readonly description: string;
+  /**
+   * True when a request body reaches the controller only (HTTP(S) straight to it). The SSM relay puts the
+   * body in the command's parameters, which SSM keeps in its history: no password may travel that way.
+   */
+  readonly confidential?: boolean;
   send(request: ControllerRequest): Promise<ControllerResponse>;
   /** Devices asked for per page: as many as one answer of this transport can carry. */
   readonly devicePageSize: number;

@@ -8,6 +8,8 @@ import { authPlugin } from './auth/plugin';
 import { databaseErrorSummary } from './db/connection-failure';
 import { databasePlugin } from './db/plugin';
 import { ApiError, errorResponse } from './http-errors';
+import { oidcProviderPlugin, oidcSignInRoutes } from './oidc/plugin';
+import type { OidcOptions } from './oidc/provider';
 import { SECURITY_SCHEMES, trackRoutes, withLinks } from './route-contract';
 import { accessServerRoutes } from './routes/access-servers/index';
 import { auditRoutes } from './routes/audit/index';
@@ -37,6 +39,10 @@ export interface AppOptions {
   /** Largest accepted request body (default 1 MiB: a full report of 1024 devices is about 100 KB). */
   bodyLimit?: number;
   poolSize?: number;
+  /** The OpenID Connect provider (issuer and clients); absent: no provider (tests of other parts). */
+  oidc?: OidcOptions;
+  /** Serve HTTPS with this certificate and key (PEM); absent: plain HTTP. */
+  tls?: { certificatePem: string; keyPem: string };
 }
 
 /** Headers and fields that may carry secrets; pino writes `[redacted]` instead. */
@@ -67,6 +73,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const keyProblem = apiKeyProblem(options.apiKey, 'the deployment API key');
   if (keyProblem) throw new Error(keyProblem);
   const app = Fastify({
+    ...(options.tls ? { https: { cert: options.tls.certificatePem, key: options.tls.keyPem } } : {}),
     logger: loggerOption(options.logger),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // A caller's own X-Request-Id is kept (it ties a relay call to our logs); otherwise a random UUID.
@@ -137,6 +144,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       withLinks('openapiObject' in document ? document.openapiObject : document.swaggerObject),
   });
   await app.register(databasePlugin, { databaseUrl: options.databaseUrl, poolSize: options.poolSize });
+  if (options.oidc) await app.register(oidcProviderPlugin, options.oidc);
   await app.register(authPlugin, { apiKey: options.apiKey });
   await app.register(rateLimit, {
     global: false,
@@ -154,6 +162,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     rateLimit: options.authRateLimit ?? { max: 10, timeWindowMs: 60_000 },
   });
   await app.register(auditRoutes);
+  if (options.oidc) {
+    await app.register(oidcSignInRoutes, {
+      rateLimit: options.authRateLimit ?? { max: 10, timeWindowMs: 60_000 },
+    });
+  }
   app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
   await app.ready();
   return app;

@@ -1,5 +1,6 @@
 import { CONTROLLER_PORT } from '../network/service-names';
 import { apiKeyProblem } from './auth/api-key-policy';
+import type { OidcOptions } from './oidc/provider';
 
 /** The controller's settings from its environment (systemd's EnvironmentFile on EC2, the shell locally). */
 export interface ControllerEnv {
@@ -9,6 +10,42 @@ export interface ControllerEnv {
   port: number;
   offlineAfterMissedScans: number;
   dataDir?: string;
+  /** HTTPS certificate and key files (PEM); absent: plain HTTP (a local run). */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** With TLS: plain HTTP on 127.0.0.1 here, for the health probe and the SSM relay. */
+  loopbackHttpPort?: number;
+  /** The OpenID provider, when WAVESHIFT_OIDC_ISSUER is set: its issuer and Kasm as its client. */
+  oidc?: OidcOptions;
+}
+
+/** Kasm's OpenID callback path (Kasm Workspaces: Settings → Authentication → OpenID, "Redirect URL"). */
+export const KASM_OIDC_CALLBACK_PATH = '/api/oidc_callback';
+
+export function oidcEnv(env: NodeJS.ProcessEnv): OidcOptions | undefined {
+  const issuer = env.WAVESHIFT_OIDC_ISSUER?.trim();
+  if (!issuer) return undefined;
+  if (!/^https:\/\/[^/]+(\/.*)?$/.test(issuer)) {
+    throw new ControllerConfigError('WAVESHIFT_OIDC_ISSUER must be an https:// URL');
+  }
+  const secret = env.WAVESHIFT_KASM_CLIENT_SECRET?.trim();
+  if (!secret || secret.length < 32) {
+    throw new ControllerConfigError(
+      'WAVESHIFT_KASM_CLIENT_SECRET must be set (32 characters or more) with an issuer',
+    );
+  }
+  const kasm = (env.WAVESHIFT_KASM_URL?.trim() || 'https://kasm.internal').replace(/\/+$/, '');
+  return {
+    issuer,
+    clients: [
+      {
+        clientId: 'kasm',
+        clientSecret: secret,
+        redirectUris: [`${kasm}${KASM_OIDC_CALLBACK_PATH}`],
+        postLogoutRedirectUris: [`${kasm}/`],
+      },
+    ],
+  };
 }
 
 export class ControllerConfigError extends Error {}
@@ -25,7 +62,9 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 
 /**
  * Reads WAVESHIFT_API_KEY (required: the controller refuses to start without it), DATABASE_URL (absent:
- * embedded PostgreSQL), HOST, PORT, WAVESHIFT_OFFLINE_AFTER_MISSED_SCANS and WAVESHIFT_DATA_DIR. Pure.
+ * embedded PostgreSQL), HOST, PORT, WAVESHIFT_OFFLINE_AFTER_MISSED_SCANS, WAVESHIFT_DATA_DIR and the TLS
+ * settings WAVESHIFT_TLS_CERT_FILE, WAVESHIFT_TLS_KEY_FILE, WAVESHIFT_LOOPBACK_HTTP_PORT, and the OpenID
+ * provider's WAVESHIFT_OIDC_ISSUER, WAVESHIFT_KASM_CLIENT_SECRET, WAVESHIFT_KASM_URL. Pure.
  */
 export function controllerEnv(env: NodeJS.ProcessEnv, defaults: { host: string }): ControllerEnv {
   const apiKey = env.WAVESHIFT_API_KEY?.trim();
@@ -42,5 +81,11 @@ export function controllerEnv(env: NodeJS.ProcessEnv, defaults: { host: string }
     port: integer(env, 'PORT', CONTROLLER_PORT, 0, 65535),
     offlineAfterMissedScans: integer(env, 'WAVESHIFT_OFFLINE_AFTER_MISSED_SCANS', 2, 1, 1000),
     dataDir: env.WAVESHIFT_DATA_DIR?.trim() || undefined,
+    tlsCertFile: env.WAVESHIFT_TLS_CERT_FILE?.trim() || undefined,
+    tlsKeyFile: env.WAVESHIFT_TLS_KEY_FILE?.trim() || undefined,
+    loopbackHttpPort: env.WAVESHIFT_LOOPBACK_HTTP_PORT?.trim()
+      ? integer(env, 'WAVESHIFT_LOOPBACK_HTTP_PORT', 0, 0, 65535)
+      : undefined,
+    oidc: oidcEnv(env),
   };
 }

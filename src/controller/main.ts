@@ -1,6 +1,7 @@
 import { controllerEnv } from './config';
 import { startController } from './server';
 import { closeOnSignal } from './shutdown';
+import { readTlsFiles } from './tls-source';
 
 /**
  * Entry of dist/controller.cjs, the single bundled file run by systemd on the controller instance:
@@ -15,7 +16,11 @@ async function run(): Promise<number> {
     process.stderr.write(`waveshift-controller: ${(error as Error).message}\n`);
     return 2;
   }
+  const tls = await readTlsFiles(config.tlsCertFile, config.tlsKeyFile);
   const controller = await startController({
+    tls,
+    loopbackHttpPort: config.loopbackHttpPort,
+    oidc: config.oidc,
     host: config.host,
     port: config.port,
     apiKey: config.apiKey,

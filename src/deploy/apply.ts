@@ -1,6 +1,6 @@
 import { renderAccessServerUserData } from '../access-servers/user-data';
 import { applyAccessServer, launchAccessServer } from '../aws/access-servers';
-import { applyApiKey, applyKasmAdminPassword } from '../aws/api-key';
+import { applyApiKey, applyKasmAdminPassword, applyKasmOidcClientSecret } from '../aws/api-key';
 import type { Change } from '../aws/change';
 import { ACCESS_SERVER_COMPONENT, accessServerComponent, accessServerEipComponent } from '../aws/components';
 import { applyRecord, applyZone } from '../aws/dns';
@@ -24,6 +24,7 @@ import { applySubnet, chooseAvailabilityZone } from '../aws/subnets';
 import { applyVpc } from '../aws/vpc';
 import type { AccessServerRecord, WavectlConfig } from '../config/schema';
 import type { CensusClients, CensusScope, Current } from './census';
+import { applyControllerTls, type TlsRecord } from './controller-tls';
 import { type Facts, matches } from './plan';
 import { installService, type ServiceInstaller } from './services';
 
@@ -44,6 +45,8 @@ export interface ApplyEnv {
   services?: ServiceInstaller;
   /** Called when an access server got a new instance or address: its record must follow. */
   accessServerChanged(record: AccessServerRecord): void;
+  /** Called when the CA or the controller's certificate was made or renewed: wavectl.json records the CA. */
+  tlsChanged(record: TlsRecord): void;
 }
 
 export const AVAILABILITY_ZONE_KEY = 'availability-zone';
@@ -263,6 +266,14 @@ export async function applyStep(step: string, changes: Change[], env: ApplyEnv):
       return applyApiKey(ssm, deployment, change!);
     case 'kasm-admin-password':
       return applyKasmAdminPassword(ssm, deployment, change!);
+    case 'kasm-oidc-client-secret':
+      return applyKasmOidcClientSecret(ssm, deployment, change!);
+    case 'controller-tls': {
+      const privateIp = env.facts['controller-instance']?.privateIp;
+      const { id, record } = await applyControllerTls(ssm, env.config, changes, privateIp);
+      if (record) env.tlsChanged(record);
+      return id;
+    }
     case 'controller-zone':
     case 'kasm-zone':
       return applyZone(

@@ -15,6 +15,7 @@ import { readRouteTables } from '../aws/route-tables';
 import { readSecurityGroups } from '../aws/security-groups';
 import { readBucket } from '../aws/staging-bucket';
 import { readSubnets } from '../aws/subnets';
+import { readControllerCertificate } from '../aws/tls-parameters';
 import { readVpcs } from '../aws/vpc';
 
 export type { FoundResource } from '../aws/found';
@@ -37,6 +38,8 @@ export interface CensusScope {
 export interface Current {
   resources: FoundResource[];
   records: Record<string, Observed | undefined>;
+  /** The controller's TLS certificate (PEM) as stored in SSM: what the TLS step plans renewal from. */
+  controllerCertificatePem?: string;
 }
 
 /**
@@ -47,7 +50,7 @@ export interface Current {
 export async function readDeployment(clients: CensusClients, scope: CensusScope): Promise<Current> {
   const { ec2 } = clients;
   const { deployment } = scope;
-  const [families, zones] = await Promise.all([
+  const [families, zones, controllerCertificatePem] = await Promise.all([
     Promise.all([
       readVpcs(ec2, deployment),
       readSubnets(ec2, deployment),
@@ -62,8 +65,13 @@ export async function readDeployment(clients: CensusClients, scope: CensusScope)
       readBucket(clients.s3, deployment, scope.bucket),
     ]),
     readZones(clients.route53, deployment, scope.region),
+    readControllerCertificate(clients.ssm, deployment),
   ]);
-  return { resources: [...families.flat(), ...zones.zones], records: zones.records };
+  return {
+    resources: [...families.flat(), ...zones.zones],
+    records: zones.records,
+    ...(controllerCertificatePem ? { controllerCertificatePem } : {}),
+  };
 }
 
 /**

@@ -74,6 +74,7 @@ export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] =
   { id: 'access-server-role', needs: [] },
   { id: 'api-key', needs: [] },
   { id: 'kasm-admin-password', needs: [] },
+  { id: 'kasm-oidc-client-secret', needs: [] },
   { id: 'controller-zone', needs: ['vpc'] },
   { id: 'kasm-zone', needs: ['vpc'] },
   {
@@ -90,7 +91,11 @@ export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] =
   },
   { id: 'controller-record', needs: ['controller-zone', 'controller-instance'] },
   { id: 'kasm-record', needs: ['kasm-zone', 'kasm-instance'] },
-  { id: 'controller-service', needs: ['controller-instance', 'staging-bucket', 'api-key'] },
+  { id: 'controller-tls', needs: ['controller-instance'] },
+  {
+    id: 'controller-service',
+    needs: ['controller-instance', 'staging-bucket', 'api-key', 'controller-tls', 'kasm-oidc-client-secret'],
+  },
   { id: 'kasm-service', needs: ['kasm-instance', 'kasm-admin-password'] },
   { id: 'controller-health', needs: ['controller-service', 'controller-record'] },
   { id: 'kasm-health', needs: ['kasm-service', 'kasm-record'] },
@@ -220,6 +225,7 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
           `access server ${record.index} is now ${record.instanceId} at ${record.publicIp}: run \`wavectl access-servers --add 0\` to register it with the controller, then \`wavectl configure-hub\` for its sites`,
         );
       },
+      tlsChanged: (record) => save({ ...config, tls: record }),
     };
     const applied: Change[] = [];
     const health: Partial<Record<string, Health & { id: string }>> = {};
@@ -240,8 +246,7 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
       applied.push(...stepChanges);
       const resourceId = await applyStep(id, stepChanges, env);
       env.ids[id] = resourceId;
-      if (!id.endsWith('-service') && !id.endsWith('-record') && id !== 'access-servers')
-        remember(id, resourceId);
+      if (!/-(service|record|tls)$/.test(id) && id !== 'access-servers') remember(id, resourceId);
       const detail = changeLines(stepChanges).join('; ');
       return { status: stepStatus(stepChanges), id: resourceId, ...(detail ? { detail } : {}) };
     };

@@ -20,6 +20,7 @@ import { desiredSubnet } from '../aws/subnets';
 import { desiredVpc } from '../aws/vpc';
 import type { WavectlConfig } from '../config/schema';
 import type { Current } from './census';
+import { planControllerTls } from './controller-tls';
 
 export type { Change } from '../aws/change';
 
@@ -29,6 +30,8 @@ export interface PlanInput {
   scope: PolicyContext;
   /** The installation fingerprint each service should carry (its bundle and scripts' hash). */
   fingerprints: { controller: string; kasm: string };
+  /** When certificates are judged for renewal (now, unless a test says otherwise). */
+  now?: Date;
 }
 
 /**
@@ -38,6 +41,8 @@ export interface PlanInput {
 interface StepSpec {
   refs: readonly ComponentRef[] | ((config: WavectlConfig) => readonly ComponentRef[]);
   desired(input: PlanInput, ids: Record<string, string>, facts: Facts): readonly Fields[];
+  /** A step whose changes are not a comparison of fields (certificates: their renewal is decided). */
+  plan?(input: PlanInput, current: Current, facts: Facts): Change[];
 }
 
 const refsOf = (spec: StepSpec, config: WavectlConfig) =>
@@ -109,6 +114,10 @@ export const STEP_SPECS: Record<string, StepSpec> = {
   },
   'api-key': { refs: [ref('parameter', COMPONENT.apiKey)], desired: () => one({}) },
   'kasm-admin-password': { refs: [ref('parameter', COMPONENT.kasmAdminPassword)], desired: () => one({}) },
+  'kasm-oidc-client-secret': {
+    refs: [ref('parameter', COMPONENT.kasmOidcClientSecret)],
+    desired: () => one({}),
+  },
   'controller-zone': {
     refs: [ref('hosted-zone', ZONES.controller.component)],
     desired: ({ scope }) => one(desiredZone(scope.deployment)),
@@ -132,6 +141,17 @@ export const STEP_SPECS: Record<string, StepSpec> = {
   'kasm-record': {
     refs: [ref('dns-record', ZONES.kasm.component)],
     desired: (_, __, facts) => one(desiredRecord(facts['kasm-instance']?.privateIp ?? '')),
+  },
+  'controller-tls': {
+    refs: [ref('parameter', COMPONENT.caKey), ref('parameter', COMPONENT.controllerTlsCertificate)],
+    desired: () => [],
+    plan: (input, current, facts) =>
+      planControllerTls(
+        input.config,
+        current,
+        facts['controller-instance']?.privateIp,
+        input.now ?? new Date(),
+      ),
   },
   'controller-service': {
     refs: [ref('service', 'controller')],
@@ -219,6 +239,7 @@ export function planStep(
 ): Change[] {
   const spec = STEP_SPECS[step];
   if (!spec) return [];
+  if (spec.plan) return spec.plan(input, current, facts);
   const desired = spec.desired(input, ids, facts);
   return refsOf(spec, input.config).map((r, i) => planResource(r, matches(current, r)[0], desired[i]!));
 }

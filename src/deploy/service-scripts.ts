@@ -10,6 +10,10 @@ export interface ControllerInstallInputs {
   installScriptKey: string;
   unitKey: string;
   apiKeyParameter: string;
+  /** SSM names of the controller's TLS key and certificate: with them it serves HTTPS on 443. */
+  tlsParameters?: { key: string; certificate: string };
+  /** The OpenID provider's issuer and the SSM name of Kasm's client secret: the controller then serves it. */
+  oidc?: { issuer: string; clientSecretParameter: string };
 }
 
 /** Where the staged files land on the instance; the install script copies the bundle into place from here. */
@@ -36,6 +40,18 @@ export function controllerInstallScript(p: ControllerInstallInputs): string {
     `export WAVESHIFT_API_KEY_PARAMETER=${shellQuote(p.apiKeyParameter)}`,
     `export AWS_REGION=${shellQuote(p.region)}`,
     `export WAVESHIFT_PORT=${CONTROLLER_PORT}`,
+    ...(p.tlsParameters
+      ? [
+          `export WAVESHIFT_TLS_KEY_PARAMETER=${shellQuote(p.tlsParameters.key)}`,
+          `export WAVESHIFT_TLS_CERT_PARAMETER=${shellQuote(p.tlsParameters.certificate)}`,
+        ]
+      : []),
+    ...(p.oidc
+      ? [
+          `export WAVESHIFT_OIDC_ISSUER=${shellQuote(p.oidc.issuer)}`,
+          `export WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER=${shellQuote(p.oidc.clientSecretParameter)}`,
+        ]
+      : []),
     `bash ${STAGING_DIR}/install-controller.sh`,
   ].join('\n');
 }

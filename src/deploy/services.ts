@@ -7,6 +7,7 @@ import { runShellScript } from '../aws/ssm-run';
 import { contentKey, stageObject } from '../aws/staging-bucket';
 import { WavectlError } from '../errors';
 import type { ControllerArtifacts } from './controller-artifacts';
+import { OIDC_ISSUER } from './kasm-oidc';
 import {
   CONTROLLER_HEALTH_SCRIPT,
   controllerInstallScript,
@@ -72,6 +73,11 @@ export async function installService(
       bucket,
       ...keys,
       apiKeyParameter: parameterNames(deployment).apiKey,
+      tlsParameters: {
+        key: parameterNames(deployment).controllerTlsKey,
+        certificate: parameterNames(deployment).controllerTlsCertificate,
+      },
+      oidc: { issuer: OIDC_ISSUER, clientSecretParameter: parameterNames(deployment).kasmOidcClientSecret },
     });
   } else {
     script = kasmScript(deployment, region);

@@ -34,6 +34,8 @@ export interface StatusResult {
   /** In sync and nothing unhealthy (unverified is not unhealthy): what `status` exits 0 on. */
   ok: boolean;
   verdict: StatusVerdict;
+  /** The deployment CA and the controller certificate's expiry, as recorded by `deploy`. */
+  tls: { caFingerprint: string; caExpires: string; controllerCertificateExpires: string | null } | null;
 }
 
 /** status = read all → plan all: drift is every change that is not a keep; plus instance and service health. */
@@ -73,7 +75,9 @@ export async function deploymentStatus(ctx: Context): Promise<StatusResult> {
   const controllerUrl = config.controller.url;
   const [controller, kasm] = await Promise.all([
     controllerUrl
-      ? ctx.io.track('controller health', () => fetchControllerHealth(controllerUrl))
+      ? ctx.io.track('controller health', () =>
+          fetchControllerHealth(controllerUrl, { ca: config.tls?.caCertificate }),
+        )
       : probe('controller'),
     probe('kasm'),
   ]);
@@ -90,6 +94,13 @@ export async function deploymentStatus(ctx: Context): Promise<StatusResult> {
     drift,
     driftLines: changeLines(drift),
     inSync,
+    tls: config.tls
+      ? {
+          caFingerprint: config.tls.caFingerprint,
+          caExpires: config.tls.caExpires,
+          controllerCertificateExpires: config.tls.controllerCertificateExpires ?? null,
+        }
+      : null,
   };
   const verdict = statusVerdict(result);
   return { ...result, ok: verdict.ok, verdict };
@@ -108,6 +119,9 @@ export function renderStatus(s: StatusResult): string {
     health.length > 0 ? renderTable(['instance', 'id', 'state', 'status checks'], health) : 'No instances.',
     `Controller: ${healthText(s.controller)}`,
     `Kasm: ${healthText(s.kasm)}`,
+    s.tls
+      ? `TLS: CA ${s.tls.caFingerprint} (until ${s.tls.caExpires}), controller certificate until ${s.tls.controllerCertificateExpires ?? 'not issued'}`
+      : 'TLS: no deployment CA yet (`wavectl deploy` creates it)',
     s.inSync
       ? 'Drift: none'
       : `Drift (\`wavectl deploy\` repairs it):\n${s.driftLines.map((l) => `  ${l}`).join('\n')}`,

@@ -7,3 +7,5 @@ export const KASM_DNS_NAME = 'kasm.internal';
 /** The controller's HTTP API port. Plain HTTP: from sites it travels inside WireGuard, from wavectl through SSM. */
 export const CONTROLLER_PORT = 8080;
 export const controllerUrlThroughTunnel = `http://${CONTROLLER_DNS_NAME}:${CONTROLLER_PORT}`;
+/** The controller over HTTPS (443, certificate from the deployment CA), once `deploy` has made the CA. */
+export const CONTROLLER_HTTPS_URL = `https://${CONTROLLER_DNS_NAME}`;

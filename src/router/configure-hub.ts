@@ -307,6 +307,7 @@ export async function prepareRouters(
           scannerKey,
           scannerScript,
           scanIntervalMinutes: scanInterval,
+          ca: config.tls && { certificate: config.tls.caCertificate, fingerprint: config.tls.caFingerprint },
         },
       };
     } catch (error) {

@@ -7,7 +7,7 @@ import {
   missingPackages,
   type RouterPlan,
   type RouterPlanInputs,
-  renderScannerConf,
+  scannerConfFor,
 } from './router-plan';
 import { sectionRef, type UciValue } from './uci';
 import type { UciChange } from './uci-plan';
@@ -170,7 +170,7 @@ function scannerDrift(snapshot: RouterSnapshot, plan: RouterPlan, inputs: Router
       repaired: true,
     });
   }
-  const confHash = sha256(renderScannerConf(inputs.tunnel.site, inputs.scannerKey));
+  const confHash = sha256(scannerConfFor(inputs));
   if (snapshot.confHash !== confHash) {
     // Hashes only: the file holds the site's scanner key.
     items.push({

@@ -132,7 +132,7 @@ export function parseSnapshot(text: string): RouterSnapshot {
 
 export interface FileWrite {
   path: string;
-  mode: '0755' | '0600';
+  mode: '0755' | '0644' | '0600';
   content: string;
   /** Shown as this instead of the content (it holds a secret). */
   redacted?: string;

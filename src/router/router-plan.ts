@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { siteCidr } from '../network/address-plan';
-import { controllerUrlThroughTunnel } from '../network/service-names';
+import { CONTROLLER_HTTPS_URL, controllerUrlThroughTunnel } from '../network/service-names';
 import { desiredRouterState, type SiteRouterInputs } from './desired-state';
 import {
   type ApplyInputs,
@@ -34,10 +34,14 @@ export function cronLine(intervalMinutes: number): string {
   return `${minutes} * * * * ${SCANNER_SCRIPT_PATH} ${CRON_MARK}`;
 }
 
+/** Where configure-hub installs the deployment CA on the router (world-readable: it is a certificate). */
+export const ROUTER_CA_PATH = '/etc/waveshift/ca.pem';
+
 export function renderScannerConf(
   site: number,
   scannerKey: string,
   controllerUrl = controllerUrlThroughTunnel,
+  ca?: { fingerprint: string },
 ): string {
   if (!/^[A-Za-z0-9_-]{16,}$/.test(scannerKey)) {
     throw new RangeError(`the scanner key of site ${site} is not a base64url string`);
@@ -49,6 +53,8 @@ export function renderScannerConf(
     `LAN_CIDR=${siteCidr(site)}`,
     `CONTROLLER_URL=${controllerUrl}`,
     `API_KEY=${scannerKey}`,
+    // The fingerprint makes a new CA change this file, so the plan rewrites the CA file with it.
+    ...(ca ? [`# deployment CA ${ca.fingerprint}`, `CA_FILE=${ROUTER_CA_PATH}`] : []),
     '',
   ].join('\n');
 }
@@ -57,6 +63,8 @@ export interface RouterPlanInputs extends SiteRouterInputs {
   scannerScript: string;
   scannerKey: string;
   scanIntervalMinutes: number;
+  /** The deployment CA (PEM) and its fingerprint: the scanner then reports over HTTPS, verified with it. */
+  ca?: { certificate: string; fingerprint: string };
 }
 
 export interface RouterPlan {
@@ -78,6 +86,12 @@ export interface RouterPlan {
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** Pure: what must change on the router, from its snapshot and the site's desired state. */
+/** Pure: the scanner's configuration a site's router should hold (over HTTPS once there is a deployment CA). */
+export const scannerConfFor = (inputs: RouterPlanInputs): string =>
+  inputs.ca
+    ? renderScannerConf(inputs.tunnel.site, inputs.scannerKey, CONTROLLER_HTTPS_URL, inputs.ca)
+    : renderScannerConf(inputs.tunnel.site, inputs.scannerKey);
+
 export function planRouter(snapshot: RouterSnapshot, inputs: RouterPlanInputs): RouterPlan {
   const uci = planUci(snapshot.uci, desiredRouterState(inputs));
   const changes = [...uci.changes];
@@ -89,7 +103,7 @@ export function planRouter(snapshot: RouterSnapshot, inputs: RouterPlanInputs): 
       resource: `file:${SCANNER_SCRIPT_PATH}`,
     });
   }
-  const conf = renderScannerConf(inputs.tunnel.site, inputs.scannerKey);
+  const conf = scannerConfFor(inputs);
   if (snapshot.confHash !== sha256(conf) || snapshot.confMode !== '-rw-------') {
     files.push({
       path: SCANNER_CONF_PATH,
@@ -98,6 +112,10 @@ export function planRouter(snapshot: RouterSnapshot, inputs: RouterPlanInputs): 
       redacted: conf.replace(/^API_KEY=.*$/m, 'API_KEY=<redacted: scanner key from SSM>'),
     });
     changes.push({ action: snapshot.confHash ? 'update' : 'create', resource: `file:${SCANNER_CONF_PATH}` });
+    if (inputs.ca) {
+      files.push({ path: ROUTER_CA_PATH, mode: '0644', content: inputs.ca.certificate });
+      changes.push({ action: 'update', resource: `file:${ROUTER_CA_PATH}` });
+    }
   }
   const line = cronLine(inputs.scanIntervalMinutes);
   const writeCron = snapshot.cronLine !== line;

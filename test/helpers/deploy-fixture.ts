@@ -195,5 +195,9 @@ export const FULL_DEPLOYMENT: Record<string, number> = {
   'instance/kasm': 1,
   'parameter/api-key': 1,
   'parameter/kasm/admin-password': 1,
+  'parameter/tls/ca-key': 1,
+  'parameter/tls/controller-key': 1,
+  'parameter/tls/controller-certificate': 1,
+  'parameter/kasm/oidc-client-secret': 1,
   'bucket/staging': 1,
 };

@@ -3,8 +3,10 @@ import type { Context } from '../../context';
 import { ConfigError, ControllerError, UsageError, WavectlError } from '../../errors';
 import { CONTROLLER_PORT } from '../../network/service-names';
 import { apiKeyProblem } from '../auth/api-key-policy';
+import { ControllerConfigError, oidcEnv } from '../config';
 import { DEFAULT_DATA_DIR, startController } from '../server';
 import { closeOnSignal } from '../shutdown';
+import { readTlsFiles, type ServingTls, TlsSourceError } from '../tls-source';
 
 export interface ServeOptions {
   host?: string;
@@ -12,11 +14,17 @@ export interface ServeOptions {
   dataDir?: string;
   apiKeyFromSsm?: boolean;
   offlineAfter?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Serve HTTPS with a certificate issued now from the deployment CA (its key read from SSM). */
+  tls?: boolean;
 }
 
 export interface ServeResult {
   url: string;
   database: 'embedded' | 'external';
+  /** Where the served certificate came from (none: plain HTTP). */
+  tls: 'none' | 'files' | 'deployment-ca';
   dataDir: string | null;
 }
 
@@ -68,6 +76,52 @@ async function apiKeyFromSsm(ctx: Context): Promise<string> {
   }
 }
 
+/** --tls-cert/--tls-key files, or with --tls a certificate for the listening host issued from the deployment CA. */
+async function servingTls(ctx: Context, options: ServeOptions): Promise<ServingTls | undefined> {
+  if (options.tls && (options.tlsCert || options.tlsKey))
+    throw new UsageError('--tls issues a certificate itself: give it, or --tls-cert and --tls-key, not both');
+  if (!options.tls) {
+    try {
+      return await readTlsFiles(
+        options.tlsCert && resolve(ctx.options.dir, options.tlsCert),
+        options.tlsKey && resolve(ctx.options.dir, options.tlsKey),
+      );
+    } catch (error) {
+      if (error instanceof TlsSourceError) throw new UsageError(error.message, { cause: error });
+      throw new ConfigError(`cannot read the TLS files: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const config = await ctx.loadConfig();
+  if (!config.tls)
+    throw new ConfigError('no deployment CA recorded in wavectl.json: run `wavectl deploy` first');
+  const [{ readStoredTls }, { issueServerCertificate }] = await Promise.all([
+    import('../../aws/tls-parameters'),
+    import('../../tls/certificates'),
+  ]);
+  const stored = await readStoredTls(await (await ctx.aws()).ssm(), config.name);
+  if (!stored.caKeyPem) throw new ConfigError('the deployment CA key is not in SSM: run `wavectl deploy`');
+  const host = options.host ?? '127.0.0.1';
+  const isIp = /^[\d.]+$|:/.test(host);
+  return issueServerCertificate(
+    { certificatePem: config.tls.caCertificate, keyPem: stored.caKeyPem },
+    {
+      names: ['waveshift.internal', 'localhost', ...(isIp ? [] : [host])],
+      ips: isIp ? [host] : ['127.0.0.1'],
+    },
+    new Date(),
+  );
+}
+
+/** The OpenID provider from WAVESHIFT_OIDC_ISSUER and WAVESHIFT_KASM_CLIENT_SECRET, as on the instance. */
+function openIdProvider(ctx: Context) {
+  try {
+    return oidcEnv(ctx.env);
+  } catch (error) {
+    if (error instanceof ControllerConfigError) throw new ConfigError(error.message, { cause: error });
+    throw error;
+  }
+}
+
 /** `wavectl controller serve`: the controller in the foreground until SIGINT/SIGTERM/SIGHUP. */
 export async function serveController(ctx: Context, options: ServeOptions): Promise<void> {
   const listenPort = port(options.port);
@@ -80,6 +134,8 @@ export async function serveController(ctx: Context, options: ServeOptions): Prom
   if (keyProblem || !apiKey) {
     throw new ConfigError(apiKey ? keyProblem! : `${keyProblem} (set it, or pass --api-key-from-ssm)`);
   }
+  const tls = await servingTls(ctx, options);
+  const oidc = openIdProvider(ctx);
   const databaseUrl = ctx.env.DATABASE_URL?.trim() || undefined;
   const dataDir = databaseUrl ? undefined : resolve(ctx.options.dir, options.dataDir ?? DEFAULT_DATA_DIR);
   const controller = await ctx.io
@@ -93,6 +149,8 @@ export async function serveController(ctx: Context, options: ServeOptions): Prom
           databaseUrl,
           dataDir,
           offlineAfterMissedScans,
+          tls,
+          oidc,
           // Request logs go to stderr (stdout holds the result); quiet unless --verbose.
           logger: { level: ctx.options.verbose ? 'info' : 'warn', stream: ctx.stderr },
         }),
@@ -106,7 +164,12 @@ export async function serveController(ctx: Context, options: ServeOptions): Prom
       });
     });
   ctx.io.result<ServeResult>(
-    { url: controller.url, database: databaseUrl ? 'external' : 'embedded', dataDir: dataDir ?? null },
+    {
+      url: controller.url,
+      database: databaseUrl ? 'external' : 'embedded',
+      dataDir: dataDir ?? null,
+      tls: options.tls ? 'deployment-ca' : tls ? 'files' : 'none',
+    },
     (r) => `controller listening on ${r.url} (Ctrl-C stops it)`,
   );
   const stopped = closeOnSignal(controller.close, (signal) =>

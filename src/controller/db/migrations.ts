@@ -176,4 +176,35 @@ create trigger devices_events_update after update on devices
   for each statement execute function device_events_after_update();
 `,
   },
+  {
+    version: 3,
+    name: 'OpenID Connect provider state',
+    sql: `
+-- Everything oidc-provider persists (sessions, interactions, grants, codes, tokens), one row per object.
+-- account_id lets a user's disabling end their sessions and refresh tokens in one statement.
+create table oidc_payloads (
+  kind text not null,
+  id text not null,
+  payload jsonb not null,
+  grant_id text,
+  uid text,
+  user_code text,
+  account_id text,
+  expires_at timestamptz,
+  primary key (kind, id)
+);
+create index oidc_payloads_grant_id_idx on oidc_payloads (grant_id);
+create index oidc_payloads_uid_idx on oidc_payloads (uid);
+create index oidc_payloads_account_id_idx on oidc_payloads (account_id);
+create index oidc_payloads_expires_at_idx on oidc_payloads (expires_at);
+
+-- The provider's signing keys (private JWKs) and cookie keys, made on first start; one row.
+create table oidc_keys (
+  id smallint primary key check (id = 1),
+  jwks jsonb not null,
+  cookie_keys jsonb not null,
+  created_at timestamptz not null default now()
+);
+`,
+  },
 ];

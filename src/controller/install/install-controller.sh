@@ -8,6 +8,11 @@
 #   AWS_REGION                     region of that parameter
 #   WAVESHIFT_PORT                 optional, default 8080
 #   WAVESHIFT_UNIT_FILE            optional, a waveshift-controller.service to install instead of the copy below
+#   WAVESHIFT_TLS_KEY_PARAMETER    optional, SSM SecureString of the controller's TLS key (PEM); with
+#   WAVESHIFT_TLS_CERT_PARAMETER   its certificate's parameter, the controller serves HTTPS on 443 and
+#                                  plain HTTP on 127.0.0.1:WAVESHIFT_PORT only (health probe, SSM relay)
+#   WAVESHIFT_OIDC_ISSUER          optional, with WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER (SSM SecureString of
+#                                  Kasm's client secret): the controller is the OpenID provider under it
 #
 # The API key never appears in a command line, in this script's output or in SSM's command parameters: it
 # goes from Parameter Store straight into two root-only files.
@@ -99,12 +104,42 @@ write_secret_file() {
   chmod 600 "$temp"
   mv -f "$temp" "$target"
 }
+# TLS: key and certificate from Parameter Store into root-only files; systemd hands them to the service
+# (LoadCredential), which runs unprivileged and binds 443 with CAP_NET_BIND_SERVICE only.
+LISTEN_ENV="PORT=$PORT"
+if [ -n "${WAVESHIFT_TLS_KEY_PARAMETER:-}" ] && [ -n "${WAVESHIFT_TLS_CERT_PARAMETER:-}" ]; then
+  ssm_value() {
+    aws ssm get-parameter --with-decryption --name "$1" --region "$AWS_REGION" --query Parameter.Value --output text
+  }
+  ssm_value "$WAVESHIFT_TLS_KEY_PARAMETER" | write_secret_file "$CONFIG_DIR/tls-key.pem"
+  ssm_value "$WAVESHIFT_TLS_CERT_PARAMETER" | write_secret_file "$CONFIG_DIR/tls-cert.pem"
+  grep -q 'BEGIN CERTIFICATE' "$CONFIG_DIR/tls-cert.pem" || { log "no certificate in $WAVESHIFT_TLS_CERT_PARAMETER"; exit 1; }
+  CREDENTIALS="/run/credentials/$UNIT.service"
+  LISTEN_ENV="PORT=443
+WAVESHIFT_LOOPBACK_HTTP_PORT=$PORT
+WAVESHIFT_TLS_CERT_FILE=$CREDENTIALS/tls-cert
+WAVESHIFT_TLS_KEY_FILE=$CREDENTIALS/tls-key"
+fi
+OIDC_ENV=""
+if [ -n "${WAVESHIFT_OIDC_ISSUER:-}" ] && [ -n "${WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER:-}" ]; then
+  KASM_SECRET="$(aws ssm get-parameter --with-decryption --name "$WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER" \
+    --region "$AWS_REGION" --query Parameter.Value --output text)"
+  if [ -z "$KASM_SECRET" ] || [ "$KASM_SECRET" = "None" ]; then
+    log "SSM parameter $WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER is empty"
+    exit 1
+  fi
+  OIDC_ENV="WAVESHIFT_OIDC_ISSUER=$WAVESHIFT_OIDC_ISSUER
+WAVESHIFT_KASM_CLIENT_SECRET=$KASM_SECRET"
+  unset KASM_SECRET
+fi
 write_secret_file "$CONFIG_DIR/controller.env" <<ENV
 WAVESHIFT_API_KEY=$API_KEY
 DATABASE_URL=postgresql://$APP_USER@/$DB_NAME?host=/run/postgresql
-PORT=$PORT
+$LISTEN_ENV
+$OIDC_ENV
 HOST=0.0.0.0
 ENV
+unset OIDC_ENV
 # For relay commands on this instance: curl -H @/etc/waveshift/api-key-header http://127.0.0.1:8080/...
 write_secret_file "$CONFIG_DIR/api-key-header" <<HEADER
 X-API-Key: $API_KEY
@@ -131,6 +166,11 @@ Group=waveshift
 # WAVESHIFT_API_KEY, DATABASE_URL, PORT (mode 600, read by systemd before it drops privileges).
 EnvironmentFile=/etc/waveshift/controller.env
 Environment=NODE_ENV=production
+# The TLS key and certificate (root-only files) as credentials the unprivileged service can read.
+LoadCredential=tls-key:/etc/waveshift/tls-key.pem
+LoadCredential=tls-cert:/etc/waveshift/tls-cert.pem
+# HTTPS on 443 without root.
+AmbientCapabilities=CAP_NET_BIND_SERVICE
 ExecStart=/opt/waveshift/node /opt/waveshift/controller.cjs
 # SIGTERM: the controller stops accepting, finishes requests in flight, closes its pool, exits.
 KillSignal=SIGTERM

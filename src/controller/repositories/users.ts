@@ -81,6 +81,7 @@ export async function updateUser(
 }
 
 export async function deleteUser(db: PoolClient, id: number): Promise<boolean> {
+  await db.query('delete from oidc_payloads where account_id = $1', [String(id)]);
   const { rowCount } = await db.query('delete from users where id = $1', [id]);
   return (rowCount ?? 0) > 0;
 }
@@ -135,11 +136,15 @@ export async function deleteSession(db: Pool | PoolClient, tokenHash: string): P
   return rows[0]?.user_id;
 }
 
+/** Ends every session of a user: API sessions, and the OpenID provider's sessions, grants and tokens. */
 export async function deleteSessionsOf(db: PoolClient, userId: number): Promise<void> {
   await db.query('delete from sessions where user_id = $1', [userId]);
+  await db.query('delete from oidc_payloads where account_id = $1', [String(userId)]);
 }
 
 export async function purgeExpiredSessions(db: Pool): Promise<number> {
   const { rowCount } = await db.query('delete from sessions where expires_at <= now()');
-  return rowCount ?? 0;
+  // The OpenID provider's expired codes, tokens, sessions and interactions go with them.
+  const oidc = await db.query('delete from oidc_payloads where expires_at <= now()');
+  return (rowCount ?? 0) + (oidc.rowCount ?? 0);
 }

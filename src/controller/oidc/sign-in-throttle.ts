@@ -1,0 +1,20 @@
+import type { Pool } from 'pg';
+
+/** After this many failed sign-ins naming one user within the window, that user's sign-in waits. */
+export const USER_FAILURE_LIMIT = 10;
+export const USER_FAILURE_WINDOW_MINUTES = 15;
+
+/**
+ * Per-user brake on password guessing, counted from the audit log (every failure is recorded there anyway),
+ * so it holds across restarts and across the addresses an attacker rotates through; the per-address limit
+ * is the rate limiter's.
+ */
+export async function userSignInBlocked(db: Pool, target: string): Promise<boolean> {
+  const { rows } = await db.query<{ failures: string }>(
+    `select count(*) as failures from audit_log
+     where action = 'oidc.login-failed' and target = $1
+       and at > now() - make_interval(mins => $2)`,
+    [target, USER_FAILURE_WINDOW_MINUTES],
+  );
+  return Number(rows[0]?.failures ?? 0) >= USER_FAILURE_LIMIT;
+}

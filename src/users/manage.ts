@@ -1,0 +1,118 @@
+import type { Context } from '../context';
+import type { ControllerClient } from '../controller-client/client';
+import type { User } from '../controller-client/user-types';
+import { ControllerError, UsageError } from '../errors';
+import { renderTable } from '../io/output';
+import { obtainPassword, type PasswordSource } from './password-source';
+
+export interface UserResult {
+  action: 'added' | 'shown' | 'disabled' | 'enabled' | 'removed' | 'password-reset';
+  user: User;
+  /** Only when wavectl generated the password: shown this once, never stored. */
+  generatedPassword?: string;
+}
+
+async function client(ctx: Context): Promise<ControllerClient> {
+  const { connectController } = await import('../controller-client/connect');
+  return connectController(ctx);
+}
+
+function requireConfidential(controller: ControllerClient): void {
+  if (!controller.transport.confidential) {
+    throw new ControllerError(
+      `a password cannot travel through ${controller.transport.description}: SSM keeps command parameters in its history. Set controller.url (https://waveshift.internal over the VPN, with the deployment CA) and run this again`,
+    );
+  }
+}
+
+async function find(controller: ControllerClient, username: string): Promise<User> {
+  const users = await controller.listUsers();
+  const user = users.find((u) => u.username.toLowerCase() === username.toLowerCase());
+  if (!user) throw new UsageError(`no user ${username} (see \`wavectl users list\`)`);
+  return user;
+}
+
+export async function listUsers(ctx: Context): Promise<{ users: User[] }> {
+  return { users: await (await client(ctx)).listUsers() };
+}
+
+export async function showUser(ctx: Context, username: string): Promise<UserResult> {
+  return { action: 'shown', user: await find(await client(ctx), username) };
+}
+
+export async function addUser(
+  ctx: Context,
+  input: { username: string; role: User['role']; displayName?: string; passwordSource: PasswordSource },
+): Promise<UserResult> {
+  const controller = await client(ctx);
+  requireConfidential(controller);
+  const { password, generated } = await obtainPassword(ctx, input.passwordSource);
+  const user = await controller.createUser({
+    username: input.username,
+    password,
+    role: input.role,
+    displayName: input.displayName ?? null,
+  });
+  return { action: 'added', user, ...(generated ? { generatedPassword: password } : {}) };
+}
+
+export async function resetPassword(
+  ctx: Context,
+  username: string,
+  passwordSource: PasswordSource,
+): Promise<UserResult> {
+  const controller = await client(ctx);
+  requireConfidential(controller);
+  const user = await find(controller, username);
+  const { password, generated } = await obtainPassword(ctx, passwordSource);
+  const changed = await controller.updateUser(user.id, { password });
+  return { action: 'password-reset', user: changed, ...(generated ? { generatedPassword: password } : {}) };
+}
+
+/** Disabling ends the user's sessions, sign-ins and refresh tokens (the controller does it in one transaction). */
+export async function setDisabled(ctx: Context, username: string, disabled: boolean): Promise<UserResult> {
+  const controller = await client(ctx);
+  const user = await find(controller, username);
+  const changed = await controller.updateUser(user.id, { disabled });
+  return { action: disabled ? 'disabled' : 'enabled', user: changed };
+}
+
+export async function removeUser(ctx: Context, username: string): Promise<UserResult> {
+  const controller = await client(ctx);
+  const user = await find(controller, username);
+  await ctx.confirm(
+    `Remove user ${user.username} and end their sessions?`,
+    user.username,
+    `remove user ${user.username}`,
+  );
+  await controller.deleteUser(user.id);
+  return { action: 'removed', user };
+}
+
+export function renderUserList(result: { users: User[] }): string {
+  if (result.users.length === 0) return 'No users. Add one with `wavectl users add <name>`.';
+  return renderTable(
+    ['user', 'name', 'role', 'state', 'created'],
+    result.users.map((u) => [
+      u.username,
+      u.displayName ?? '',
+      u.role,
+      u.disabled ? 'disabled' : 'active',
+      u.createdAt,
+    ]),
+  );
+}
+
+export function renderUserResult(result: UserResult): string {
+  const u = result.user;
+  const lines = [
+    result.action === 'shown'
+      ? `${u.username}: ${u.role}, ${u.disabled ? 'disabled' : 'active'}${u.displayName ? ` (${u.displayName})` : ''}, created ${u.createdAt}, changed ${u.updatedAt}`
+      : `User ${u.username} ${result.action.replace('-', ' ')}.`,
+  ];
+  if (result.action === 'disabled') lines.push('Their sessions, sign-ins and refresh tokens are ended.');
+  if (result.generatedPassword) {
+    lines.push(`Password (shown once, not stored anywhere by wavectl): ${result.generatedPassword}`);
+  }
+  return lines.join('\n');
+}
