@@ -9,7 +9,13 @@ import { AwsError } from '../errors';
 import type { Change, Fields } from './change';
 import { accessServerComponent, accessServerEipComponent } from './components';
 import type { FoundResource } from './found';
-import { applyInstance, type FoundInstance, listInstances, runInstancesInput } from './instances';
+import {
+  applyInstance,
+  type FoundInstance,
+  type LaunchSpec,
+  listInstances,
+  runInstancesInput,
+} from './instances';
 import { allocateAddress, readAddresses, removeAddress } from './nat-gateway';
 import { retryNotFound } from './not-found';
 import { ignoreMissing, retryWhileInUse } from './removal';
@@ -22,20 +28,8 @@ export const desiredAccessServer = (): Fields => ({ state: 'running', sourceDest
 /** Pure: its Elastic IP is associated with it (the sites' routers dial that address). */
 export const desiredAccessServerAddress = (instanceId: string): Fields => ({ associatedWith: instanceId });
 
-export interface LaunchAccessServer {
-  deployment: string;
-  component: string;
-  imageId: string;
-  rootDeviceName: string;
-  /** The image's snapshot size: the root volume is never smaller. */
-  rootVolumeGb?: number;
-  instanceType: string;
-  subnetId: string;
-  securityGroupId: string;
-  instanceProfileName: string;
-  vpcId: string;
-  userData: string;
-}
+/** An instance launch (see LaunchSpec) with the access server's fixed 8 GB root and its user data. */
+export type LaunchAccessServer = Omit<LaunchSpec, 'volumeGb' | 'extraTags'> & { userData: string };
 
 /** Launches an access server with its user data; a new instance profile may need seconds to be usable. */
 export async function launchAccessServer(
