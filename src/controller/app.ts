@@ -165,6 +165,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.oidc) {
     await app.register(oidcSignInRoutes, {
       rateLimit: options.authRateLimit ?? { max: 10, timeWindowMs: 60_000 },
+      upstream: options.oidc.upstream,
     });
   }
   app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());

@@ -1,6 +1,7 @@
 import { CONTROLLER_PORT } from '../network/service-names';
 import { apiKeyProblem } from './auth/api-key-policy';
 import type { OidcOptions } from './oidc/provider';
+import type { UpstreamOptions } from './oidc/upstream';
 
 /** The controller's settings from its environment (systemd's EnvironmentFile on EC2, the shell locally). */
 export interface ControllerEnv {
@@ -35,7 +36,9 @@ export function oidcEnv(env: NodeJS.ProcessEnv): OidcOptions | undefined {
     );
   }
   const kasm = (env.WAVESHIFT_KASM_URL?.trim() || 'https://kasm.internal').replace(/\/+$/, '');
+  const upstream = upstreamEnv(env);
   return {
+    ...(upstream ? { upstream } : {}),
     issuer,
     clients: [
       {
@@ -49,6 +52,65 @@ export function oidcEnv(env: NodeJS.ProcessEnv): OidcOptions | undefined {
 }
 
 export class ControllerConfigError extends Error {}
+
+/**
+ * The upstream identity provider, when WAVESHIFT_UPSTREAM_ISSUER is set: WAVESHIFT_UPSTREAM_CLIENT_ID,
+ * WAVESHIFT_IDP_CLIENT_SECRET, and optionally WAVESHIFT_UPSTREAM_GROUPS_CLAIM (default groups),
+ * WAVESHIFT_UPSTREAM_GROUP_MAP (JSON object, upstream group → Waveshift group), WAVESHIFT_UPSTREAM_ADMIN_GROUPS
+ * (comma-separated), WAVESHIFT_UPSTREAM_EMAIL_DOMAIN and WAVESHIFT_UPSTREAM_CA_FILE. Pure.
+ */
+export function upstreamEnv(env: NodeJS.ProcessEnv): UpstreamOptions | undefined {
+  const issuer = env.WAVESHIFT_UPSTREAM_ISSUER?.trim();
+  if (!issuer) return undefined;
+  if (!/^https:\/\/[^/]+(\/.*)?$/.test(issuer)) {
+    throw new ControllerConfigError('WAVESHIFT_UPSTREAM_ISSUER must be an https:// URL');
+  }
+  const clientId = env.WAVESHIFT_UPSTREAM_CLIENT_ID?.trim();
+  if (!clientId)
+    throw new ControllerConfigError('WAVESHIFT_UPSTREAM_CLIENT_ID must be set with an upstream issuer');
+  const clientSecret = env.WAVESHIFT_IDP_CLIENT_SECRET?.trim();
+  if (!clientSecret) {
+    throw new ControllerConfigError('WAVESHIFT_IDP_CLIENT_SECRET must be set with an upstream issuer');
+  }
+  let groupMap: Record<string, string> = {};
+  const mapText = env.WAVESHIFT_UPSTREAM_GROUP_MAP?.trim();
+  if (mapText) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(mapText);
+    } catch {
+      parsed = undefined;
+    }
+    const valid =
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      !Array.isArray(parsed) &&
+      Object.values(parsed).every((v) => typeof v === 'string' && v !== '');
+    if (!valid) {
+      throw new ControllerConfigError(
+        'WAVESHIFT_UPSTREAM_GROUP_MAP must be a JSON object of upstream group → Waveshift group names',
+      );
+    }
+    groupMap = parsed as Record<string, string>;
+  }
+  const list = (text: string | undefined) =>
+    (text ?? '')
+      .split(',')
+      .map((g) => g.trim())
+      .filter(Boolean);
+  const emailDomain = env.WAVESHIFT_UPSTREAM_EMAIL_DOMAIN?.trim();
+  const caFile = env.WAVESHIFT_UPSTREAM_CA_FILE?.trim();
+  return {
+    issuer,
+    clientId,
+    clientSecret,
+    groupsClaim: env.WAVESHIFT_UPSTREAM_GROUPS_CLAIM?.trim() || 'groups',
+    groupMap,
+    adminGroups: list(env.WAVESHIFT_UPSTREAM_ADMIN_GROUPS),
+    ...(emailDomain ? { allowedEmailDomain: emailDomain } : {}),
+    ...(caFile ? { caFile } : {}),
+  };
+}
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];

@@ -27,9 +27,19 @@ export async function hashPassword(password: string): Promise<string> {
   );
 }
 
+/**
+ * What a user signed in by the upstream identity provider has instead of a hash: not a scrypt hash, so no
+ * password verifies against it.
+ */
+export const NO_LOCAL_PASSWORD = '!upstream';
+
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split('$');
-  if (scheme !== 'scrypt' || !salt || !hash) return false;
+  if (scheme !== 'scrypt' || !salt || !hash) {
+    // As long as a real check: a quick refusal would tell which user names belong to upstream users.
+    await verifyPassword(password, await DECOY_HASH_PROMISE());
+    return false;
+  }
   const expected = Buffer.from(hash, 'base64url');
   const key = await derive(password, Buffer.from(salt, 'base64url'), {
     N: Number(n),

@@ -236,4 +236,18 @@ create table group_members (
 create index group_members_user_id_idx on group_members (user_id);
 `,
   },
+  {
+    version: 5,
+    name: 'users from an upstream identity provider',
+    sql: `
+-- A user the upstream OpenID provider vouches for is found again by (issuer, subject), never by name: the
+-- upstream may rename them, and a local user of the same name must not be taken over. Such users have no
+-- password here: password_hash holds a marker that no password verifies against.
+alter table users add column upstream_issuer text, add column upstream_subject text;
+alter table users add constraint users_upstream_identity_check
+  check ((upstream_issuer is null) = (upstream_subject is null));
+create unique index users_upstream_identity_key on users (upstream_issuer, upstream_subject)
+  where upstream_issuer is not null;
+`,
+  },
 ];

@@ -8,11 +8,14 @@ import { findLogin } from '../repositories/users';
 import { loginPage } from './pages';
 import { createProvider, INTERACTION_PATH, OIDC_ROUTES, type OidcOptions } from './provider';
 import { USER_FAILURE_WINDOW_MINUTES, userSignInBlocked } from './sign-in-throttle';
+import { upstreamSignIn } from './upstream-routes';
 
 export interface OidcPluginOptions extends OidcOptions {
   /** Sign-in attempts per client address and window (brute-force brake), as for /auth/login. */
   rateLimit: { max: number; timeWindowMs: number };
 }
+
+type SignInOptions = Pick<OidcPluginOptions, 'rateLimit' | 'upstream'>;
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -56,17 +59,16 @@ export const oidcProviderPlugin = fp(providerPlugin, { name: 'oidc', dependencie
  * The sign-in page. Registered after the rate limiter (it applies to routes defined after it): logins are
  * limited per client address like /auth/login.
  */
-export const oidcSignInRoutes: FastifyPluginAsync<Pick<OidcPluginOptions, 'rateLimit'>> = async (
-  app,
-  options,
-) => {
+export const oidcSignInRoutes: FastifyPluginAsync<SignInOptions> = async (app, options) => {
   const { provider, mountPath } = app.oidc;
+  const upstream = options.upstream && upstreamSignIn(app, options.upstream, app.oidc);
   await app.register(async (scope) => {
     scope.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
     const rateLimit = { max: options.rateLimit.max, timeWindow: options.rateLimit.timeWindowMs };
     const base = `${mountPath}${INTERACTION_PATH}`;
+    upstream?.register(scope, rateLimit);
     const uidParams = {
       type: 'object',
       required: ['uid'],
@@ -99,6 +101,8 @@ export const oidcSignInRoutes: FastifyPluginAsync<Pick<OidcPluginOptions, 'rateL
       async (request, reply) => {
         const details = await provider.interactionDetails(request.raw, reply.raw);
         if (details.prompt.name === 'login') {
+          if (upstream)
+            return upstream.redirect(request, reply, details.uid, String(details.params.client_id));
           return reply
             .type('text/html; charset=utf-8')
             .header('cache-control', 'no-store')
@@ -127,6 +131,9 @@ export const oidcSignInRoutes: FastifyPluginAsync<Pick<OidcPluginOptions, 'rateL
         },
       },
       async (request, reply) => {
+        // With an upstream provider, it alone vouches for users: no password is taken here.
+        if (upstream)
+          return reply.code(404).send({ error: 'Not Found', message: 'sign in at the identity provider' });
         const details = await provider.interactionDetails(request.raw, reply.raw);
         const { username = '', password = '' } = request.body;
         const login = await findLogin(app.db, username);

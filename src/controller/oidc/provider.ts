@@ -5,6 +5,7 @@ import { postgresAdapter } from './adapter';
 import { claimsOf } from './claims';
 import { loadProviderKeys } from './keys';
 import { errorPage, loggedOutPage, logoutPage } from './pages';
+import type { UpstreamOptions } from './upstream';
 
 /** A relying party of the provider (Kasm): its secret comes from SSM through the controller's environment. */
 export interface OidcClient {
@@ -18,6 +19,8 @@ export interface OidcOptions {
   /** https://waveshift.internal/auth in a deployment. */
   issuer: string;
   clients: OidcClient[];
+  /** Sign-in delegated to this upstream provider instead of the controller's password form. */
+  upstream?: UpstreamOptions;
 }
 
 /** Where the provider's own routes live under the issuer; /auth/login etc. stay the session API's. */

@@ -12,9 +12,9 @@ export interface User {
   updatedAt: string;
 }
 
-const COLUMNS = 'id, username, display_name, role, disabled, created_at, updated_at';
+export const USER_COLUMNS = 'id, username, display_name, role, disabled, created_at, updated_at';
 
-function toUser(r: Record<string, unknown>): User {
+export function toUser(r: Record<string, unknown>): User {
   return {
     id: r.id as number,
     username: r.username as string,
@@ -27,12 +27,12 @@ function toUser(r: Record<string, unknown>): User {
 }
 
 export async function listUsers(db: Pool): Promise<User[]> {
-  const { rows } = await db.query(`select ${COLUMNS} from users order by id`);
+  const { rows } = await db.query(`select ${USER_COLUMNS} from users order by id`);
   return rows.map(toUser);
 }
 
 export async function getUser(db: Pool | PoolClient, id: number): Promise<User | undefined> {
-  const { rows } = await db.query(`select ${COLUMNS} from users where id = $1`, [id]);
+  const { rows } = await db.query(`select ${USER_COLUMNS} from users where id = $1`, [id]);
   return rows[0] ? toUser(rows[0]) : undefined;
 }
 
@@ -42,7 +42,7 @@ export async function createUser(
 ): Promise<User> {
   const { rows } = await db.query(
     `insert into users (username, display_name, role, password_hash) values ($1, $2, $3, $4)
-     returning ${COLUMNS}`,
+     returning ${USER_COLUMNS}`,
     [user.username, user.displayName, user.role, user.passwordHash],
   );
   return toUser(rows[0]);
@@ -67,7 +67,7 @@ export async function updateUser(
        disabled = coalesce($5, disabled),
        password_hash = coalesce($6, password_hash),
        updated_at = now()
-     where id = $1 returning ${COLUMNS}`,
+     where id = $1 returning ${USER_COLUMNS}`,
     [
       id,
       changes.displayName !== undefined,
@@ -92,7 +92,7 @@ export async function findLogin(
   username: string,
 ): Promise<{ user: User; passwordHash: string } | undefined> {
   const { rows } = await db.query(
-    `select ${COLUMNS}, password_hash from users where lower(username) = lower($1)`,
+    `select ${USER_COLUMNS}, password_hash from users where lower(username) = lower($1)`,
     [username],
   );
   return rows[0] ? { user: toUser(rows[0]), passwordHash: rows[0].password_hash } : undefined;
