@@ -15,7 +15,21 @@ describe('wavectl config validate', () => {
 
   it('accepts what init wrote', async () => {
     await runCli(
-      ['init', '--identity-provider', 'okta', '--profile', 'p', '--region', 'us-east-2', '--name', 'ok'],
+      [
+        'init',
+        '--identity-provider',
+        'okta',
+        '--issuer-url',
+        'https://ok.okta.com',
+        '--client-id',
+        '0oa1',
+        '--profile',
+        'p',
+        '--region',
+        'us-east-2',
+        '--name',
+        'ok',
+      ],
       { cwd: tmp.path },
     );
     const run = await runCli(['config', 'validate', '--json'], { cwd: tmp.path });

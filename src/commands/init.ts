@@ -6,7 +6,15 @@ export const initCommand: CommandDefinition = {
     program
       .command('init')
       .description('write wavectl.json for a new deployment in --dir')
-      .option('--identity-provider <name>', 'local, okta, azure-ad, google, keycloak or auth0')
+      .option(
+        '--identity-provider <name>',
+        'local, or an upstream OpenID provider: okta, azure-ad, google, keycloak, auth0 or oidc',
+      )
+      .option('--issuer-url <url>', 'upstream provider: its issuer, e.g. https://acme.okta.com')
+      .option('--client-id <id>', 'upstream provider: the client id Waveshift is registered with')
+      .option('--groups-claim <claim>', 'upstream provider: the claim listing groups (default groups)')
+      .option('--allowed-email-domain <domain>', 'upstream provider: admit only this email domain')
+      .option('--upstream-ca-file <pem>', 'upstream provider: a CA to trust for a private provider')
       .option('--profile <aws-profile>', 'AWS named profile')
       .option('--region <region>', 'AWS region, e.g. us-east-1')
       .option('--name <deployment>', 'deployment name [a-z0-9-]{1,32} (default: from the directory name)')

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 
 import type { Context } from '../context';
 import { ConfigError, UsageError } from '../errors';
@@ -9,7 +10,13 @@ import { configPath, problemsOf, readConfigDocument, serializeConfig } from './f
 import { profileDefined, profileFiles } from './profile-files';
 import { describeRecords } from './records';
 import { assertKnownRegion } from './regions';
-import { configJsonSchema, IDENTITY_PROVIDERS, type WavectlConfig, WavectlConfigSchema } from './schema';
+import {
+  configJsonSchema,
+  IDENTITY_PROVIDERS,
+  IDP_CLIENT_SECRET_ENV,
+  type WavectlConfig,
+  WavectlConfigSchema,
+} from './schema';
 
 export interface InitOptions {
   identityProvider?: string;
@@ -21,6 +28,14 @@ export interface InitOptions {
   kasmInstanceType?: string;
   accessServerInstanceType?: string;
   controllerUrl?: string;
+  /** The upstream OpenID provider (identity providers other than local). */
+  issuerUrl?: string;
+  clientId?: string;
+  groupsClaim?: string;
+  allowedEmailDomain?: string;
+  /** A PEM file of the upstream's CA (a private provider); read by initDeployment into `upstreamCa`. */
+  upstreamCaFile?: string;
+  upstreamCa?: string;
 }
 
 /** A deployment name from a directory name: `~/Waveshift US` → `waveshift-us`. */
@@ -42,7 +57,47 @@ const OPTION_OF_PATH: Record<string, string> = {
   'instances.kasm.type': '--kasm-instance-type',
   'instances.accessServer.type': '--access-server-instance-type',
   'controller.url': '--controller-url',
+  upstream: '--issuer-url',
+  'upstream.issuerUrl': '--issuer-url',
+  'upstream.clientId': '--client-id',
+  'upstream.groupsClaim': '--groups-claim',
+  'upstream.allowedEmailDomain': '--allowed-email-domain',
+  'upstream.caCertificate': '--upstream-ca-file',
 };
+
+const UPSTREAM_FLAGS = {
+  issuerUrl: '--issuer-url',
+  clientId: '--client-id',
+  groupsClaim: '--groups-claim',
+  allowedEmailDomain: '--allowed-email-domain',
+  upstreamCaFile: '--upstream-ca-file',
+} as const;
+
+/** Pure: the `upstream` section for these options, or why they do not fit the identity provider. */
+function upstreamOf(options: InitOptions): Record<string, unknown> | undefined {
+  const given = (Object.keys(UPSTREAM_FLAGS) as (keyof typeof UPSTREAM_FLAGS)[]).filter(
+    (k) => options[k] !== undefined,
+  );
+  if (options.identityProvider === 'local') {
+    if (given.length === 0) return undefined;
+    throw new UsageError(
+      `${given.map((k) => UPSTREAM_FLAGS[k]).join(', ')}: only for an upstream identity provider, not local`,
+    );
+  }
+  const missing = (['issuerUrl', 'clientId'] as const).filter((k) => !options[k]);
+  if (missing.length > 0) {
+    throw new UsageError(
+      `missing ${missing.map((k) => UPSTREAM_FLAGS[k]).join(', ')} for --identity-provider ${options.identityProvider}; e.g. --issuer-url https://acme.okta.com --client-id 0oa1b2c3 (the client secret comes from ${IDP_CLIENT_SECRET_ENV} or a prompt at \`wavectl deploy\`)`,
+    );
+  }
+  return {
+    issuerUrl: options.issuerUrl,
+    clientId: options.clientId,
+    ...(options.groupsClaim !== undefined ? { groupsClaim: options.groupsClaim } : {}),
+    ...(options.allowedEmailDomain !== undefined ? { allowedEmailDomain: options.allowedEmailDomain } : {}),
+    ...(options.upstreamCa !== undefined ? { caCertificate: options.upstreamCa } : {}),
+  };
+}
 
 /** Pure: the config `init` writes for these options in `dir`, or every problem, named by option. */
 export function buildInitialConfig(
@@ -60,11 +115,14 @@ export function buildInitialConfig(
     );
   }
   const name = options.name ?? deriveDeploymentName(dir);
+  const known = (IDENTITY_PROVIDERS as readonly string[]).includes(options.identityProvider!);
+  const upstream = known ? upstreamOf(options) : undefined;
   const document = {
     ...(schemaRef ? { $schema: schemaRef } : {}),
     version: 1,
     name,
     identityProvider: options.identityProvider,
+    ...(upstream ? { upstream } : {}),
     aws: { profile: options.profile, region: options.region },
     instances: {
       controller: { ...(options.controllerInstanceType ? { type: options.controllerInstanceType } : {}) },
@@ -108,7 +166,8 @@ export interface InitResult {
 export async function initDeployment(ctx: Context, options: InitOptions): Promise<InitResult> {
   const dir = ctx.options.dir;
   if (options.region) assertKnownRegion('--region', options.region);
-  const config = buildInitialConfig(dir, options, SCHEMA_REFERENCE);
+  const upstreamCa = options.upstreamCaFile ? await readCaFile(dir, options.upstreamCaFile) : undefined;
+  const config = buildInitialConfig(dir, { ...options, upstreamCa }, SCHEMA_REFERENCE);
   const file = configPath(dir);
   if (!existsSync(dir))
     throw new UsageError(`directory ${dir} does not exist; create it or pass another --dir`);
@@ -125,6 +184,19 @@ export async function initDeployment(ctx: Context, options: InitOptions): Promis
     await ctx.saveConfig(config);
     return { file, overwritten: exists, config };
   });
+}
+
+async function readCaFile(dir: string, file: string): Promise<string> {
+  try {
+    return (await readFile(resolve(dir, file), 'utf8')).trim();
+  } catch (error) {
+    throw new UsageError(
+      `--upstream-ca-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
 }
 
 const SETTING_HINT = 'to change one setting, use `wavectl config set <path> <value>` instead';

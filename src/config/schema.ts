@@ -10,7 +10,18 @@ import { closestRegion, KNOWN_REGIONS } from './regions';
 
 export const DEPLOYMENT_NAME_PATTERN = /^[a-z0-9-]{1,32}$/;
 export const REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
-export const IDENTITY_PROVIDERS = ['local', 'okta', 'azure-ad', 'google', 'keycloak', 'auth0'] as const;
+export const IDENTITY_PROVIDERS = [
+  'local',
+  'okta',
+  'azure-ad',
+  'google',
+  'keycloak',
+  'auth0',
+  'oidc',
+] as const;
+
+/** The environment variable `deploy` reads the upstream provider's client secret from (else a prompt). */
+export const IDP_CLIENT_SECRET_ENV = 'WAVESHIFT_IDP_CLIENT_SECRET';
 export const MAX_SITES = 256;
 
 export const DeploymentName = z
@@ -89,6 +100,52 @@ export const AccessServerRecord = z.strictObject({
     ),
 });
 
+/** A group name as the controller keeps them (wavectl groups): what an upstream group maps to. */
+const GroupName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"');
+
+export const UpstreamIdentityProvider = z
+  .strictObject({
+    issuerUrl: z
+      .url({ protocol: /^https$/, error: 'must be an https:// URL' })
+      .describe(
+        'The provider’s issuer, e.g. https://acme.okta.com or https://accounts.google.com; discovery is read below it.',
+      ),
+    clientId: z.string().min(1).max(256).describe('The client id Waveshift is registered with there.'),
+    groupsClaim: z
+      .string()
+      .min(1)
+      .max(128)
+      .default('groups')
+      .describe('The claim listing a user’s groups (ID token or userinfo).'),
+    groupMapping: z
+      .record(z.string().min(1).max(256), GroupName)
+      .default({})
+      .describe(
+        'Upstream group → Waveshift group; an upstream group not named keeps its name. Only groups that exist in Waveshift (wavectl groups) are granted; others are ignored and audited.',
+      ),
+    adminGroups: z
+      .array(z.string().min(1).max(256))
+      .default([])
+      .describe(
+        'Upstream groups whose members are Waveshift admins; empty: the upstream never sets the role.',
+      ),
+    allowedEmailDomain: z
+      .string()
+      .regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/i, 'must be a domain name such as example.com')
+      .optional()
+      .describe('Only users with a verified email address in this domain may sign in.'),
+    caCertificate: z
+      .string()
+      .startsWith('-----BEGIN CERTIFICATE-----', 'must be a PEM certificate')
+      .optional()
+      .describe(
+        'A CA to trust for a private provider (e.g. Keycloak inside the VPC), besides the public roots.',
+      ),
+  })
+  .describe(
+    `The upstream OpenID provider users sign in with (identityProvider other than local). Its client secret is in SSM, put there by \`wavectl deploy\` from ${IDP_CLIENT_SECRET_ENV} or a prompt.`,
+  );
+
 export const WavectlConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path or URL of the JSON Schema of this file (for editors).'),
@@ -97,8 +154,9 @@ export const WavectlConfigSchema = z
     identityProvider: z
       .enum(IDENTITY_PROVIDERS)
       .describe(
-        'Where users of the controller and Kasm authenticate: "local" keeps users in the controller.',
+        'Where users of the controller and Kasm authenticate: "local" keeps users in the controller; any other delegates sign-in to the OpenID provider in `upstream`.',
       ),
+    upstream: UpstreamIdentityProvider.optional(),
     aws: z.strictObject({
       profile: z.string().min(1).describe('Named profile of the AWS shared config/credentials files.'),
       region: Region,
@@ -157,6 +215,15 @@ export const WavectlConfigSchema = z
     accessServers: z.array(AccessServerRecord).default([]),
     sites: z.array(SiteRecord).max(MAX_SITES).default([]),
   })
+  .superRefine((config, ctx) => {
+    if (config.identityProvider !== 'local' && !config.upstream) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['upstream'],
+        message: `identity provider ${config.identityProvider} needs upstream.issuerUrl and upstream.clientId (wavectl config set upstream '{"issuerUrl":"https://…","clientId":"…"}')`,
+      });
+    }
+  })
   .describe('A Waveshift deployment: one AWS account, profile and region.');
 
 export type WavectlConfig = z.output<typeof WavectlConfigSchema>;
@@ -164,6 +231,7 @@ export type WavectlConfigInput = z.input<typeof WavectlConfigSchema>;
 export type SiteRecord = z.output<typeof SiteRecord>;
 export type AccessServerRecord = z.output<typeof AccessServerRecord>;
 export type RouterRecord = z.output<typeof RouterRecord>;
+export type UpstreamIdentityProvider = z.output<typeof UpstreamIdentityProvider>;
 
 /** The JSON Schema shipped with the package, generated from the zod schema. */
 export function configJsonSchema(): Record<string, unknown> {
