@@ -58,6 +58,7 @@ describe('IAM documents: least privilege', () => {
       'arn:aws:ssm:eu-west-1:*:parameter/waveshift/acme/tls/controller-key',
       'arn:aws:ssm:eu-west-1:*:parameter/waveshift/acme/tls/controller-certificate',
       'arn:aws:ssm:eu-west-1:*:parameter/waveshift/acme/kasm/oidc-client-secret',
+      'arn:aws:ssm:eu-west-1:*:parameter/waveshift/acme/idp/client-secret',
       'arn:aws:s3:::waveshift-acme-staging/controller/*',
     ]);
     expect(list(instanceRolePolicy('kasm', CONTEXT).Statement[0]!.Resource)).toEqual([

@@ -37,6 +37,8 @@ export async function readParameters(ssm: SSMClient, deployment: string): Promis
       component: p.Name!.slice(root.length),
       id: p.Name!,
       fields: {},
+      // A new value makes a new version: what reads the parameter at install time is installed again.
+      facts: { version: String(p.Version ?? '') },
     }));
 }
 

@@ -19,6 +19,7 @@ export const COMPONENT = {
   apiKey: 'api-key',
   kasmAdminPassword: 'kasm/admin-password',
   kasmOidcClientSecret: 'kasm/oidc-client-secret',
+  idpClientSecret: 'idp/client-secret',
   caKey: 'tls/ca-key',
   controllerTlsKey: 'tls/controller-key',
   controllerTlsCertificate: 'tls/controller-certificate',

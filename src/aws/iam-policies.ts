@@ -58,12 +58,14 @@ function needs(role: InstanceRole, p: PolicyContext): { parameters: string[]; ex
     case 'controller':
       if (!p.bucket) throw new RangeError('the controller policy needs the staging bucket');
       return {
-        // What the controller's install reads: its API key, TLS key and certificate, Kasm's OpenID client secret.
+        // What the controller's install reads: its API key, TLS key and certificate, Kasm's OpenID client
+        // secret, and the upstream identity provider's client secret (when there is one).
         parameters: [
           arn(names.apiKey),
           arn(names.controllerTlsKey),
           arn(names.controllerTlsCertificate),
           arn(names.kasmOidcClientSecret),
+          arn(names.idpClientSecret),
         ],
         extra: [
           {

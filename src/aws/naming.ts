@@ -46,6 +46,7 @@ export function parameterNames(deployment: string) {
     controllerTlsKey: `${root}/tls/controller-key`,
     controllerTlsCertificate: `${root}/tls/controller-certificate`,
     kasmOidcClientSecret: `${root}/kasm/oidc-client-secret`,
+    idpClientSecret: `${root}/idp/client-secret`,
   };
 }
 

@@ -31,6 +31,26 @@ export const configCommand: CommandDefinition = {
         }),
       );
     config
+      .command('set-secret')
+      .description(
+        "store a secret in SSM: idp-client-secret, the upstream identity provider's client secret, from WAVESHIFT_IDP_CLIENT_SECRET or a prompt (then `wavectl deploy` restarts the controller with it)",
+      )
+      .argument('<name>', 'idp-client-secret')
+      .action(
+        run(async (ctx, _options, [name]) => {
+          if (name !== 'idp-client-secret') {
+            const { UsageError } = await import('../errors');
+            throw new UsageError(
+              `config set-secret: no secret "${name}"; the one there is: idp-client-secret`,
+            );
+          }
+          const { setIdpClientSecret, renderSetIdpClientSecret } = await import(
+            '../config/idp-client-secret'
+          );
+          ctx.io.result(await setIdpClientSecret(ctx), renderSetIdpClientSecret);
+        }),
+      );
+    config
       .command('schema')
       .description('print the JSON Schema of wavectl.json')
       .action(

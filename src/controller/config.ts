@@ -53,11 +53,32 @@ export function oidcEnv(env: NodeJS.ProcessEnv): OidcOptions | undefined {
 
 export class ControllerConfigError extends Error {}
 
+/** A JSON array of names (what deploy writes: upstream group names may hold commas), or comma-separated. */
+function adminGroupsOf(text: string | undefined): string[] {
+  const trimmed = text?.trim() ?? '';
+  if (trimmed.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch {
+      parsed = undefined;
+    }
+    if (!Array.isArray(parsed) || !parsed.every((g) => typeof g === 'string')) {
+      throw new ControllerConfigError('WAVESHIFT_UPSTREAM_ADMIN_GROUPS must be a JSON array of group names');
+    }
+    return parsed;
+  }
+  return trimmed
+    .split(',')
+    .map((g) => g.trim())
+    .filter(Boolean);
+}
+
 /**
  * The upstream identity provider, when WAVESHIFT_UPSTREAM_ISSUER is set: WAVESHIFT_UPSTREAM_CLIENT_ID,
  * WAVESHIFT_IDP_CLIENT_SECRET, and optionally WAVESHIFT_UPSTREAM_GROUPS_CLAIM (default groups),
  * WAVESHIFT_UPSTREAM_GROUP_MAP (JSON object, upstream group → Waveshift group), WAVESHIFT_UPSTREAM_ADMIN_GROUPS
- * (comma-separated), WAVESHIFT_UPSTREAM_EMAIL_DOMAIN and WAVESHIFT_UPSTREAM_CA_FILE. Pure.
+ * (JSON array or comma-separated), WAVESHIFT_UPSTREAM_EMAIL_DOMAIN and WAVESHIFT_UPSTREAM_CA_FILE. Pure.
  */
 export function upstreamEnv(env: NodeJS.ProcessEnv): UpstreamOptions | undefined {
   const issuer = env.WAVESHIFT_UPSTREAM_ISSUER?.trim();
@@ -93,11 +114,6 @@ export function upstreamEnv(env: NodeJS.ProcessEnv): UpstreamOptions | undefined
     }
     groupMap = parsed as Record<string, string>;
   }
-  const list = (text: string | undefined) =>
-    (text ?? '')
-      .split(',')
-      .map((g) => g.trim())
-      .filter(Boolean);
   const emailDomain = env.WAVESHIFT_UPSTREAM_EMAIL_DOMAIN?.trim();
   const caFile = env.WAVESHIFT_UPSTREAM_CA_FILE?.trim();
   return {
@@ -106,7 +122,7 @@ export function upstreamEnv(env: NodeJS.ProcessEnv): UpstreamOptions | undefined
     clientSecret,
     groupsClaim: env.WAVESHIFT_UPSTREAM_GROUPS_CLAIM?.trim() || 'groups',
     groupMap,
-    adminGroups: list(env.WAVESHIFT_UPSTREAM_ADMIN_GROUPS),
+    adminGroups: adminGroupsOf(env.WAVESHIFT_UPSTREAM_ADMIN_GROUPS),
     ...(emailDomain ? { allowedEmailDomain: emailDomain } : {}),
     ...(caFile ? { caFile } : {}),
   };

@@ -6,6 +6,7 @@ import { ACCESS_SERVER_COMPONENT, accessServerComponent, accessServerEipComponen
 import { applyRecord, applyZone } from '../aws/dns';
 import type { FoundResource } from '../aws/found';
 import { applyInstanceProfile, applyRole, type RoleComponent, roleName } from '../aws/iam';
+import { putIdpClientSecret } from '../aws/idp-client-secret';
 import {
   applyInstance,
   type FoundInstance,
@@ -47,6 +48,8 @@ export interface ApplyEnv {
   accessServerChanged(record: AccessServerRecord): void;
   /** Called when the CA or the controller's certificate was made or renewed: wavectl.json records the CA. */
   tlsChanged(record: TlsRecord): void;
+  /** The upstream identity provider's client secret, obtained before the steps run when the plan stores it. */
+  idpClientSecret?: string;
 }
 
 export const AVAILABILITY_ZONE_KEY = 'availability-zone';
@@ -268,6 +271,13 @@ export async function applyStep(step: string, changes: Change[], env: ApplyEnv):
       return applyKasmAdminPassword(ssm, deployment, change!);
     case 'kasm-oidc-client-secret':
       return applyKasmOidcClientSecret(ssm, deployment, change!);
+    case 'idp-client-secret': {
+      if (change!.action !== 'create') return change!.id!;
+      if (!env.idpClientSecret) throw new Error('the identity provider client secret was not obtained');
+      const stored = await putIdpClientSecret(ssm, deployment, env.idpClientSecret);
+      env.facts[step] = { version: stored.version };
+      return stored.name;
+    }
     case 'controller-tls': {
       const privateIp = env.facts['controller-instance']?.privateIp;
       const { id, record } = await applyControllerTls(ssm, env.config, changes, privateIp);

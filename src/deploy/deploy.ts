@@ -1,4 +1,5 @@
 import type { Change } from '../aws/change';
+import { COMPONENT } from '../aws/components';
 import type { WaitOptions } from '../aws/retry';
 import type { WavectlConfig } from '../config/schema';
 import type { Context } from '../context';
@@ -55,6 +56,10 @@ export type DeployResult =
 
 export { TAG_INSTALLED } from '../aws/instances';
 
+/** The upstream identity provider the controller delegates to, if any. Pure. */
+const upstreamOf = (config: WavectlConfig) =>
+  config.identityProvider === 'local' ? undefined : config.upstream;
+
 /** Pure: the step graph's shape (ids and dependencies), also used by the benchmark's critical path. */
 export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] = [
   { id: 'vpc', needs: [] },
@@ -75,6 +80,7 @@ export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] =
   { id: 'api-key', needs: [] },
   { id: 'kasm-admin-password', needs: [] },
   { id: 'kasm-oidc-client-secret', needs: [] },
+  { id: 'idp-client-secret', needs: [] },
   { id: 'controller-zone', needs: ['vpc'] },
   { id: 'kasm-zone', needs: ['vpc'] },
   {
@@ -94,7 +100,14 @@ export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] =
   { id: 'controller-tls', needs: ['controller-instance'] },
   {
     id: 'controller-service',
-    needs: ['controller-instance', 'staging-bucket', 'api-key', 'controller-tls', 'kasm-oidc-client-secret'],
+    needs: [
+      'controller-instance',
+      'staging-bucket',
+      'api-key',
+      'controller-tls',
+      'kasm-oidc-client-secret',
+      'idp-client-secret',
+    ],
   },
   { id: 'kasm-service', needs: ['kasm-instance', 'kasm-admin-password'] },
   { id: 'controller-health', needs: ['controller-service', 'controller-record'] },
@@ -104,9 +117,22 @@ export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] =
 /** Steps that only exist when the deployment has access servers. */
 const ACCESS_SERVER_STEPS = new Set(['access-server-security-group', 'access-server-role', 'access-servers']);
 
-/** Pure: the graph of a deployment, without the access-server steps when it has none. */
-export const deployGraph = (config: WavectlConfig) =>
-  config.accessServers.length > 0 ? DEPLOY_GRAPH : DEPLOY_GRAPH.filter((s) => !ACCESS_SERVER_STEPS.has(s.id));
+/** The step that only exists with an upstream identity provider. */
+const UPSTREAM_STEP = 'idp-client-secret';
+
+/**
+ * Pure: the graph of a deployment, without the access-server steps when it has none, and without the
+ * upstream provider's secret for local users.
+ */
+export function deployGraph(config: WavectlConfig): { id: string; needs: readonly string[] }[] {
+  const steps = DEPLOY_GRAPH.filter(
+    (s) =>
+      (config.accessServers.length > 0 || !ACCESS_SERVER_STEPS.has(s.id)) &&
+      (config.identityProvider !== 'local' || s.id !== UPSTREAM_STEP),
+  );
+  const present = new Set(steps.map((s) => s.id));
+  return steps.map((s) => ({ ...s, needs: s.needs.filter((n) => present.has(n)) }));
+}
 
 /** Applies --controller-instance-type / --kasm-instance-type to the config; pure. */
 export function withInstanceTypes(config: WavectlConfig, options: DeployOptions): WavectlConfig {
@@ -142,7 +168,7 @@ export async function readAndPlan(ctx: Context, config: WavectlConfig) {
   const input: PlanInput = {
     config,
     scope: aws.scope,
-    fingerprints: serviceFingerprints(artifacts, aws.scope),
+    fingerprints: serviceFingerprints(artifacts, aws.scope, upstreamOf(config)),
   };
   const began = Date.now();
   const current: Current = await ctx.io.track(
@@ -178,6 +204,12 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
     };
     const { aws, artifacts, input, current, changes, readMs } = await readAndPlan(ctx, config);
     const { clients, scope, emulator, endpointUrl } = aws;
+    // Asked before any step runs: a prompt amid parallel steps, or a refusal halfway through, would not do.
+    const idpClientSecret = changes.some(
+      (c) => c.action === 'create' && c.resource.component === COMPONENT.idpClientSecret,
+    )
+      ? await (await import('../config/idp-client-secret')).obtainIdpClientSecret(ctx, config)
+      : undefined;
     const wait: WaitOptions = { emulator };
     if (emulator) note(`AWS endpoint override ${endpointUrl}: treating it as an emulator`);
     for (const line of changeLines(changes)) ctx.io.info(`plan: ${line}`);
@@ -205,7 +237,9 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
       note,
       progress: (message) => ctx.io.info(message),
       remember,
+      idpClientSecret,
       services: {
+        upstream: upstreamOf(config),
         ssm: clients.ssm,
         s3: clients.s3,
         deployment: scope.deployment,
@@ -251,11 +285,7 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
       return { status: stepStatus(stepChanges), id: resourceId, ...(detail ? { detail } : {}) };
     };
     const graph = deployGraph(config);
-    const steps: GraphStep<Outcome>[] = graph.map(({ id, needs }) => ({
-      id,
-      needs: needs.filter((n) => graph.some((s) => s.id === n)),
-      run: () => run(id),
-    }));
+    const steps: GraphStep<Outcome>[] = graph.map(({ id, needs }) => ({ id, needs, run: () => run(id) }));
     let outcomes: Awaited<ReturnType<typeof runGraph<Outcome>>>;
     try {
       outcomes = await runGraph(steps, {

@@ -118,6 +118,11 @@ export const STEP_SPECS: Record<string, StepSpec> = {
     refs: [ref('parameter', COMPONENT.kasmOidcClientSecret)],
     desired: () => one({}),
   },
+  'idp-client-secret': {
+    refs: (config) =>
+      config.identityProvider === 'local' ? [] : [ref('parameter', COMPONENT.idpClientSecret)],
+    desired: () => one({}),
+  },
   'controller-zone': {
     refs: [ref('hosted-zone', ZONES.controller.component)],
     desired: ({ scope }) => one(desiredZone(scope.deployment)),
@@ -155,7 +160,13 @@ export const STEP_SPECS: Record<string, StepSpec> = {
   },
   'controller-service': {
     refs: [ref('service', 'controller')],
-    desired: ({ fingerprints }) => one({ installed: fingerprints.controller }),
+    // The controller reads the upstream's client secret at install: a new version of it installs again.
+    desired: ({ fingerprints }, _, facts) => {
+      const secretVersion = facts['idp-client-secret']?.version;
+      return one({
+        installed: secretVersion ? `${fingerprints.controller}-s${secretVersion}` : fingerprints.controller,
+      });
+    },
   },
   'kasm-service': {
     refs: [ref('service', 'kasm')],

@@ -1,3 +1,4 @@
+import type { UpstreamIdentityProvider } from '../config/schema';
 import { CONTROLLER_PORT } from '../network/service-names';
 
 /** Single-quotes a value for bash. */
@@ -14,7 +15,33 @@ export interface ControllerInstallInputs {
   tlsParameters?: { key: string; certificate: string };
   /** The OpenID provider's issuer and the SSM name of Kasm's client secret: the controller then serves it. */
   oidc?: { issuer: string; clientSecretParameter: string };
+  /** The upstream identity provider the controller delegates sign-in to, and its client secret's SSM name. */
+  upstream?: { settings: UpstreamIdentityProvider; clientSecretParameter: string };
 }
+
+/** A value for systemd's EnvironmentFile: double-quoted, its own quotes, backslashes, ` and $ escaped. */
+export const systemdQuote = (value: string): string => `"${value.replace(/[\\"`$]/g, '\\$&')}"`;
+
+/**
+ * Pure: the controller.env lines of the upstream provider's settings (src/controller/config.ts reads them);
+ * the secret and the CA file's path are added on the instance.
+ */
+export function upstreamEnvLines(u: UpstreamIdentityProvider): string {
+  const lines: [string, string | undefined][] = [
+    ['WAVESHIFT_UPSTREAM_ISSUER', u.issuerUrl],
+    ['WAVESHIFT_UPSTREAM_CLIENT_ID', u.clientId],
+    ['WAVESHIFT_UPSTREAM_GROUPS_CLAIM', u.groupsClaim],
+    ['WAVESHIFT_UPSTREAM_GROUP_MAP', JSON.stringify(u.groupMapping)],
+    ['WAVESHIFT_UPSTREAM_ADMIN_GROUPS', JSON.stringify(u.adminGroups)],
+    ['WAVESHIFT_UPSTREAM_EMAIL_DOMAIN', u.allowedEmailDomain],
+  ];
+  return lines
+    .filter((l): l is [string, string] => l[1] !== undefined)
+    .map(([k, v]) => `${k}=${systemdQuote(v.replace(/[\r\n]+/g, ' '))}`)
+    .join('\n');
+}
+
+const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
 /** Where the staged files land on the instance; the install script copies the bundle into place from here. */
 export const STAGING_DIR = '/var/lib/waveshift/staging';
@@ -50,6 +77,15 @@ export function controllerInstallScript(p: ControllerInstallInputs): string {
       ? [
           `export WAVESHIFT_OIDC_ISSUER=${shellQuote(p.oidc.issuer)}`,
           `export WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER=${shellQuote(p.oidc.clientSecretParameter)}`,
+        ]
+      : []),
+    ...(p.upstream
+      ? [
+          `export WAVESHIFT_UPSTREAM_ENV_B64=${shellQuote(base64(upstreamEnvLines(p.upstream.settings)))}`,
+          `export WAVESHIFT_IDP_CLIENT_SECRET_PARAMETER=${shellQuote(p.upstream.clientSecretParameter)}`,
+          ...(p.upstream.settings.caCertificate
+            ? [`export WAVESHIFT_UPSTREAM_CA_B64=${shellQuote(base64(p.upstream.settings.caCertificate))}`]
+            : []),
         ]
       : []),
     `bash ${STAGING_DIR}/install-controller.sh`,

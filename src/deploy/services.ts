@@ -5,6 +5,7 @@ import { parameterNames } from '../aws/naming';
 import { waitManaged } from '../aws/ssm-managed';
 import { runShellScript } from '../aws/ssm-run';
 import { contentKey, stageObject } from '../aws/staging-bucket';
+import type { UpstreamIdentityProvider } from '../config/schema';
 import { WavectlError } from '../errors';
 import type { ControllerArtifacts } from './controller-artifacts';
 import { OIDC_ISSUER } from './kasm-oidc';
@@ -26,6 +27,8 @@ export interface ServiceInstaller {
   bucket: string;
   emulator: boolean;
   artifacts: ControllerArtifacts;
+  /** The upstream identity provider the controller delegates sign-in to, if any. */
+  upstream?: UpstreamIdentityProvider;
   note(message: string): void;
   debug(message: string): void;
 }
@@ -47,10 +50,12 @@ function controllerKeys(artifacts: ControllerArtifacts) {
 export function serviceFingerprints(
   artifacts: ControllerArtifacts,
   scope: { deployment: string; region: string },
+  upstream?: UpstreamIdentityProvider,
 ): { controller: string; kasm: string } {
   const k = controllerKeys(artifacts);
+  const settings = upstream ? `|${JSON.stringify(upstream)}` : '';
   return {
-    controller: `controller-${hash(`${k.bundleKey}|${k.installScriptKey}|${k.unitKey}`)}`,
+    controller: `controller-${hash(`${k.bundleKey}|${k.installScriptKey}|${k.unitKey}${settings}`)}`,
     kasm: `kasm-${hash(kasmScript(scope.deployment, scope.region))}`,
   };
 }
@@ -78,6 +83,14 @@ export async function installService(
         certificate: parameterNames(deployment).controllerTlsCertificate,
       },
       oidc: { issuer: OIDC_ISSUER, clientSecretParameter: parameterNames(deployment).kasmOidcClientSecret },
+      ...(installer.upstream
+        ? {
+            upstream: {
+              settings: installer.upstream,
+              clientSecretParameter: parameterNames(deployment).idpClientSecret,
+            },
+          }
+        : {}),
     });
   } else {
     script = kasmScript(deployment, region);

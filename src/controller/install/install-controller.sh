@@ -13,6 +13,10 @@
 #                                  plain HTTP on 127.0.0.1:WAVESHIFT_PORT only (health probe, SSM relay)
 #   WAVESHIFT_OIDC_ISSUER          optional, with WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER (SSM SecureString of
 #                                  Kasm's client secret): the controller is the OpenID provider under it
+#   WAVESHIFT_UPSTREAM_ENV_B64     optional, with WAVESHIFT_IDP_CLIENT_SECRET_PARAMETER (SSM SecureString of
+#                                  the upstream identity provider's client secret): controller.env lines of
+#                                  the upstream provider (base64), sign-in is delegated to it
+#   WAVESHIFT_UPSTREAM_CA_B64      optional, a CA (PEM, base64) to trust for a private upstream provider
 #
 # The API key never appears in a command line, in this script's output or in SSM's command parameters: it
 # goes from Parameter Store straight into two root-only files.
@@ -132,14 +136,36 @@ if [ -n "${WAVESHIFT_OIDC_ISSUER:-}" ] && [ -n "${WAVESHIFT_KASM_CLIENT_SECRET_P
 WAVESHIFT_KASM_CLIENT_SECRET=$KASM_SECRET"
   unset KASM_SECRET
 fi
+UPSTREAM_ENV=""
+if [ -n "${WAVESHIFT_UPSTREAM_ENV_B64:-}" ] && [ -n "${WAVESHIFT_IDP_CLIENT_SECRET_PARAMETER:-}" ]; then
+  IDP_SECRET="$(aws ssm get-parameter --with-decryption --name "$WAVESHIFT_IDP_CLIENT_SECRET_PARAMETER" \
+    --region "$AWS_REGION" --query Parameter.Value --output text)"
+  if [ -z "$IDP_SECRET" ] || [ "$IDP_SECRET" = "None" ]; then
+    log "SSM parameter $WAVESHIFT_IDP_CLIENT_SECRET_PARAMETER is empty"
+    exit 1
+  fi
+  # Double-quoted for systemd's EnvironmentFile, which would otherwise take quotes in the secret as its own.
+  UPSTREAM_ENV="$(printf '%s' "$WAVESHIFT_UPSTREAM_ENV_B64" | base64 -d)
+WAVESHIFT_IDP_CLIENT_SECRET=\"$(printf '%s' "$IDP_SECRET" | sed 's/[\\"`$]/\\&/g')\""
+  unset IDP_SECRET
+  if [ -n "${WAVESHIFT_UPSTREAM_CA_B64:-}" ]; then
+    # Not a secret: readable by the unprivileged service.
+    printf '%s' "$WAVESHIFT_UPSTREAM_CA_B64" | base64 -d >"$INSTALL_DIR/upstream-ca.pem.new"
+    chmod 644 "$INSTALL_DIR/upstream-ca.pem.new"
+    mv -f "$INSTALL_DIR/upstream-ca.pem.new" "$INSTALL_DIR/upstream-ca.pem"
+    UPSTREAM_ENV="$UPSTREAM_ENV
+WAVESHIFT_UPSTREAM_CA_FILE=$INSTALL_DIR/upstream-ca.pem"
+  fi
+fi
 write_secret_file "$CONFIG_DIR/controller.env" <<ENV
 WAVESHIFT_API_KEY=$API_KEY
 DATABASE_URL=postgresql://$APP_USER@/$DB_NAME?host=/run/postgresql
 $LISTEN_ENV
 $OIDC_ENV
+$UPSTREAM_ENV
 HOST=0.0.0.0
 ENV
-unset OIDC_ENV
+unset OIDC_ENV UPSTREAM_ENV
 # For relay commands on this instance: curl -H @/etc/waveshift/api-key-header http://127.0.0.1:8080/...
 write_secret_file "$CONFIG_DIR/api-key-header" <<HEADER
 X-API-Key: $API_KEY
