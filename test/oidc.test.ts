@@ -12,6 +12,7 @@ import {
   createCertificateAuthority,
   issueServerCertificate,
 } from '../src/tls/certificates';
+import { Browser } from './helpers/browser';
 import { runCli } from './helpers/cli';
 import { TEST_API_KEY } from './helpers/controller';
 import { freePort } from './helpers/ports';
@@ -21,45 +22,6 @@ import { makeTempDir } from './helpers/tmp';
 const REDIRECT = 'https://kasm.internal/api/oidc_callback';
 const AFTER_LOGOUT = 'https://kasm.internal/';
 const SECRET = randomBytes(24).toString('base64url');
-
-/** A browser: a cookie jar and manual redirects, trusting only the deployment CA. */
-class Browser {
-  private cookies = new Map<string, string>();
-  constructor(private readonly ca: string) {}
-
-  async open(url: string, form?: Record<string, string>) {
-    const body = form ? new URLSearchParams(form).toString() : undefined;
-    const res = await exchange(url, {
-      method: form ? 'POST' : 'GET',
-      headers: {
-        cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-        ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      body,
-      ca: this.ca,
-      timeoutMs: 30_000,
-    });
-    for (const line of res.headers['set-cookie'] ?? []) {
-      const [pair, ...attributes] = line.split(';');
-      const [name, value] = [pair!.slice(0, pair!.indexOf('=')), pair!.slice(pair!.indexOf('=') + 1)];
-      const expired = attributes.some((a) => /expires=Thu, 01 Jan 1970/i.test(a)) || value === '';
-      if (expired) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    const location = res.headers.location ? new URL(res.headers.location, url).href : undefined;
-    return { ...res, location };
-  }
-
-  /** Follows redirects until one leaves for Kasm (not fetched: Kasm is not here), or a page is shown. */
-  async follow(url: string, form?: Record<string, string>) {
-    let page = await this.open(url, form);
-    for (let hops = 0; page.location && !page.location.startsWith('https://kasm.internal'); hops++) {
-      if (hops > 10) throw new Error('redirect loop');
-      page = await this.open(page.location);
-    }
-    return page;
-  }
-}
 
 describe('the provider’s settings and claims (pure)', () => {
   const base = { WAVESHIFT_API_KEY: TEST_API_KEY };

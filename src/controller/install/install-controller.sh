@@ -124,26 +124,27 @@ WAVESHIFT_LOOPBACK_HTTP_PORT=$PORT
 WAVESHIFT_TLS_CERT_FILE=$CREDENTIALS/tls-cert
 WAVESHIFT_TLS_KEY_FILE=$CREDENTIALS/tls-key"
 fi
-OIDC_ENV=""
-if [ -n "${WAVESHIFT_OIDC_ISSUER:-}" ] && [ -n "${WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER:-}" ]; then
-  KASM_SECRET="$(aws ssm get-parameter --with-decryption --name "$WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER" \
-    --region "$AWS_REGION" --query Parameter.Value --output text)"
-  if [ -z "$KASM_SECRET" ] || [ "$KASM_SECRET" = "None" ]; then
-    log "SSM parameter $WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER is empty"
+# A SecureString's value on stdout; an empty one fails (in a command substitution: set -e stops the script).
+ssm_secret() {
+  local value
+  value="$(aws ssm get-parameter --with-decryption --name "$1" --region "$AWS_REGION" \
+    --query Parameter.Value --output text)"
+  if [ -z "$value" ] || [ "$value" = "None" ]; then
+    log "SSM parameter $1 is empty"
     exit 1
   fi
+  printf '%s' "$value"
+}
+OIDC_ENV=""
+if [ -n "${WAVESHIFT_OIDC_ISSUER:-}" ] && [ -n "${WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER:-}" ]; then
+  KASM_SECRET="$(ssm_secret "$WAVESHIFT_KASM_CLIENT_SECRET_PARAMETER")"
   OIDC_ENV="WAVESHIFT_OIDC_ISSUER=$WAVESHIFT_OIDC_ISSUER
 WAVESHIFT_KASM_CLIENT_SECRET=$KASM_SECRET"
   unset KASM_SECRET
 fi
 UPSTREAM_ENV=""
 if [ -n "${WAVESHIFT_UPSTREAM_ENV_B64:-}" ] && [ -n "${WAVESHIFT_IDP_CLIENT_SECRET_PARAMETER:-}" ]; then
-  IDP_SECRET="$(aws ssm get-parameter --with-decryption --name "$WAVESHIFT_IDP_CLIENT_SECRET_PARAMETER" \
-    --region "$AWS_REGION" --query Parameter.Value --output text)"
-  if [ -z "$IDP_SECRET" ] || [ "$IDP_SECRET" = "None" ]; then
-    log "SSM parameter $WAVESHIFT_IDP_CLIENT_SECRET_PARAMETER is empty"
-    exit 1
-  fi
+  IDP_SECRET="$(ssm_secret "$WAVESHIFT_IDP_CLIENT_SECRET_PARAMETER")"
   # Double-quoted for systemd's EnvironmentFile, which would otherwise take quotes in the secret as its own.
   UPSTREAM_ENV="$(printf '%s' "$WAVESHIFT_UPSTREAM_ENV_B64" | base64 -d)
 WAVESHIFT_IDP_CLIENT_SECRET=\"$(printf '%s' "$IDP_SECRET" | sed 's/[\\"`$]/\\&/g')\""
