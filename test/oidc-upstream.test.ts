@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controllerEnv, upstreamEnv } from '../src/controller/config';
 import { inTransaction } from '../src/controller/db/transaction';
 import { trustingFetch } from '../src/controller/oidc/trusting-fetch';
+import { UpstreamUnreachableError, upstreamRelyingParty } from '../src/controller/oidc/upstream';
 import {
   emailDomainProblem,
   mapGroups,
@@ -400,6 +401,24 @@ describe('sign-in delegated to an upstream OpenID provider (a second oidc-provid
       ]),
     );
   }, 90_000);
+
+  it('verifies the upstream’s certificate: without its CA the provider cannot be reached', async () => {
+    const options = {
+      issuer: idp.issuer,
+      clientId: 'waveshift',
+      clientSecret: 'unused',
+      groupsClaim: 'groups',
+      groupMap: {},
+      adminGroups: [],
+    };
+    const untrusting = upstreamRelyingParty(options, `${issuer}/upstream/callback`);
+    const refused = await untrusting.start().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(UpstreamUnreachableError);
+    expect((refused as Error).message).toMatch(/certificate/i);
+    const caFile = join(tmp.path, 'upstream-ca.pem');
+    const trusting = upstreamRelyingParty({ ...options, caFile }, `${issuer}/upstream/callback`);
+    expect((await trusting.start()).url.href.startsWith(`${idp.issuer}/`)).toBe(true);
+  });
 
   it('takes no password at Waveshift’s own form while an upstream provider is configured', async () => {
     const browser = new Browser(ca);

@@ -49,7 +49,7 @@ export function upstreamRelyingParty(options: UpstreamOptions, redirectUri: stri
     })().catch((error: unknown) => {
       discovered = undefined;
       throw new UpstreamUnreachableError(
-        `cannot read the discovery document of ${options.issuer}: ${(error as Error).message}`,
+        `cannot read the discovery document of ${options.issuer}: ${refusal(error)}`,
       );
     });
     return discovered;
@@ -117,9 +117,16 @@ function pick(from: Record<string, unknown>, keys: string[]): Record<string, unk
   return Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]]));
 }
 
-/** The provider's error code and description when it gave them, else openid-client's message. */
+/**
+ * The provider's error code and description when it gave them, else openid-client's message with its causes
+ * (its "something went wrong" wraps the TLS or network error that says what).
+ */
 function refusal(error: unknown): string {
-  const e = error as { error?: string; error_description?: string; message?: string };
+  const e = error as { error?: string; error_description?: string };
   if (e.error) return e.error_description ? `${e.error}: ${e.error_description}` : e.error;
-  return e.message ?? String(error);
+  const messages: string[] = [];
+  for (let at: unknown = error; at && messages.length < 4; at = (at as { cause?: unknown }).cause) {
+    messages.push(at instanceof Error ? at.message : String(at));
+  }
+  return messages.join(': ');
 }
