@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
-import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controllerEnv, upstreamEnv } from '../src/controller/config';
 import { inTransaction } from '../src/controller/db/transaction';
@@ -129,13 +128,13 @@ describe('mapping upstream users and groups (pure)', () => {
 
 describe('sign-in delegated to an upstream OpenID provider (a second oidc-provider standing in for Okta)', () => {
   let pg: PostgresServer;
-  let pool: Pool;
   let idp: UpstreamIdp;
   let controller: RunningController;
   let ca: string;
   let issuer: string;
   let kasm: oidc.Configuration;
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  let controllerOptions: Parameters<typeof startController>[0];
   const kasmSecret = randomBytes(24).toString('base64url');
   const api = async (method: string, path: string) => {
     const res = await exchange(`${controller.url}${path}`, {
@@ -224,7 +223,7 @@ describe('sign-in delegated to an upstream OpenID provider (a second oidc-provid
     );
     ca = `${authority.certificatePem}\n${idp.caPem}`;
     const databaseUrl = await pg.createDatabase('upstream');
-    controller = await startController({
+    controllerOptions = {
       host: '127.0.0.1',
       port,
       databaseUrl,
@@ -252,9 +251,9 @@ describe('sign-in delegated to an upstream OpenID provider (a second oidc-provid
           adminGroups: ['it-admins'],
         },
       },
-    });
-    pool = new Pool({ connectionString: databaseUrl, max: 2 });
-    await inTransaction(pool, async (tx) => {
+    };
+    controller = await startController(controllerOptions);
+    await inTransaction(controller.app.db, async (tx) => {
       for (const name of ['engineers', 'sales', 'on-call'])
         await createGroup(tx, { name, description: null });
     });
@@ -273,7 +272,6 @@ describe('sign-in delegated to an upstream OpenID provider (a second oidc-provid
     kasm[oidc.customFetch] = trustingFetch(authority.certificatePem);
   }, 120_000);
   afterAll(async () => {
-    await pool?.end();
     await controller?.close();
     await idp?.close();
     await pg?.stop();
@@ -294,7 +292,9 @@ describe('sign-in delegated to an upstream OpenID provider (a second oidc-provid
     expect(ada.role).toBe('admin');
 
     // An operator adds ada to on-call here; upstream, she leaves Engineering and it-admins for sales.
-    await inTransaction(pool, async (tx) => addMember(tx, (await findGroup(tx, 'on-call'))!.id, ada.id));
+    await inTransaction(controller.app.db, async (tx) =>
+      addMember(tx, (await findGroup(tx, 'on-call'))!.id, ada.id),
+    );
     idp.accounts.get('00u-ada')!.claims.groups = ['sales'];
     const second = await signIn('ada@corp.example', 'ada-upstream-pass');
     expect(second.claims?.sub).toBe(first.claims?.sub);
@@ -419,6 +419,29 @@ describe('sign-in delegated to an upstream OpenID provider (a second oidc-provid
     const trusting = upstreamRelyingParty({ ...options, caFile }, `${issuer}/upstream/callback`);
     expect((await trusting.start()).url.href.startsWith(`${idp.issuer}/`)).toBe(true);
   });
+
+  it('limits callbacks per address like the password form', async () => {
+    const limited = await startController({
+      ...controllerOptions,
+      port: 0,
+      authRateLimit: { max: 2, timeWindowMs: 60_000 },
+    });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await exchange(`${limited.url}/auth/upstream/callback?state=guess-${i}&code=x`, {
+          method: 'GET',
+          headers: {},
+          ca,
+          timeoutMs: 30_000,
+        });
+        statuses.push(res.status);
+      }
+      expect(statuses).toEqual([400, 400, 429]);
+    } finally {
+      await limited.close();
+    }
+  }, 60_000);
 
   it('takes no password at Waveshift’s own form while an upstream provider is configured', async () => {
     const browser = new Browser(ca);
