@@ -135,7 +135,7 @@ describe('wavectl init and config set with an upstream identity provider', () =>
     const bad = await set('upstream.issuerUrl', 'http://accounts.google.com');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/upstream\.issuerUrl: must be an https:\/\/ URL/);
-    const badGroup = await set('upstream.groupMapping', '{"x":"has spaces"}');
+    const badGroup = await set('upstream.groupMapping', '{"x":""}');
     expect(badGroup.code).toBe(2);
     expect((await written()).upstream).toEqual({
       issuerUrl: 'https://accounts.google.com',

@@ -100,8 +100,8 @@ export const AccessServerRecord = z.strictObject({
     ),
 });
 
-/** A group name as the controller keeps them (wavectl groups): what an upstream group maps to. */
-const GroupName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"');
+/** A Waveshift group's name, what an upstream group maps to (the controller grants only groups that exist). */
+const GroupName = z.string().trim().min(1, 'must not be empty').max(128);
 
 export const UpstreamIdentityProvider = z
   .strictObject({

@@ -103,7 +103,8 @@ export function upstreamRelyingParty(options: UpstreamOptions, redirectUri: stri
       if (!config.serverMetadata().userinfo_endpoint) return claims;
       try {
         const info = await client.fetchUserInfo(config, accessToken, String(claims.sub));
-        return { ...info, ...claims, ...pick(info, ['groups', 'email', 'email_verified', 'name']) };
+        // openid-client checked that userinfo speaks of the ID token's subject; its claims are the fresher.
+        return { ...claims, ...info };
       } catch (error) {
         throw new UpstreamRefusedError(`userinfo: ${refusal(error)}`);
       }
@@ -112,10 +113,6 @@ export function upstreamRelyingParty(options: UpstreamOptions, redirectUri: stri
 }
 
 export type UpstreamRelyingParty = ReturnType<typeof upstreamRelyingParty>;
-
-function pick(from: Record<string, unknown>, keys: string[]): Record<string, unknown> {
-  return Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]]));
-}
 
 /**
  * The provider's error code and description when it gave them, else openid-client's message with its causes
