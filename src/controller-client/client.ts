@@ -9,6 +9,7 @@ import type {
   Site,
   SiteInput,
 } from './types';
+import { unavailableRetryDelayMs } from './unavailable-retry';
 import type { User, UserChanges, UserInput } from './user-types';
 
 export type { Device as ExportedDevice } from '../controller/api-types';
@@ -21,14 +22,27 @@ export type { User as ExportedUser } from './user-types';
  */
 export class ControllerClient {
   roundTrips = 0;
-  constructor(readonly transport: ControllerTransport) {}
+  /** `onUnavailable` hears of each wait for a controller that answered 503, so a long wait shows progress. */
+  constructor(
+    readonly transport: ControllerTransport,
+    private readonly onUnavailable?: (message: string) => void,
+  ) {}
 
   private async call<T>(
     request: ControllerRequest,
     accept: number[] = [200],
   ): Promise<{ status: number; body: T }> {
-    this.roundTrips += 1;
-    const response = await this.transport.send(request);
+    let response = await this.send(request);
+    for (let attempt = 1, waitedMs = 0; ; attempt++) {
+      const delayMs = unavailableRetryDelayMs(request, response, attempt, waitedMs);
+      if (delayMs === undefined) break;
+      this.onUnavailable?.(
+        `the controller’s database is unavailable (${request.method} ${request.path}); asking again in ${Math.ceil(delayMs / 1000)} s`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      waitedMs += delayMs;
+      response = await this.send(request);
+    }
     if (!accept.includes(response.status)) {
       const error = (response.body as { error?: { code?: string; message?: string } } | undefined)?.error;
       const reason = error?.message ?? (typeof response.body === 'string' ? response.body : 'no detail');
@@ -38,6 +52,11 @@ export class ControllerClient {
       );
     }
     return { status: response.status, body: response.body as T };
+  }
+
+  private send(request: ControllerRequest) {
+    this.roundTrips += 1;
+    return this.transport.send(request);
   }
 
   async listSites(): Promise<Site[]> {
@@ -92,6 +111,7 @@ export class ControllerClient {
         method: 'PUT',
         path: '/api/deployment-key',
         body: { keyHash, graceSeconds },
+        once: true,
       })
     ).body;
   }
