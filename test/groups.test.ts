@@ -1,5 +1,3 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inTransaction } from '../src/controller/db/transaction';
 import {
@@ -15,7 +13,7 @@ import {
 import { type RunningController, startController } from '../src/controller/server';
 import { renderGroupList } from '../src/groups/manage';
 import { runCli } from './helpers/cli';
-import { DEPLOYMENT, TEST_API_KEY } from './helpers/controller';
+import { DEPLOYMENT, TEST_API_KEY, writeControllerDeployment } from './helpers/controller';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
 import { makeTempDir } from './helpers/tmp';
 
@@ -272,16 +270,7 @@ describe('wavectl groups (the CLI against the controller over HTTP)', () => {
 
   beforeAll(async () => {
     tmp = await makeTempDir('wavectl-groups-');
-    await writeFile(
-      join(tmp.path, 'wavectl.json'),
-      JSON.stringify({
-        version: 1,
-        name: 'groupstest',
-        identityProvider: 'local',
-        aws: { profile: 'default', region: 'eu-west-1' },
-        controller: { url: controller.url },
-      }),
-    );
+    await writeControllerDeployment(tmp.path, controller.url);
     await addUser('kim');
   });
   afterAll(() => tmp?.remove());

@@ -1,19 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controllerEnv } from '../src/controller/config';
 import { groupsOf } from '../src/controller/oidc/claims';
 import { type RunningController, startController } from '../src/controller/server';
 import { exchange } from '../src/controller-client/http-exchange';
-import {
-  certificateFacts,
-  createCertificateAuthority,
-  issueServerCertificate,
-} from '../src/tls/certificates';
+import { createCertificateAuthority, issueServerCertificate } from '../src/tls/certificates';
 import { runCli } from './helpers/cli';
-import { TEST_API_KEY } from './helpers/controller';
+import { TEST_API_KEY, writeControllerDeployment } from './helpers/controller';
 import { freePort } from './helpers/ports';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
 import { makeTempDir } from './helpers/tmp';
@@ -156,21 +150,8 @@ describe('Waveshift as the OpenID Connect provider of Kasm (openid-client, real 
     };
   };
 
-  /** A deployment directory for the real CLI, its controller.url this controller, trusting its CA or not. */
-  const writeDeployment = (dir: string, withCa: boolean) => {
-    const facts = certificateFacts(ca);
-    const config = {
-      version: 1,
-      name: 'oidctest',
-      identityProvider: 'local',
-      aws: { profile: 'default', region: 'eu-west-1' },
-      controller: { url: controller.url },
-      ...(withCa
-        ? { tls: { caCertificate: ca, caFingerprint: facts.fingerprintSha256, caExpires: facts.notAfter } }
-        : {}),
-    };
-    return writeFile(join(dir, 'wavectl.json'), JSON.stringify(config));
-  };
+  const writeDeployment = (dir: string, withCa: boolean) =>
+    writeControllerDeployment(dir, controller.url, withCa ? ca : undefined);
   const wavectl = (dir: string, args: string[], more: { stdin?: string; tty?: boolean } = {}) =>
     runCli(['--dir', dir, ...args], { cwd: dir, env: { WAVESHIFT_API_KEY: TEST_API_KEY }, ...more });
 
