@@ -344,6 +344,11 @@ describe('wavectl groups (the CLI against the controller over HTTP)', () => {
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr.trim()).toBe(message);
     }
+    const badName = await cli(['groups', 'add', 'two words']);
+    expect(badName.code).toBe(2);
+    expect(badName.stderr.trim()).toBe(
+      `wavectl: a group name has 1 to 64 letters, digits, '.', '_', '@' or '-', not "two words"`,
+    );
     expect((await cli(['groups', 'add', 'Waveshift-Users'])).stderr).toMatch(
       /^wavectl: waveshift-users is a built-in group/,
     );

@@ -1,5 +1,6 @@
 import type { Context } from '../context';
 import { builtInGroupRefusal, isBuiltInGroup } from '../controller/repositories/groups';
+import { groupNameSchema } from '../controller/schemas/groups';
 import type { ControllerClient } from '../controller-client/client';
 import type { Group } from '../controller-client/group-types';
 import { UsageError } from '../errors';
@@ -38,6 +39,14 @@ export async function addGroup(
   input: { name: string; description?: string },
 ): Promise<GroupResult> {
   if (isBuiltInGroup(input.name)) throw new UsageError(builtInGroupRefusal(input.name));
+  if (
+    input.name.length > groupNameSchema.maxLength ||
+    !new RegExp(groupNameSchema.pattern).test(input.name)
+  ) {
+    throw new UsageError(
+      `a group name has 1 to ${groupNameSchema.maxLength} letters, digits, '.', '_', '@' or '-', not ${JSON.stringify(input.name)}`,
+    );
+  }
   const group = await (await client(ctx)).createGroup({
     name: input.name,
     description: input.description ?? null,
