@@ -1,4 +1,5 @@
 import { ControllerError } from '../errors';
+import type { Group, GroupInput } from './group-types';
 import type {
   AccessServer,
   AccessServerInput,
@@ -173,5 +174,33 @@ export class ControllerClient {
 
   async deleteUser(id: number): Promise<boolean> {
     return (await this.call<{ deleted: boolean }>({ method: 'DELETE', path: `/users/${id}` })).body.deleted;
+  }
+
+  async listGroups(): Promise<Group[]> {
+    return (await this.call<{ groups: Group[] }>({ method: 'GET', path: '/api/groups' })).body.groups;
+  }
+
+  async createGroup(group: GroupInput): Promise<Group> {
+    return (await this.call<{ group: Group }>({ method: 'POST', path: '/api/groups', body: group }, [201]))
+      .body.group;
+  }
+
+  async deleteGroup(id: number): Promise<boolean> {
+    return (await this.call<{ deleted: boolean }>({ method: 'DELETE', path: `/api/groups/${id}` })).body
+      .deleted;
+  }
+
+  /** Adds (`member: true`) or removes a member; `changed` is false when it was so already. */
+  async setMember(
+    groupId: number,
+    userId: number,
+    member: boolean,
+  ): Promise<{ group: Group; changed: boolean }> {
+    return (
+      await this.call<{ group: Group; changed: boolean }>({
+        method: member ? 'PUT' : 'DELETE',
+        path: `/api/groups/${groupId}/members/${userId}`,
+      })
+    ).body;
   }
 }
