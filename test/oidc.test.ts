@@ -1,20 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controllerEnv } from '../src/controller/config';
 import { groupsOf } from '../src/controller/oidc/claims';
 import { type RunningController, startController } from '../src/controller/server';
 import { exchange } from '../src/controller-client/http-exchange';
-import {
-  certificateFacts,
-  createCertificateAuthority,
-  issueServerCertificate,
-} from '../src/tls/certificates';
+import { createCertificateAuthority, issueServerCertificate } from '../src/tls/certificates';
 import { Browser } from './helpers/browser';
 import { runCli } from './helpers/cli';
-import { TEST_API_KEY } from './helpers/controller';
+import { TEST_API_KEY, writeControllerDeployment } from './helpers/controller';
 import { freePort } from './helpers/ports';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
 import { makeTempDir } from './helpers/tmp';
@@ -53,6 +47,12 @@ describe('the provider’s settings and claims (pure)', () => {
   it('puts admins in both groups and users in one', () => {
     expect(groupsOf({ role: 'admin' })).toEqual(['waveshift-admins', 'waveshift-users']);
     expect(groupsOf({ role: 'user' })).toEqual(['waveshift-users']);
+    // The groups rows a user is in join them, sorted and without repeats.
+    expect(groupsOf({ role: 'user' }, ['zeta', 'Lab', 'waveshift-users'])).toEqual([
+      'Lab',
+      'waveshift-users',
+      'zeta',
+    ]);
   });
 });
 
@@ -111,6 +111,11 @@ describe('Waveshift as the OpenID Connect provider of Kasm (openid-client, real 
       checks: { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce },
     };
   };
+
+  const writeDeployment = (dir: string, withCa: boolean) =>
+    writeControllerDeployment(dir, controller.url, withCa ? ca : undefined);
+  const wavectl = (dir: string, args: string[], more: { stdin?: string; tty?: boolean } = {}) =>
+    runCli(['--dir', dir, ...args], { cwd: dir, env: { WAVESHIFT_API_KEY: TEST_API_KEY }, ...more });
 
   beforeAll(async () => {
     pg = await startPostgres();
@@ -262,27 +267,15 @@ describe('Waveshift as the OpenID Connect provider of Kasm (openid-client, real 
 
   it('wavectl users: add with a generated password, sign in with it, disable, enable, reset, remove', async () => {
     const tmp = await makeTempDir('wavectl-users-');
-    const facts = certificateFacts(ca);
-    const config = (withCa: boolean) => ({
-      version: 1,
-      name: 'userstest',
-      identityProvider: 'local',
-      aws: { profile: 'default', region: 'eu-west-1' },
-      controller: { url: controller.url },
-      ...(withCa
-        ? { tls: { caCertificate: ca, caFingerprint: facts.fingerprintSha256, caExpires: facts.notAfter } }
-        : {}),
-    });
     try {
-      const env = { WAVESHIFT_API_KEY: TEST_API_KEY };
       const cli = (args: string[], more: { stdin?: string; tty?: boolean } = {}) =>
-        runCli(['--dir', tmp.path, 'users', ...args], { cwd: tmp.path, env, ...more });
+        wavectl(tmp.path, ['users', ...args], more);
       // Without the recorded CA, wavectl refuses the controller's certificate.
-      await writeFile(join(tmp.path, 'wavectl.json'), JSON.stringify(config(false)));
+      await writeDeployment(tmp.path, false);
       const untrusted = await cli(['list']);
       expect(untrusted.code).toBe(1);
       expect(untrusted.stderr).toMatch(/^wavectl: .*no deployment CA to verify it with/);
-      await writeFile(join(tmp.path, 'wavectl.json'), JSON.stringify(config(true)));
+      await writeDeployment(tmp.path, true);
 
       const added = await cli(['add', 'dora', '--role', 'admin', '--generate-password', '--json']);
       expect(added.code, added.stderr).toBe(0);
@@ -334,4 +327,35 @@ describe('Waveshift as the OpenID Connect provider of Kasm (openid-client, real 
       await tmp.remove();
     }
   }, 90_000);
+
+  it('wavectl groups: a group a user is added to is in their ID token; taking it away ends their tokens', async () => {
+    expect((await api('POST', '/users', { username: 'gina', password: 'gina-pass-123456' })).status).toBe(
+      201,
+    );
+    const tmp = await makeTempDir('wavectl-groups-');
+    try {
+      await writeDeployment(tmp.path, true);
+      const cli = (...args: string[]) => wavectl(tmp.path, ['groups', ...args]);
+      expect((await cli('add', 'kasm-ops', '--description', 'Kasm operators')).code).toBe(0);
+      const added = await cli('add-member', 'kasm-ops', 'gina');
+      expect(added.code, added.stderr).toBe(0);
+
+      const { callback, checks } = await signIn(new Browser(ca), 'gina', 'gina-pass-123456');
+      const tokens = await oidc.authorizationCodeGrant(kasm, new URL(callback!), checks);
+      expect(tokens.claims()!.groups).toEqual(['kasm-ops', 'waveshift-users']);
+      const info = await oidc.fetchUserInfo(kasm, tokens.access_token, tokens.claims()!.sub);
+      expect(info.groups).toEqual(['kasm-ops', 'waveshift-users']);
+
+      // Kasm must not keep a group that was taken away: the refresh token dies with the membership.
+      expect((await cli('remove-member', 'kasm-ops', 'gina')).code).toBe(0);
+      await expect(oidc.refreshTokenGrant(kasm, tokens.refresh_token!)).rejects.toMatchObject({
+        error: 'invalid_grant',
+      });
+      const again = await signIn(new Browser(ca), 'gina', 'gina-pass-123456');
+      const next = await oidc.authorizationCodeGrant(kasm, new URL(again.callback!), again.checks);
+      expect(next.claims()!.groups).toEqual(['waveshift-users']);
+    } finally {
+      await tmp.remove();
+    }
+  }, 60_000);
 });

@@ -45,6 +45,16 @@ const LINKS: {
     parameters: { id: '$response.body#/user/id' },
   },
   {
+    from: ['post', '/api/groups', '201'],
+    to: [
+      ['get', '/api/groups/{id}'],
+      ['put', '/api/groups/{id}/members/{userId}'],
+      ['delete', '/api/groups/{id}/members/{userId}'],
+      ['delete', '/api/groups/{id}'],
+    ],
+    parameters: { id: '$response.body#/group/id' },
+  },
+  {
     from: ['put', '/api/sites/{number}', '200'],
     to: [
       ['get', '/api/sites/{number}'],

@@ -1,4 +1,5 @@
 import type { Context } from '../context';
+import { groupsOf } from '../controller/oidc/claims';
 import type { ControllerClient } from '../controller-client/client';
 import type { User } from '../controller-client/user-types';
 import { ControllerError, UsageError } from '../errors';
@@ -8,6 +9,11 @@ import { obtainPassword, type PasswordSource } from './password-source';
 export interface UserResult {
   action: 'added' | 'shown' | 'disabled' | 'enabled' | 'removed' | 'password-reset';
   user: User;
+  /**
+   * `users show` only: the groups Kasm receives in the groups claim at the user's next sign-in, built-in
+   * ones (which follow the role) included.
+   */
+  groups?: string[];
   /** Only when wavectl generated the password: shown this once, never stored. */
   generatedPassword?: string;
 }
@@ -25,7 +31,7 @@ function requireConfidential(controller: ControllerClient): void {
   }
 }
 
-async function find(controller: ControllerClient, username: string): Promise<User> {
+export async function findUser(controller: ControllerClient, username: string): Promise<User> {
   const users = await controller.listUsers();
   const user = users.find((u) => u.username.toLowerCase() === username.toLowerCase());
   if (!user) throw new UsageError(`no user ${username} (see \`wavectl users list\`)`);
@@ -37,7 +43,10 @@ export async function listUsers(ctx: Context): Promise<{ users: User[] }> {
 }
 
 export async function showUser(ctx: Context, username: string): Promise<UserResult> {
-  return { action: 'shown', user: await find(await client(ctx), username) };
+  const controller = await client(ctx);
+  const [user, groups] = await Promise.all([findUser(controller, username), controller.listGroups()]);
+  const memberOf = groups.filter((g) => g.members.some((m) => m.userId === user.id)).map((g) => g.name);
+  return { action: 'shown', user, groups: groupsOf(user, memberOf) };
 }
 
 export async function addUser(
@@ -63,7 +72,7 @@ export async function resetPassword(
 ): Promise<UserResult> {
   const controller = await client(ctx);
   requireConfidential(controller);
-  const user = await find(controller, username);
+  const user = await findUser(controller, username);
   const { password, generated } = await obtainPassword(ctx, passwordSource);
   const changed = await controller.updateUser(user.id, { password });
   return { action: 'password-reset', user: changed, ...(generated ? { generatedPassword: password } : {}) };
@@ -72,14 +81,14 @@ export async function resetPassword(
 /** Disabling ends the user's sessions, sign-ins and refresh tokens (the controller does it in one transaction). */
 export async function setDisabled(ctx: Context, username: string, disabled: boolean): Promise<UserResult> {
   const controller = await client(ctx);
-  const user = await find(controller, username);
+  const user = await findUser(controller, username);
   const changed = await controller.updateUser(user.id, { disabled });
   return { action: disabled ? 'disabled' : 'enabled', user: changed };
 }
 
 export async function removeUser(ctx: Context, username: string): Promise<UserResult> {
   const controller = await client(ctx);
-  const user = await find(controller, username);
+  const user = await findUser(controller, username);
   await ctx.confirm(
     `Remove user ${user.username} and end their sessions?`,
     user.username,
@@ -110,6 +119,7 @@ export function renderUserResult(result: UserResult): string {
       ? `${u.username}: ${u.role}, ${u.disabled ? 'disabled' : 'active'}${u.displayName ? ` (${u.displayName})` : ''}, created ${u.createdAt}, changed ${u.updatedAt}`
       : `User ${u.username} ${result.action.replace('-', ' ')}.`,
   ];
+  if (result.groups) lines.push(`Groups: ${result.groups.join(', ')}`);
   if (result.action === 'disabled') lines.push('Their sessions, sign-ins and refresh tokens are ended.');
   if (result.generatedPassword) {
     lines.push(`Password (shown once, not stored anywhere by wavectl): ${result.generatedPassword}`);

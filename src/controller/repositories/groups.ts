@@ -8,6 +8,10 @@ export const BUILT_IN_GROUPS = ['waveshift-users', 'waveshift-admins'] as const;
 export const isBuiltInGroup = (name: string): boolean =>
   (BUILT_IN_GROUPS as readonly string[]).includes(name.toLowerCase());
 
+/** Why a built-in group cannot be made, removed or joined (the API's 409 and the CLI's usage error say it). */
+export const builtInGroupRefusal = (name: string): string =>
+  `${name.toLowerCase()} is a built-in group that follows the role (every user is in waveshift-users, every admin also in waveshift-admins): it cannot be made, removed or joined by hand`;
+
 export interface GroupMember {
   userId: number;
   username: string;
