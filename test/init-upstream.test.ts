@@ -135,8 +135,12 @@ describe('wavectl init and config set with an upstream identity provider', () =>
     const bad = await set('upstream.issuerUrl', 'http://accounts.google.com');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/upstream\.issuerUrl: must be an https:\/\/ URL/);
-    const badGroup = await set('upstream.groupMapping', '{"x":""}');
+    const badGroup = await set('upstream.groupMapping', '{"x":"has spaces"}');
     expect(badGroup.code).toBe(2);
+    expect(badGroup.stderr).toMatch(/upstream\.groupMapping\.x: must be 1 to 64 letters/);
+    const builtIn = await set('upstream.groupMapping', '{"admins":"waveshift-admins"}');
+    expect(builtIn.code).toBe(2);
+    expect(builtIn.stderr).toMatch(/name the upstream group in upstream\.adminGroups instead/);
     expect((await written()).upstream).toEqual({
       issuerUrl: 'https://accounts.google.com',
       clientId: '456.apps.googleusercontent.com',

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { instanceTypeProblem, kasmInstanceTypeProblem } from '../aws/instance-types';
+import { isBuiltInGroup } from '../controller/repositories/groups';
+import { groupNameSchema } from '../controller/schemas/groups';
 import { closestRegion, KNOWN_REGIONS } from './regions';
 
 /**
@@ -112,8 +114,17 @@ export const AccessServerRecord = z.strictObject({
     ),
 });
 
-/** A Waveshift group's name, what an upstream group maps to (the controller grants only groups that exist). */
-const GroupName = z.string().trim().min(1, 'must not be empty').max(128);
+/** A Waveshift group's name (wavectl groups' rules), what an upstream group maps to. */
+const GroupName = z
+  .string()
+  .max(groupNameSchema.maxLength)
+  .regex(
+    new RegExp(groupNameSchema.pattern),
+    `must be 1 to ${groupNameSchema.maxLength} letters, digits, ".", "_", "@" or "-"`,
+  )
+  .refine((name) => !isBuiltInGroup(name), {
+    error: 'the built-in groups follow the role: name the upstream group in upstream.adminGroups instead',
+  });
 
 export const UpstreamIdentityProvider = z
   .strictObject({
