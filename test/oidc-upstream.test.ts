@@ -7,6 +7,7 @@ import { controllerEnv, upstreamEnv } from '../src/controller/config';
 import { inTransaction } from '../src/controller/db/transaction';
 import { trustingFetch } from '../src/controller/oidc/trusting-fetch';
 import { UpstreamUnreachableError, upstreamRelyingParty } from '../src/controller/oidc/upstream';
+import { signInUpstreamUser } from '../src/controller/oidc/upstream-accounts';
 import {
   emailDomainProblem,
   mapGroups,
@@ -16,6 +17,7 @@ import {
   usernameFrom,
 } from '../src/controller/oidc/upstream-mapping';
 import { addMember, createGroup, findGroup } from '../src/controller/repositories/groups';
+import { createUpstreamUser } from '../src/controller/repositories/upstream-users';
 import { type RunningController, startController } from '../src/controller/server';
 import { exchange } from '../src/controller-client/http-exchange';
 import { createCertificateAuthority, issueServerCertificate } from '../src/tls/certificates';
@@ -418,6 +420,31 @@ describe('sign-in delegated to an upstream OpenID provider (a second oidc-provid
     const caFile = join(tmp.path, 'upstream-ca.pem');
     const trusting = upstreamRelyingParty({ ...options, caFile }, `${issuer}/upstream/callback`);
     expect((await trusting.start()).url.href.startsWith(`${idp.issuer}/`)).toBe(true);
+  });
+
+  it('makes one user of two first sign-ins of one subject at once', async () => {
+    const identity = { subject: '00u-twin', username: 'twin', displayName: 'Twin', groups: [] };
+    const audit = { client: 'kasm', requestId: 'req-twin' };
+    // The first sign-in has inserted the user and not committed yet when the second one starts.
+    const first = await controller.app.db.connect();
+    try {
+      await first.query('begin');
+      const made = await createUpstreamUser(first, { ...identity, issuer: idp.issuer, role: 'user' });
+      expect(made.created).toBe(true);
+      // Renamed upstream in between: only the (issuer, subject) conflicts, not the name.
+      const second = signInUpstreamUser(
+        controller.app.db,
+        idp.issuer,
+        { ...identity, username: 'twin-renamed' },
+        audit,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await first.query('commit');
+      const result = await second;
+      expect(result).toMatchObject({ status: 'signed-in', created: false, user: { id: made.user.id } });
+    } finally {
+      first.release();
+    }
   });
 
   it('limits callbacks per address like the password form', async () => {

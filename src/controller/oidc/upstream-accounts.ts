@@ -24,18 +24,23 @@ export async function signInUpstreamUser(
   audit: { client: string; requestId: string },
 ): Promise<UpstreamSignIn> {
   return inTransaction(db, async (tx) => {
-    const found = await findUpstreamUser(tx, issuer, identity.subject);
-    if (found?.disabled) return { status: 'disabled', user: found };
     const actor = `upstream:${issuer}`;
+    const existing = await findUpstreamUser(tx, issuer, identity.subject);
+    const made = existing
+      ? undefined
+      : await createUpstreamUser(tx, {
+          issuer,
+          subject: identity.subject,
+          username: identity.username,
+          displayName: identity.displayName,
+          role: identity.role ?? 'user',
+        });
+    // A concurrent first sign-in of the same subject may have made the user: then it is found, not made.
+    const found = existing ?? (made?.created ? undefined : made?.user);
+    if (found?.disabled) return { status: 'disabled', user: found };
     let user: User;
     if (!found) {
-      user = await createUpstreamUser(tx, {
-        issuer,
-        subject: identity.subject,
-        username: identity.username,
-        displayName: identity.displayName,
-        role: identity.role ?? 'user',
-      });
+      user = made!.user;
       await recordAudit(tx, {
         actor,
         action: 'user.create',

@@ -21,17 +21,20 @@ export async function findUpstreamUser(
 
 /**
  * A user for an upstream subject, under the first free name of `username`, `username-2`, … (a local user
- * keeps their name). No password: the upstream provider vouches for them.
+ * keeps their name). No password: the upstream provider vouches for them. When a concurrent first sign-in
+ * of the same subject got there first, that user is returned (`created` false).
  */
 export async function createUpstreamUser(
   db: PoolClient,
   user: { issuer: string; subject: string; username: string; displayName: string | null; role: Role },
-): Promise<User> {
+): Promise<{ user: User; created: boolean }> {
   for (let attempt = 0; attempt < USERNAME_ATTEMPTS; attempt++) {
+    // Any unique conflict, the name's or the (issuer, subject)'s: the statement waits for the other
+    // transaction, and the lookup below sees what it committed.
     const { rows } = await db.query(
       `insert into users (username, display_name, role, password_hash, upstream_issuer, upstream_subject)
        values ($1, $2, $3, $4, $5, $6)
-       on conflict (lower(username)) do nothing returning ${USER_COLUMNS}`,
+       on conflict do nothing returning ${USER_COLUMNS}`,
       [
         usernameAttempt(user.username, attempt),
         user.displayName,
@@ -41,7 +44,9 @@ export async function createUpstreamUser(
         user.subject,
       ],
     );
-    if (rows[0]) return toUser(rows[0]);
+    if (rows[0]) return { user: toUser(rows[0]), created: true };
+    const existing = await findUpstreamUser(db, user.issuer, user.subject);
+    if (existing) return { user: existing, created: false };
   }
   throw new Error(`no free user name from ${user.username} after ${USERNAME_ATTEMPTS} attempts`);
 }
