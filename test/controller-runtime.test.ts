@@ -27,6 +27,7 @@ const TABLES = [
   'devices',
   'oidc_keys',
   'oidc_payloads',
+  'oidc_pending_second_factor',
   'scan_reports',
   'schema_migrations',
   'sessions',
