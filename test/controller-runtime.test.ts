@@ -25,6 +25,8 @@ const TABLES = [
   'audit_log',
   'device_events',
   'devices',
+  'group_members',
+  'groups',
   'oidc_keys',
   'oidc_payloads',
   'oidc_pending_second_factor',
