@@ -130,7 +130,7 @@ describe('deploy with an upstream identity provider, against moto', () => {
     expect(tags.TagList).toEqual(
       expect.arrayContaining([{ Key: 'waveshift:component', Value: 'idp/client-secret' }]),
     );
-    expect(await installedTag()).toMatch(/^controller-[0-9a-f]{16}-s1$/);
+    expect(await installedTag()).toMatch(/^controller-[0-9a-f]{16}(\.tls-\S+)?-s1$/);
   });
 
   it('changes nothing on a second deploy, secret or not; a rotated secret installs the controller again', async () => {

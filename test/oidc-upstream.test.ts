@@ -21,8 +21,8 @@ import { createUpstreamUser } from '../src/controller/repositories/upstream-user
 import { type RunningController, startController } from '../src/controller/server';
 import { exchange } from '../src/controller-client/http-exchange';
 import { createCertificateAuthority, issueServerCertificate } from '../src/tls/certificates';
-import { Browser } from './helpers/browser';
 import { TEST_API_KEY } from './helpers/controller';
+import { authorizationRequest, Browser } from './helpers/oidc-bed';
 import { freePort } from './helpers/ports';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
 import { makeTempDir } from './helpers/tmp';
@@ -151,20 +151,7 @@ describe('sign-in delegated to an upstream OpenID provider (a second oidc-provid
 
   /** Kasm starts a sign-in; the browser goes to Waveshift, on to the upstream, and shows its form. */
   const startSignIn = async (browser: Browser) => {
-    const verifier = oidc.randomPKCECodeVerifier();
-    const checks = {
-      pkceCodeVerifier: verifier,
-      expectedState: oidc.randomState(),
-      expectedNonce: oidc.randomNonce(),
-    };
-    const url = oidc.buildAuthorizationUrl(kasm, {
-      redirect_uri: KASM_REDIRECT,
-      scope: 'openid profile groups',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state: checks.expectedState,
-      nonce: checks.expectedNonce,
-    });
+    const { url, checks } = await authorizationRequest(kasm, KASM_REDIRECT);
     const form = await browser.follow(url.href);
     expect(form.status, form.text).toBe(200);
     expect(form.text).toMatch(/Upstream sign-in/);

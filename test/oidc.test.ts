@@ -3,13 +3,16 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controllerEnv } from '../src/controller/config';
 import { groupsOf } from '../src/controller/oidc/claims';
-import { type RunningController, startController } from '../src/controller/server';
-import { exchange } from '../src/controller-client/http-exchange';
-import { createCertificateAuthority, issueServerCertificate } from '../src/tls/certificates';
-import { Browser } from './helpers/browser';
+import type { RunningController } from '../src/controller/server';
 import { runCli } from './helpers/cli';
 import { TEST_API_KEY, writeControllerDeployment } from './helpers/controller';
-import { freePort } from './helpers/ports';
+import {
+  authorizationRequest,
+  Browser,
+  callApi,
+  fetchTrusting,
+  startProviderController,
+} from './helpers/oidc-bed';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
 import { makeTempDir } from './helpers/tmp';
 
@@ -62,54 +65,21 @@ describe('Waveshift as the OpenID Connect provider of Kasm (openid-client, real 
   let ca: string;
   let issuer: string;
   let kasm: oidc.Configuration;
-  const fetchWithCa: typeof fetch = async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    const headers = Object.fromEntries(
-      new Headers(init?.headers ?? (input instanceof Request ? input.headers : {})),
-    );
-    const body = init?.body === undefined || init.body === null ? undefined : String(init.body);
-    const res = await exchange(url, { method: init?.method ?? 'GET', headers, body, ca, timeoutMs: 30_000 });
-    const out = new Headers();
-    for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') out.set(k, v);
-    return new Response(res.text, { status: res.status, headers: out });
-  };
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await exchange(`${controller.url}${path}`, {
-      method,
-      headers: { 'x-api-key': TEST_API_KEY, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      ca,
-      timeoutMs: 30_000,
-    });
-    return { status: res.status, body: JSON.parse(res.text || '{}') };
-  };
+  const api = (method: string, path: string, body?: unknown) =>
+    callApi(controller.url, ca, method, path, body);
   const discover = (secret: string) =>
     oidc.discovery(new URL(issuer), 'kasm', undefined, oidc.ClientSecretBasic(secret), {
-      [oidc.customFetch]: fetchWithCa,
+      [oidc.customFetch]: fetchTrusting(ca),
     });
 
   /** One sign-in as Kasm starts it: PKCE, state and nonce; returns the callback URL and the checks. */
   const signIn = async (browser: Browser, username: string, password: string, redirectUri = REDIRECT) => {
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const nonce = oidc.randomNonce();
-    const url = oidc.buildAuthorizationUrl(kasm, {
-      redirect_uri: redirectUri,
-      scope: 'openid profile groups offline_access',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-      nonce,
-    });
+    const { url, checks } = await authorizationRequest(kasm, redirectUri);
     const form = await browser.follow(url.href);
     if (form.status !== 200 || !/Sign in to Waveshift/.test(form.text)) return { refused: form };
     const action = /action="([^"]+)"/.exec(form.text)![1]!.replace(/&#38;/g, '&');
     const done = await browser.follow(new URL(action, issuer).href, { username, password });
-    return {
-      callback: done.location,
-      page: done,
-      checks: { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce },
-    };
+    return { callback: done.location, page: done, checks };
   };
 
   const writeDeployment = (dir: string, withCa: boolean) =>
@@ -119,35 +89,11 @@ describe('Waveshift as the OpenID Connect provider of Kasm (openid-client, real 
 
   beforeAll(async () => {
     pg = await startPostgres();
-    const authority = await createCertificateAuthority('oidctest', new Date());
-    ca = authority.certificatePem;
-    const tls = await issueServerCertificate(
-      authority,
-      { names: ['localhost'], ips: ['127.0.0.1'] },
-      new Date(),
-    );
-    const port = await freePort();
-    issuer = `https://127.0.0.1:${port}/auth`;
-    controller = await startController({
-      host: '127.0.0.1',
-      port,
-      databaseUrl: await pg.createDatabase('oidc'),
-      apiKey: TEST_API_KEY,
-      logger: false,
-      tls,
-      authRateLimit: { max: 1000, timeWindowMs: 60_000 },
-      oidc: {
-        issuer,
-        clients: [
-          {
-            clientId: 'kasm',
-            clientSecret: SECRET,
-            redirectUris: [REDIRECT],
-            postLogoutRedirectUris: [AFTER_LOGOUT],
-          },
-        ],
-      },
-    });
+    ({ controller, ca, issuer } = await startProviderController(await pg.createDatabase('oidc'), {
+      clientSecret: SECRET,
+      redirectUris: [REDIRECT],
+      postLogoutRedirectUris: [AFTER_LOGOUT],
+    }));
     for (const [username, role] of [
       ['ada', 'admin'],
       ['bob', 'user'],

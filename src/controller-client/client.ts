@@ -1,3 +1,4 @@
+import type { SealedSecret } from '../controller/auth/sealed-box';
 import { ControllerError } from '../errors';
 import type { Group, GroupInput } from './group-types';
 import type {
@@ -170,6 +171,21 @@ export class ControllerClient {
   async updateUser(id: number, changes: UserChanges): Promise<User> {
     return (await this.call<{ user: User }>({ method: 'PATCH', path: `/users/${id}`, body: changes })).body
       .user;
+  }
+
+  /** Turns TOTP on; the secret comes back sealed to `recipientPublicKey` (controller/auth/sealed-box.ts). */
+  async enableTotp(id: number, recipientPublicKey: string): Promise<{ user: User; sealed: SealedSecret }> {
+    return (
+      await this.call<{ user: User; sealed: SealedSecret }>({
+        method: 'POST',
+        path: `/users/${id}/totp`,
+        body: { recipientPublicKey },
+      })
+    ).body;
+  }
+
+  async disableTotp(id: number): Promise<User> {
+    return (await this.call<{ user: User }>({ method: 'DELETE', path: `/users/${id}/totp` })).body.user;
   }
 
   async deleteUser(id: number): Promise<boolean> {

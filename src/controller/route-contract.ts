@@ -40,6 +40,8 @@ const LINKS: {
       ['get', '/users/{id}'],
       ['patch', '/users/{id}'],
       ['post', '/users/{id}/disable'],
+      ['post', '/users/{id}/totp'],
+      ['delete', '/users/{id}/totp'],
       ['delete', '/users/{id}'],
     ],
     parameters: { id: '$response.body#/user/id' },

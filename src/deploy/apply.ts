@@ -25,7 +25,7 @@ import { applySubnet, chooseAvailabilityZone } from '../aws/subnets';
 import { applyVpc } from '../aws/vpc';
 import type { AccessServerRecord, WavectlConfig } from '../config/schema';
 import type { CensusClients, CensusScope, Current } from './census';
-import { applyControllerTls, type TlsRecord } from './controller-tls';
+import { applyControllerTls, servedCertificateFacts, type TlsRecord } from './controller-tls';
 import { type Facts, matches } from './plan';
 import { installService, type ServiceInstaller } from './services';
 
@@ -280,8 +280,11 @@ export async function applyStep(step: string, changes: Change[], env: ApplyEnv):
     }
     case 'controller-tls': {
       const privateIp = env.facts['controller-instance']?.privateIp;
-      const { id, record } = await applyControllerTls(ssm, env.config, changes, privateIp);
+      const { id, record, certificatePem } = await applyControllerTls(ssm, env.config, changes, privateIp);
       if (record) env.tlsChanged(record);
+      env.facts['controller-tls'] = servedCertificateFacts(
+        certificatePem ?? env.current.controllerCertificatePem,
+      );
       return id;
     }
     case 'controller-zone':

@@ -60,6 +60,23 @@ export function serviceFingerprints(
   };
 }
 
+/**
+ * Pure: the controller's installation as its instance's tag records it: its files, the TLS certificate the
+ * install copied from SSM (`certificate` of the `controller-tls` facts), and the version of the upstream
+ * identity provider's client secret it read (`version` of the `idp-client-secret` facts). The controller
+ * reads both only at start (systemd's LoadCredential, its environment file), so a renewed certificate or a
+ * rotated secret must be installed again to be used: either makes a new installation, and deploy re-runs
+ * the install, which fetches them and restarts the service.
+ */
+export function controllerInstallation(
+  files: string,
+  certificate: string | undefined,
+  idpSecretVersion?: string,
+): string {
+  const tls = certificate ? `.tls-${certificate}` : '';
+  return `${files}${tls}${idpSecretVersion ? `-s${idpSecretVersion}` : ''}`;
+}
+
 /** Installs the service on its instance through SSM Run Command (the controller's files staged in S3). */
 export async function installService(
   installer: ServiceInstaller,

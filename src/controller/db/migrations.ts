@@ -238,6 +238,25 @@ create index group_members_user_id_idx on group_members (user_id);
   },
   {
     version: 5,
+    name: 'TOTP for local users',
+    sql: `
+-- A user's TOTP secret (base32, RFC 6238), null when TOTP is off. It is a shared key, so it is kept as it
+-- is, like the provider's signing keys: whoever reads this table could sign in anyway.
+-- totp_last_step: the last time step a code was accepted for; a code of that step or an earlier one is a
+-- replay and refused.
+alter table users add column totp_secret text, add column totp_last_step bigint;
+
+-- A sign-in whose password was right and whose TOTP code is still to come, bound to the provider's
+-- interaction (whose cookie only the browser that typed the password holds).
+create table oidc_pending_second_factor (
+  interaction_uid text primary key,
+  user_id bigint not null references users (id) on delete cascade,
+  expires_at timestamptz not null
+);
+`,
+  },
+  {
+    version: 6,
     name: 'users from an upstream identity provider',
     sql: `
 -- A user the upstream OpenID provider vouches for is found again by (issuer, subject), never by name: the
