@@ -138,10 +138,14 @@ describe('sign-in delegated to an upstream OpenID provider (a second oidc-provid
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
   let controllerOptions: Parameters<typeof startController>[0];
   const kasmSecret = randomBytes(24).toString('base64url');
-  const api = async (method: string, path: string) => {
+  const api = async (method: string, path: string, body?: unknown) => {
     const res = await exchange(`${controller.url}${path}`, {
       method,
-      headers: { 'x-api-key': TEST_API_KEY },
+      headers: {
+        'x-api-key': TEST_API_KEY,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
       ca,
       timeoutMs: 30_000,
     });
@@ -331,6 +335,16 @@ describe('sign-in delegated to an upstream OpenID provider (a second oidc-provid
       ).status;
     expect(await login('bob', 'bob-local-pass-123')).toBe(200);
     expect(await login('bob-2', '!upstream')).toBe(401);
+    // Nor can an operator give them one, or a TOTP: a second way in the upstream's policies never see.
+    const bob2 = ((await api('GET', '/users')).body.users as { id: number; username: string }[]).find(
+      (u) => u.username === 'bob-2',
+    )!;
+    const reset = await api('PATCH', `/users/${bob2.id}`, { password: 'a-local-password-1234' });
+    expect(reset.status).toBe(409);
+    expect(reset.body.error.message).toMatch(/signs in through https:\/\/.*: a password is kept there/);
+    const totp = await api('POST', `/users/${bob2.id}/totp`, { recipientPublicKey: `${'A'.repeat(43)}=` });
+    expect(totp.status).toBe(409);
+    expect(await login('bob-2', 'a-local-password-1234')).toBe(401);
   }, 60_000);
 
   it('refuses a disabled user, a wrong state, a callback from another browser and a replayed one', async () => {

@@ -121,6 +121,18 @@ const loginOf = (r: Record<string, unknown>): Login => ({
 });
 
 /** Turns TOTP on with a new secret (no step used yet), or off with null. */
+/** The issuer that vouches for a user signing in upstream; null for a local user, undefined for none. */
+export async function upstreamIssuerOf(
+  db: Pool | PoolClient,
+  id: number,
+): Promise<string | null | undefined> {
+  const { rows } = await db.query<{ upstream_issuer: string | null }>(
+    'select upstream_issuer from users where id = $1',
+    [id],
+  );
+  return rows[0]?.upstream_issuer;
+}
+
 export async function setTotpSecret(
   db: Pool | PoolClient,
   id: number,

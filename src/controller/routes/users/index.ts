@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { PoolClient } from 'pg';
 import { hashPassword } from '../../auth/passwords';
 import { actorOf } from '../../auth/plugin';
 import { SEALING_PUBLIC_KEY_PATTERN, sealFor } from '../../auth/sealed-box';
@@ -16,6 +17,7 @@ import {
   setTotpSecret,
   type User,
   updateUser,
+  upstreamIssuerOf,
 } from '../../repositories/users';
 import { deletedSchema, responses } from '../../schemas/common';
 import { createUserSchema, updateUserSchema, userParams } from '../../schemas/users';
@@ -41,6 +43,17 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
     return user;
   };
 
+  /**
+   * A user the upstream provider vouches for signs in there: a password or TOTP kept here would be a second
+   * way in that the upstream's policies (MFA, disabling) never see.
+   */
+  const refuseUpstream = async (client: PoolClient, id: number, what: string) => {
+    const issuer = await upstreamIssuerOf(client, id);
+    if (issuer) {
+      throw conflict(`user ${id} signs in through ${issuer}: ${what} is kept there, not by Waveshift`);
+    }
+  };
+
   /** Applies changes; a new password, a role change or disabling ends the user's sessions. */
   const change = async (
     request: { id: string; principal: Parameters<typeof actorOf>[0] },
@@ -49,6 +62,7 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
   ) => {
     const passwordHash = body.password === undefined ? undefined : await hashPassword(body.password);
     return inTransaction(app.db, async (client) => {
+      if (passwordHash !== undefined) await refuseUpstream(client, id, 'a password');
       const user = found(
         await updateUser(client, id, {
           role: body.role,
@@ -177,6 +191,7 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
       const secret = newTotpSecret();
       const user = await inTransaction(app.db, async (client) => {
         const before = found(await getUser(client, request.params.id), request.params.id);
+        await refuseUpstream(client, before.id, 'TOTP');
         if (before.totp) throw conflict(`user ${before.username} has TOTP on already: turn it off first`);
         const after = found(await setTotpSecret(client, before.id, secret), before.id);
         await recordAudit(client, {
