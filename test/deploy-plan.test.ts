@@ -61,7 +61,7 @@ beforeAll(async () => {
 const inputOf = (c = config(), now = NOW): PlanInput => ({
   config: { ...c, tls: tls.record },
   scope,
-  fingerprints: { controller: 'controller-abc', kasm: 'kasm-def' },
+  fingerprints: { controller: 'controller-abc', kasm: 'kasm-def', kasmOidc: 'kasm-oidc-123' },
   now,
 });
 const empty = (): Current => ({ resources: [], records: {} });

@@ -8,6 +8,7 @@ import { type Current, readDeployment } from './census';
 import { readControllerArtifacts } from './controller-artifacts';
 import { openDeploymentAws } from './deployment-aws';
 import { type GraphStep, runGraph } from './graph';
+import { plannedKasmOidcFingerprint } from './kasm-oidc-step';
 import { estimateMonthlyCost, knownIds, type PlanInput, planDeployment, planStep, planStrays } from './plan';
 import { changeLines, renderChanges } from './plan-text';
 import { removeAll } from './remove';
@@ -97,6 +98,10 @@ export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] =
     needs: ['controller-instance', 'staging-bucket', 'api-key', 'controller-tls', 'kasm-oidc-client-secret'],
   },
   { id: 'kasm-service', needs: ['kasm-instance', 'kasm-admin-password'] },
+  {
+    id: 'kasm-oidc-config',
+    needs: ['kasm-service', 'controller-tls', 'kasm-oidc-client-secret', 'controller-service'],
+  },
   { id: 'controller-health', needs: ['controller-service', 'controller-record'] },
   { id: 'kasm-health', needs: ['kasm-service', 'kasm-record'] },
 ];
@@ -142,7 +147,10 @@ export async function readAndPlan(ctx: Context, config: WavectlConfig) {
   const input: PlanInput = {
     config,
     scope: aws.scope,
-    fingerprints: serviceFingerprints(artifacts, aws.scope),
+    fingerprints: {
+      ...serviceFingerprints(artifacts, aws.scope),
+      kasmOidc: plannedKasmOidcFingerprint(aws.scope, config.tls?.caCertificate),
+    },
   };
   const began = Date.now();
   const current: Current = await ctx.io.track(
@@ -246,7 +254,7 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
       applied.push(...stepChanges);
       const resourceId = await applyStep(id, stepChanges, env);
       env.ids[id] = resourceId;
-      if (!/-(service|record|tls)$/.test(id) && id !== 'access-servers') remember(id, resourceId);
+      if (!/-(service|record|tls|config)$/.test(id) && id !== 'access-servers') remember(id, resourceId);
       const detail = changeLines(stepChanges).join('; ');
       return { status: stepStatus(stepChanges), id: resourceId, ...(detail ? { detail } : {}) };
     };
