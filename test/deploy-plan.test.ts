@@ -13,6 +13,7 @@ import { WavectlConfigSchema } from '../src/config/schema';
 import type { Current, FoundResource } from '../src/deploy/census';
 import { DEPLOY_GRAPH, deployGraph, withInstanceTypes } from '../src/deploy/deploy';
 import { criticalPath, runGraph, topologicalOrder } from '../src/deploy/graph';
+import { KASM_OIDC_SERVICE } from '../src/deploy/kasm-oidc-step';
 import { estimateMonthlyCost, knownIds, type PlanInput, planDeployment, planStep } from '../src/deploy/plan';
 import { changeLines } from '../src/deploy/plan-text';
 import { DESTROY_PHASES, GLOBAL_PHASES, removalOrder } from '../src/deploy/remove';
@@ -95,7 +96,10 @@ function converge(input: PlanInput, start: Current = empty()): Current {
         ];
         current.controllerCertificatePem = tls.certificatePem;
       } else if (kind === 'dns-record') current.records[component] = { id, fields: { ...change.after } };
-      else if (kind === 'service') {
+      else if (kind === 'service' && component === KASM_OIDC_SERVICE) {
+        const instance = current.resources.find((r) => r.kind === 'instance' && r.component === 'kasm')!;
+        instance.facts = { ...instance.facts, kasmOidc: String(change.after?.configured ?? '') };
+      } else if (kind === 'service') {
         const instance = current.resources.find((r) => r.kind === 'instance' && r.component === component)!;
         instance.facts = { ...instance.facts, installed: String(change.after?.installed ?? '') };
       } else {
@@ -213,7 +217,7 @@ describe('plan, drift and cost', () => {
       const input = inputOf(c);
       const first = planDeployment(empty(), input);
       expect(first.every((change) => change.action === 'create')).toBe(true);
-      expect(first).toHaveLength(c.accessServers.length === 0 ? 28 : 28 + 3 + 2);
+      expect(first).toHaveLength(c.accessServers.length === 0 ? 29 : 29 + 3 + 2);
       expect(notKept(planDeployment(converge(input), input))).toEqual([]);
     }
   });

@@ -59,7 +59,7 @@ describe('deploy, status, destroy against moto', () => {
     expect(result.mode).toBe('apply');
     expect(result.status).toBe('changed');
     expect(result.unhealthy).toEqual([]);
-    expect(result.steps).toHaveLength(27);
+    expect(result.steps).toHaveLength(28);
     expect(result.notes.join('\n')).toMatch(/emulator/);
     // Every step reported started then done; the NAT gateway only after its subnet, EIP and IGW.
     const graph = new Set(DEPLOY_GRAPH.map((s) => s.id));
@@ -67,7 +67,7 @@ describe('deploy, status, destroy against moto', () => {
       .filter((e) => e.kind === 'step' && e.state === 'done')
       .map((e) => (e as { id: string }).id)
       .filter((id) => graph.has(id));
-    expect(done).toHaveLength(27);
+    expect(done).toHaveLength(28);
     for (const [before, after] of [
       ['public-subnet', 'nat-gateway'],
       ['nat-eip', 'nat-gateway'],
@@ -78,6 +78,8 @@ describe('deploy, status, destroy against moto', () => {
       ['controller-instance', 'controller-record'],
       ['controller-service', 'controller-health'],
       ['controller-tls', 'controller-service'],
+      ['kasm-service', 'kasm-oidc-config'],
+      ['controller-tls', 'kasm-oidc-config'],
     ]) {
       expect(done.indexOf(before!), `${before} before ${after}`).toBeLessThan(done.indexOf(after!));
     }
@@ -213,7 +215,7 @@ describe('deploy, status, destroy against moto', () => {
     expect(plan.cost.totalUsd).toBeGreaterThan(100);
     expect(await readFile(join(us, 'wavectl.json'), 'utf8')).toBe(before);
     const fresh = await cli(eu, 'deploy', '--dry-run');
-    expect(fresh.stdout).toMatch(/28 to create, change or delete/);
+    expect(fresh.stdout).toMatch(/29 to create, change or delete/);
     // The TLS step is part of the plan: the CA's key and the controller's certificate, to create.
     expect(fresh.stdout).toMatch(/create\s+tls\/ca key parameter/);
     expect(fresh.stdout).toMatch(/create\s+tls\/controller certificate parameter/);

@@ -98,10 +98,8 @@ export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] =
     needs: ['controller-instance', 'staging-bucket', 'api-key', 'controller-tls', 'kasm-oidc-client-secret'],
   },
   { id: 'kasm-service', needs: ['kasm-instance', 'kasm-admin-password'] },
-  {
-    id: 'kasm-oidc-config',
-    needs: ['kasm-service', 'controller-tls', 'kasm-oidc-client-secret', 'controller-service'],
-  },
+  // Kasm only stores the configuration: the controller need not be up yet, only its CA and Kasm's secret.
+  { id: 'kasm-oidc-config', needs: ['kasm-service', 'controller-tls', 'kasm-oidc-client-secret'] },
   { id: 'controller-health', needs: ['controller-service', 'controller-record'] },
   { id: 'kasm-health', needs: ['kasm-service', 'kasm-record'] },
 ];

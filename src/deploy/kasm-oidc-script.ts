@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KasmOidcDocument } from './kasm-oidc';
-import { shellQuote } from './service-scripts';
+import { shellQuote, UBUNTU_AWS_CLI } from './service-scripts';
 
 export interface KasmOidcScriptInputs {
   region: string;
@@ -240,6 +240,8 @@ export function kasmOidcScript(p: KasmOidcScriptInputs): string {
     'set -euo pipefail',
     'umask 022',
     'if [ ! -d /opt/kasm/current ]; then echo "kasm-oidc: Kasm Workspaces is not installed here (no /opt/kasm/current)" >&2; exit 1; fi',
+    'export DEBIAN_FRONTEND=noninteractive',
+    UBUNTU_AWS_CLI,
     'work=$(mktemp -d)',
     'trap \'rm -rf "$work"\' EXIT',
     `cat > "$work/ca.pem" ${hereDocument('WAVESHIFT_CA', p.caCertificatePem)}`,
