@@ -7,6 +7,7 @@ import { GetParameterCommand, ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ACCESS_SERVER_BOOT_CHECK_SCRIPT, parseBootCheck } from '../src/access-servers/boot-check';
 import type { WavectlConfig } from '../src/config/schema';
+import { kasmOidcScriptFor } from '../src/deploy/kasm-oidc-step';
 import { KASM_RELEASE_URL } from '../src/deploy/service-scripts';
 import { rawClients } from './helpers/deploy-fixture';
 import { InstanceStandIn, type StandInImage } from './helpers/instance-standin';
@@ -241,6 +242,11 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
     const again = await kasm.runCommand(install!);
     expectSuccess('Kasm install again', again);
     expect(again.stdout).toContain('already installed');
+    // The OpenID configuration deploy sent, for the CA it recorded (run in full by kasm-oidc-standin.test.ts).
+    const { tls } = JSON.parse(await readFile(join(dir, 'wavectl.json'), 'utf8')) as WavectlConfig;
+    expect(sentTo('kasm', /configure kasm oidc/)).toEqual([
+      kasmOidcScriptFor({ deployment: 'standin', region: REGION }, tls!.caCertificate),
+    ]);
     // The health probe deploy and status send, against a stand-in of Kasm's API on the instance.
     const probe = await kasm.runCommand(health!);
     expectSuccess('Kasm health probe', probe);
