@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
+  DeleteTagsCommand,
   DescribeInstancesCommand,
   DescribeSubnetsCommand,
   DescribeVolumesCommand,
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
-import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourceTags, tagFilters } from '../src/aws/naming';
 import { DEPLOY_GRAPH, type DeployResult } from '../src/deploy/deploy';
@@ -197,6 +198,50 @@ describe('deploy, status, destroy against moto', () => {
     expect(human.stdout).toMatch(/TLS: CA [0-9A-F:]{95} \(until .*\), controller certificate until /);
     const ca = await cli(us, 'ca');
     expect(ca.stdout).toMatch(/^-----BEGIN CERTIFICATE-----/);
+  });
+
+  it('gives Kasm its OpenID configuration once; a Kasm instance without its record is drift, and deploy resends it', async () => {
+    const { ec2, ssm } = rawClients(moto.endpoint, 'us-east-1');
+    const kasmInstance = async () =>
+      (
+        (await ec2.send(new DescribeInstancesCommand({ Filters: tagFilters('flow', 'kasm') })))
+          .Reservations ?? []
+      )
+        .flatMap((r) => r.Instances ?? [])
+        .find(
+          (i) =>
+            i.State?.Name === 'running' &&
+            i.Tags?.some((t) => t.Key === 'waveshift:component' && t.Value === 'kasm'),
+        )!;
+    const configured = async () =>
+      (await kasmInstance()).Tags?.find((t) => t.Key === 'waveshift:kasm-oidc')?.Value;
+    const sent = async () =>
+      ((await ssm.send(new ListCommandsCommand({}))).Commands ?? []).filter(
+        (c) => c.Comment === 'wavectl deploy: configure kasm oidc',
+      );
+    const fingerprint = await configured();
+    expect(fingerprint).toMatch(/^kasm-oidc-[0-9a-f]{16}$/);
+    // Sent by the first deploy only, not by the no-op ones since.
+    const first = await sent();
+    expect(first).toHaveLength(1);
+    // (moto's ListCommands names every instance of the account in each command, not the one it targeted.)
+    expect(first[0]!.InstanceIds).toContain((await kasmInstance()).InstanceId);
+    await ec2.send(
+      new DeleteTagsCommand({
+        Resources: [(await kasmInstance()).InstanceId!],
+        Tags: [{ Key: 'waveshift:kasm-oidc' }],
+      }),
+    );
+    const drifted = await cli(us, 'status');
+    expect(drifted.code).toBe(1);
+    expect(drifted.stdout).toMatch(/kasm-oidc service/);
+    const repaired = await cli(us, 'deploy', '--json');
+    expect(repaired.code, repaired.stderr).toBe(0);
+    const step = repaired.json<Applied>().steps.find((s) => s.step === 'kasm-oidc-config');
+    expect(step).toMatchObject({ status: 'changed', id: fingerprint });
+    expect(await sent()).toHaveLength(2);
+    expect(await configured()).toBe(fingerprint);
+    expect((await cli(us, 'status')).code).toBe(0);
   });
 
   it('shows a plan and a cost estimate on --dry-run without changing anything', async () => {
