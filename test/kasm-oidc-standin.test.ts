@@ -289,6 +289,68 @@ describeWithNetns('Kasm OpenID configuration, run on a Kasm host stand-in', () =
     }
   });
 
+  it('sends the password to nothing but Kasm’s own proxy: another certificate on 127.0.0.1:443 is refused at once', async () => {
+    const saved = await kasm.readFile(KASM_PROXY_CERTIFICATE);
+    const other = await makeTempDir('wavectl-kasm-other-');
+    await run('openssl', [
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'],
+      ...[
+        '-keyout',
+        join(other.path, 'key.pem'),
+        '-out',
+        join(other.path, 'cert.pem'),
+        '-subj',
+        '/CN=kasm-proxy',
+      ],
+    ]);
+    const pin = (pem: string) =>
+      kasm.exec(['sh', '-c', `printf '%s' "$1" > ${KASM_PROXY_CERTIFICATE}`, 'sh', pem]);
+    await pin(await readFile(join(other.path, 'cert.pem'), 'utf8'));
+    await other.remove();
+    try {
+      const { out, calls: made } = await runScript();
+      expect(out.code).toBe(1);
+      expect(out.stderr.trim().split('\n').at(-1)).toMatch(
+        /^kasm-oidc: Kasm API unreachable: .*certificate verify failed/,
+      );
+      expect(made).toEqual([]);
+    } finally {
+      await pin(saved);
+    }
+  });
+
+  it('has a Kasm API stand-in no more lenient than the script needs: no session, unknown call or field passes', async () => {
+    const post = async (path: string, body: unknown) => {
+      const out = await kasm.exec([
+        ...['curl', '-sk', '-o', '-', '-w', '\n%{http_code}', '-X', 'POST', `https://127.0.0.1/api/${path}`],
+        ...['-H', 'Content-Type: application/json', '-d', JSON.stringify(body)],
+      ]);
+      const [answer, status] = out.stdout.split('\n');
+      return { status: Number(status), answer: JSON.parse(answer!) as Record<string, unknown> };
+    };
+    expect((await post('admin/get_groups', {})).status).toBe(403);
+    expect((await post('admin/get_groups', { token: 'forged', username: 'admin@kasm.local' })).status).toBe(
+      403,
+    );
+    const session = (await post('authenticate', { username: 'admin@kasm.local', password: ADMIN_PASSWORD }))
+      .answer;
+    const auth = { token: session.token, username: 'admin@kasm.local' };
+    expect((await post('admin/get_everything', auth)).status).toBe(404);
+    expect((await post('admin/get_groups', { ...auth, page: 1 })).answer.error_message).toBe(
+      'admin/get_groups: unknown field page',
+    );
+    const { oidc } = kasmOidcDocument();
+    const typo = { ...oidc, client_secret: 'x', user_info: 'https://waveshift.internal/auth/userinfo' };
+    expect(
+      (await post('admin/create_oidc_config', { ...auth, target_oidc_config: typo })).answer.error_message,
+    ).toBe('target_oidc_config: unknown field user_info');
+    const scopeList = { ...oidc, client_secret: 'x', scope: ['openid'] };
+    expect(
+      (await post('admin/create_oidc_config', { ...auth, target_oidc_config: scopeList })).answer
+        .error_message,
+    ).toBe('target_oidc_config: scope must be string');
+  });
+
   it('fails before touching Kasm where Kasm is not installed', async () => {
     const bare = await InstanceStandIn.start(lab, 'bare', 'ubuntu-22.04', moto.port);
     try {

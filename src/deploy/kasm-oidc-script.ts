@@ -101,9 +101,11 @@ class Kasm:
             except urllib.error.HTTPError as error:
                 if error.code not in (502, 503, 504) or attempt == 59:
                     fail('Kasm sign-in as %s answered HTTP %d' % (username, error.code))
-            except (urllib.error.URLError, ConnectionError) as error:
-                if attempt == 59:
-                    fail('Kasm API unreachable: %s' % getattr(error, 'reason', error))
+            except (urllib.error.URLError, OSError) as error:
+                reason = getattr(error, 'reason', error)
+                # A certificate other than Kasm's own is no passing state: never send it the password.
+                if isinstance(reason, ssl.SSLError) or attempt == 59:
+                    fail('Kasm API unreachable: %s' % reason)
             time.sleep(5)
         if answer.get('error_message') or not answer.get('token'):
             fail('Kasm refused the sign-in of %s (%s): is the password in SSM still Kasm\'s?'
