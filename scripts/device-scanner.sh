@@ -64,6 +64,13 @@ case "$SPOOL_MAX" in '' | *[!0-9]*) SPOOL_MAX=48 ;; esac
 holder_of() {
 	if [ -L "$1" ]; then readlink "$1"; elif [ -d "$1" ]; then cat "$1/pid" 2>/dev/null; fi
 }
+# A live PID holds the lock only while it is still a scan: PIDs are reused, and a dead run's lock naming
+# some unrelated process (a daemon started after a crash) would stop every scan until that process ends.
+is_scan() {
+	kill -0 "$1" 2>/dev/null || return 1
+	[ -r "/proc/$1/cmdline" ] || return 0
+	tr '\000' ' ' <"/proc/$1/cmdline" | grep -q 'device-scanner'
+}
 take_lock() {
 	# `ln -s` into an existing directory would make a link inside it: only where no old-style lock is.
 	if [ -L "$LOCK_DIR" ] || [ ! -d "$LOCK_DIR" ]; then
@@ -71,7 +78,7 @@ take_lock() {
 	fi
 	holder=$(holder_of "$LOCK_DIR")
 	if [ -n "$holder" ]; then
-		kill -0 "$holder" 2>/dev/null && return 1
+		is_scan "$holder" && return 1
 	else
 		# No holder named: an old-style lock whose pid is being written now, or (a minute on) never will be.
 		[ -d "$LOCK_DIR" ] && [ -n "$(find "$LOCK_DIR" -maxdepth 0 -mmin +1 2>/dev/null)" ] || return 1

@@ -430,6 +430,7 @@ describe('controller API', () => {
         displayName: null,
         role: 'admin',
         disabled: false,
+        totp: false,
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
       });

@@ -2,6 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ControllerClient } from '../src/controller-client/client';
+import { httpTransport } from '../src/controller-client/http';
+import { ControllerError } from '../src/errors';
 import { DEPLOYMENT, siteInput, TEST_API_KEY } from './helpers/controller';
 import { repoRoot } from './helpers/paths';
 import { freePort, waitFor } from './helpers/ports';
@@ -202,5 +205,28 @@ describe('controller under database faults', () => {
     await healthy();
     expect((await call('PUT', '/api/sites/10', siteInput(10))).status).toBe(200);
     expect(output).not.toMatch(/secretKey|Unhandled/);
+  });
+
+  it('wavectl’s client waits out a restarting database for a repeatable request, and never repeats a POST', async () => {
+    const waits: string[] = [];
+    const client = new ControllerClient(httpTransport(base, TEST_API_KEY), (m) => waits.push(m));
+    await server.halt();
+    let restarted: Promise<void> | undefined;
+    try {
+      const post = await client
+        .createUser({ username: 'nobody', password: 'nobody-pass-123456', role: 'user', displayName: null })
+        .catch((e: Error) => e);
+      expect(post).toBeInstanceOf(ControllerError);
+      expect((post as ControllerError).message).toMatch(/HTTP 503 the database is unavailable/);
+      expect(waits).toEqual([]);
+      const sites = client.listSites();
+      restarted = new Promise((r) => setTimeout(r, 2_500)).then(() => server.start());
+      expect((await sites).map((s) => s.number)).toEqual(expect.arrayContaining([9, 10]));
+      expect(waits.length).toBeGreaterThan(0);
+      expect(waits[0]).toMatch(/database is unavailable \(GET \/api\/sites\); asking again in \d+ s/);
+    } finally {
+      await (restarted ?? server.start());
+    }
+    expect(alive()).toBe(true);
   });
 });

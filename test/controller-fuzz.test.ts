@@ -74,7 +74,21 @@ beforeAll(async () => {
     accessServers: [0, 1].map((index) => ({ index, ...accessServerInput(index) })),
   });
   await seed('PUT', '/api/sites', { sites: [0, 1, 2].map((n) => ({ number: n, ...siteInput(n) })) });
-  await seed('POST', '/users', { username: 'fuzz-admin', password: 'a-long-password-1', role: 'admin' });
+  const admin = await seed('POST', '/users', {
+    username: 'fuzz-admin',
+    password: 'a-long-password-1',
+    role: 'admin',
+  });
+  const group = await seed('POST', '/api/groups', { name: 'fuzz-group', description: 'seeded' });
+  const ids = [
+    ((await group.json()) as { group: { id: number } }).group.id,
+    ((await admin.json()) as { user: { id: number } }).user.id,
+  ];
+  const member = await fetch(`${controller.url}/api/groups/${ids[0]}/members/${ids[1]}`, {
+    method: 'PUT',
+    headers: DEPLOYMENT,
+  });
+  expect(member.status).toBe(200);
 });
 
 afterAll(async () => {

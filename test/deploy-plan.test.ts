@@ -11,6 +11,7 @@ import { stagingBucketName } from '../src/aws/staging-bucket';
 import { zoneOffering } from '../src/aws/subnets';
 import { WavectlConfigSchema } from '../src/config/schema';
 import type { Current, FoundResource } from '../src/deploy/census';
+import { servedCertificateFacts } from '../src/deploy/controller-tls';
 import { DEPLOY_GRAPH, deployGraph, withInstanceTypes } from '../src/deploy/deploy';
 import { criticalPath, runGraph, topologicalOrder } from '../src/deploy/graph';
 import { KASM_OIDC_SERVICE } from '../src/deploy/kasm-oidc-step';
@@ -95,6 +96,7 @@ function converge(input: PlanInput, start: Current = empty()): Current {
           parameter('tls/controller-certificate'),
         ];
         current.controllerCertificatePem = tls.certificatePem;
+        facts['controller-tls'] = servedCertificateFacts(tls.certificatePem);
       } else if (kind === 'dns-record') current.records[component] = { id, fields: { ...change.after } };
       else if (kind === 'service' && component === KASM_OIDC_SERVICE) {
         const instance = current.resources.find((r) => r.kind === 'instance' && r.component === 'kasm')!;
@@ -227,13 +229,18 @@ describe('plan, drift and cost', () => {
     const done = converge(input);
     expect(notKept(planDeployment(done, inputOf(config(), new Date(NOW.getTime() + 59 * DAY))))).toEqual([]);
     const late = planDeployment(done, inputOf(config(), new Date(NOW.getTime() + 61 * DAY)));
+    // The running controller gets the renewed certificate: its installation names the certificate it serves.
+    const installed = `controller-abc.tls-${servedCertificateFacts(tls.certificatePem).certificate}`;
+    const reinstall = `controller service: installed ${installed}, want controller-abc.tls-(controller-tls, once created)`;
     expect(changeLines(late)).toEqual([
       `tls/controller certificate parameter: the controller certificate expires ${tls.record.controllerCertificateExpires}`,
+      reinstall,
     ]);
     const noCaKey = without(done, 'parameter', 'tls/ca-key');
     expect(changeLines(planDeployment(noCaKey, input))).toEqual([
       'tls/ca key parameter: missing, to create',
       'tls/controller certificate parameter: new deployment CA',
+      reinstall,
     ]);
     // A controller on a new address needs a certificate that names it.
     const moved = {

@@ -6,9 +6,13 @@ import { DescribeInstanceAttributeCommand, DescribeInstancesCommand } from '@aws
 import { GetParameterCommand, ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ACCESS_SERVER_BOOT_CHECK_SCRIPT, parseBootCheck } from '../src/access-servers/boot-check';
+import { TAG_INSTALLED } from '../src/aws/instances';
+import { readStoredTls, storeControllerTls } from '../src/aws/tls-parameters';
 import type { WavectlConfig } from '../src/config/schema';
+import { servedCertificateFacts } from '../src/deploy/controller-tls';
 import { kasmOidcScriptFor } from '../src/deploy/kasm-oidc-step';
 import { KASM_RELEASE_URL } from '../src/deploy/service-scripts';
+import { certificateFacts, issueServerCertificate } from '../src/tls/certificates';
 import { rawClients } from './helpers/deploy-fixture';
 import { InstanceStandIn, type StandInImage } from './helpers/instance-standin';
 import {
@@ -192,6 +196,74 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
         .split('\n')
         .map((l) => l.split(' ').slice(0, 2).join(' ')),
     ).toEqual(['600 root', '600 root']);
+  });
+
+  it('controller: a certificate deploy renews is what the running controller serves; a re-deploy sends no install', async () => {
+    const instance = standIns.get('controller')!;
+    const { ec2, ssm } = rawClients(moto.endpoint, REGION);
+    const installs = async () =>
+      ((await ssm.send(new ListCommandsCommand({}))).Commands ?? [])
+        .filter((c) => /install controller/.test(c.Comment ?? ''))
+        .sort((a, b) => +a.RequestedDateTime! - +b.RequestedDateTime!)
+        .map((c) => (c.Parameters?.commands ?? []).join('\n'));
+    const served = async () => {
+      const out = await instance.exec([
+        'sh',
+        '-c',
+        'openssl s_client -connect 127.0.0.1:443 -servername waveshift.internal </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256',
+      ]);
+      expect(out.code, out.stderr).toBe(0);
+      return out.stdout.trim().replace(/^.*=/, '');
+    };
+    const installedTag = async () => {
+      const reservations = (await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? [];
+      const controller = reservations
+        .flatMap((r) => r.Instances ?? [])
+        .find((i) => i.Tags?.some((t) => t.Key === 'waveshift:component' && t.Value === 'controller'));
+      return controller?.Tags?.find((t) => t.Key === TAG_INSTALLED)?.Value ?? '';
+    };
+    const before = await readStoredTls(ssm, 'standin');
+    expect(await served()).toBe(certificateFacts(before.controllerCertificatePem!).fingerprintSha256);
+    const sentBefore = (await installs()).length;
+
+    // Nothing changed: deploy sends no install.
+    const noop = await bed.cli('deploy', '--json');
+    expect(noop.code, noop.stderr).toBe(0);
+    expect((await installs()).length).toBe(sentBefore);
+
+    // The certificate in SSM is now in its last days (issued 85 days ago by the same CA).
+    const { tls } = JSON.parse(await readFile(join(dir, 'wavectl.json'), 'utf8')) as WavectlConfig;
+    const facts = certificateFacts(before.controllerCertificatePem!);
+    const aged = await issueServerCertificate(
+      { certificatePem: tls!.caCertificate, keyPem: before.caKeyPem! },
+      { names: facts.names, ips: facts.ips },
+      new Date(Date.now() - 85 * 86_400_000),
+    );
+    await storeControllerTls(ssm, 'standin', aged.certificatePem, aged.keyPem);
+
+    const renewal = await bed.cli('deploy', '--json');
+    expect(renewal.code, renewal.stderr).toBe(0);
+    const steps = renewal.json<{ steps: { step: string; status: string }[] }>().steps;
+    expect(steps.filter((r) => /^controller-(tls|service)$/.test(r.step))).toEqual([
+      expect.objectContaining({ step: 'controller-tls', status: 'changed' }),
+      expect.objectContaining({ step: 'controller-service', status: 'changed' }),
+    ]);
+    const renewed = (await readStoredTls(ssm, 'standin')).controllerCertificatePem!;
+    expect(renewed).not.toBe(aged.certificatePem);
+    expect(await installedTag()).toMatch(
+      new RegExp(`\\.tls-${servedCertificateFacts(renewed).certificate}$`),
+    );
+    const sent = await installs();
+    expect(sent).toHaveLength(sentBefore + 1);
+    expectSuccess('controller reinstall', await instance.runCommand(sent.at(-1)!));
+    const now = await served();
+    expect(now).toBe(certificateFacts(renewed).fingerprintSha256);
+    expect(now).not.toBe(facts.fingerprintSha256);
+
+    // Renewed and delivered: the next deploy sends nothing to install.
+    const after = await bed.cli('deploy', '--json');
+    expect(after.code, after.stderr).toBe(0);
+    expect((await installs()).length).toBe(sentBefore + 1);
   });
 
   it('Kasm host (Ubuntu, sh is dash): the install command runs up to the installer, which gets what it needs', async () => {

@@ -1,65 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controllerEnv } from '../src/controller/config';
 import { groupsOf } from '../src/controller/oidc/claims';
-import { type RunningController, startController } from '../src/controller/server';
-import { exchange } from '../src/controller-client/http-exchange';
-import {
-  certificateFacts,
-  createCertificateAuthority,
-  issueServerCertificate,
-} from '../src/tls/certificates';
+import type { RunningController } from '../src/controller/server';
 import { runCli } from './helpers/cli';
-import { TEST_API_KEY } from './helpers/controller';
-import { freePort } from './helpers/ports';
+import { TEST_API_KEY, writeControllerDeployment } from './helpers/controller';
+import {
+  authorizationRequest,
+  Browser,
+  callApi,
+  fetchTrusting,
+  startProviderController,
+} from './helpers/oidc-bed';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
 import { makeTempDir } from './helpers/tmp';
 
 const REDIRECT = 'https://kasm.internal/api/oidc_callback';
 const AFTER_LOGOUT = 'https://kasm.internal/';
 const SECRET = randomBytes(24).toString('base64url');
-
-/** A browser: a cookie jar and manual redirects, trusting only the deployment CA. */
-class Browser {
-  private cookies = new Map<string, string>();
-  constructor(private readonly ca: string) {}
-
-  async open(url: string, form?: Record<string, string>) {
-    const body = form ? new URLSearchParams(form).toString() : undefined;
-    const res = await exchange(url, {
-      method: form ? 'POST' : 'GET',
-      headers: {
-        cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-        ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      body,
-      ca: this.ca,
-      timeoutMs: 30_000,
-    });
-    for (const line of res.headers['set-cookie'] ?? []) {
-      const [pair, ...attributes] = line.split(';');
-      const [name, value] = [pair!.slice(0, pair!.indexOf('=')), pair!.slice(pair!.indexOf('=') + 1)];
-      const expired = attributes.some((a) => /expires=Thu, 01 Jan 1970/i.test(a)) || value === '';
-      if (expired) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    const location = res.headers.location ? new URL(res.headers.location, url).href : undefined;
-    return { ...res, location };
-  }
-
-  /** Follows redirects until one leaves for Kasm (not fetched: Kasm is not here), or a page is shown. */
-  async follow(url: string, form?: Record<string, string>) {
-    let page = await this.open(url, form);
-    for (let hops = 0; page.location && !page.location.startsWith('https://kasm.internal'); hops++) {
-      if (hops > 10) throw new Error('redirect loop');
-      page = await this.open(page.location);
-    }
-    return page;
-  }
-}
 
 describe('the provider’s settings and claims (pure)', () => {
   const base = { WAVESHIFT_API_KEY: TEST_API_KEY };
@@ -91,6 +50,12 @@ describe('the provider’s settings and claims (pure)', () => {
   it('puts admins in both groups and users in one', () => {
     expect(groupsOf({ role: 'admin' })).toEqual(['waveshift-admins', 'waveshift-users']);
     expect(groupsOf({ role: 'user' })).toEqual(['waveshift-users']);
+    // The groups rows a user is in join them, sorted and without repeats.
+    expect(groupsOf({ role: 'user' }, ['zeta', 'Lab', 'waveshift-users'])).toEqual([
+      'Lab',
+      'waveshift-users',
+      'zeta',
+    ]);
   });
 });
 
@@ -100,87 +65,35 @@ describe('Waveshift as the OpenID Connect provider of Kasm (openid-client, real 
   let ca: string;
   let issuer: string;
   let kasm: oidc.Configuration;
-  const fetchWithCa: typeof fetch = async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    const headers = Object.fromEntries(
-      new Headers(init?.headers ?? (input instanceof Request ? input.headers : {})),
-    );
-    const body = init?.body === undefined || init.body === null ? undefined : String(init.body);
-    const res = await exchange(url, { method: init?.method ?? 'GET', headers, body, ca, timeoutMs: 30_000 });
-    const out = new Headers();
-    for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') out.set(k, v);
-    return new Response(res.text, { status: res.status, headers: out });
-  };
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await exchange(`${controller.url}${path}`, {
-      method,
-      headers: { 'x-api-key': TEST_API_KEY, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      ca,
-      timeoutMs: 30_000,
-    });
-    return { status: res.status, body: JSON.parse(res.text || '{}') };
-  };
+  const api = (method: string, path: string, body?: unknown) =>
+    callApi(controller.url, ca, method, path, body);
   const discover = (secret: string) =>
     oidc.discovery(new URL(issuer), 'kasm', undefined, oidc.ClientSecretBasic(secret), {
-      [oidc.customFetch]: fetchWithCa,
+      [oidc.customFetch]: fetchTrusting(ca),
     });
 
   /** One sign-in as Kasm starts it: PKCE, state and nonce; returns the callback URL and the checks. */
   const signIn = async (browser: Browser, username: string, password: string, redirectUri = REDIRECT) => {
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const nonce = oidc.randomNonce();
-    const url = oidc.buildAuthorizationUrl(kasm, {
-      redirect_uri: redirectUri,
-      scope: 'openid profile groups offline_access',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-      nonce,
-    });
+    const { url, checks } = await authorizationRequest(kasm, redirectUri);
     const form = await browser.follow(url.href);
     if (form.status !== 200 || !/Sign in to Waveshift/.test(form.text)) return { refused: form };
     const action = /action="([^"]+)"/.exec(form.text)![1]!.replace(/&#38;/g, '&');
     const done = await browser.follow(new URL(action, issuer).href, { username, password });
-    return {
-      callback: done.location,
-      page: done,
-      checks: { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce },
-    };
+    return { callback: done.location, page: done, checks };
   };
+
+  const writeDeployment = (dir: string, withCa: boolean) =>
+    writeControllerDeployment(dir, controller.url, withCa ? ca : undefined);
+  const wavectl = (dir: string, args: string[], more: { stdin?: string; tty?: boolean } = {}) =>
+    runCli(['--dir', dir, ...args], { cwd: dir, env: { WAVESHIFT_API_KEY: TEST_API_KEY }, ...more });
 
   beforeAll(async () => {
     pg = await startPostgres();
-    const authority = await createCertificateAuthority('oidctest', new Date());
-    ca = authority.certificatePem;
-    const tls = await issueServerCertificate(
-      authority,
-      { names: ['localhost'], ips: ['127.0.0.1'] },
-      new Date(),
-    );
-    const port = await freePort();
-    issuer = `https://127.0.0.1:${port}/auth`;
-    controller = await startController({
-      host: '127.0.0.1',
-      port,
-      databaseUrl: await pg.createDatabase('oidc'),
-      apiKey: TEST_API_KEY,
-      logger: false,
-      tls,
-      authRateLimit: { max: 1000, timeWindowMs: 60_000 },
-      oidc: {
-        issuer,
-        clients: [
-          {
-            clientId: 'kasm',
-            clientSecret: SECRET,
-            redirectUris: [REDIRECT],
-            postLogoutRedirectUris: [AFTER_LOGOUT],
-          },
-        ],
-      },
-    });
+    ({ controller, ca, issuer } = await startProviderController(await pg.createDatabase('oidc'), {
+      clientSecret: SECRET,
+      redirectUris: [REDIRECT],
+      postLogoutRedirectUris: [AFTER_LOGOUT],
+    }));
     for (const [username, role] of [
       ['ada', 'admin'],
       ['bob', 'user'],
@@ -300,27 +213,15 @@ describe('Waveshift as the OpenID Connect provider of Kasm (openid-client, real 
 
   it('wavectl users: add with a generated password, sign in with it, disable, enable, reset, remove', async () => {
     const tmp = await makeTempDir('wavectl-users-');
-    const facts = certificateFacts(ca);
-    const config = (withCa: boolean) => ({
-      version: 1,
-      name: 'userstest',
-      identityProvider: 'local',
-      aws: { profile: 'default', region: 'eu-west-1' },
-      controller: { url: controller.url },
-      ...(withCa
-        ? { tls: { caCertificate: ca, caFingerprint: facts.fingerprintSha256, caExpires: facts.notAfter } }
-        : {}),
-    });
     try {
-      const env = { WAVESHIFT_API_KEY: TEST_API_KEY };
       const cli = (args: string[], more: { stdin?: string; tty?: boolean } = {}) =>
-        runCli(['--dir', tmp.path, 'users', ...args], { cwd: tmp.path, env, ...more });
+        wavectl(tmp.path, ['users', ...args], more);
       // Without the recorded CA, wavectl refuses the controller's certificate.
-      await writeFile(join(tmp.path, 'wavectl.json'), JSON.stringify(config(false)));
+      await writeDeployment(tmp.path, false);
       const untrusted = await cli(['list']);
       expect(untrusted.code).toBe(1);
       expect(untrusted.stderr).toMatch(/^wavectl: .*no deployment CA to verify it with/);
-      await writeFile(join(tmp.path, 'wavectl.json'), JSON.stringify(config(true)));
+      await writeDeployment(tmp.path, true);
 
       const added = await cli(['add', 'dora', '--role', 'admin', '--generate-password', '--json']);
       expect(added.code, added.stderr).toBe(0);
@@ -372,4 +273,35 @@ describe('Waveshift as the OpenID Connect provider of Kasm (openid-client, real 
       await tmp.remove();
     }
   }, 90_000);
+
+  it('wavectl groups: a group a user is added to is in their ID token; taking it away ends their tokens', async () => {
+    expect((await api('POST', '/users', { username: 'gina', password: 'gina-pass-123456' })).status).toBe(
+      201,
+    );
+    const tmp = await makeTempDir('wavectl-groups-');
+    try {
+      await writeDeployment(tmp.path, true);
+      const cli = (...args: string[]) => wavectl(tmp.path, ['groups', ...args]);
+      expect((await cli('add', 'kasm-ops', '--description', 'Kasm operators')).code).toBe(0);
+      const added = await cli('add-member', 'kasm-ops', 'gina');
+      expect(added.code, added.stderr).toBe(0);
+
+      const { callback, checks } = await signIn(new Browser(ca), 'gina', 'gina-pass-123456');
+      const tokens = await oidc.authorizationCodeGrant(kasm, new URL(callback!), checks);
+      expect(tokens.claims()!.groups).toEqual(['kasm-ops', 'waveshift-users']);
+      const info = await oidc.fetchUserInfo(kasm, tokens.access_token, tokens.claims()!.sub);
+      expect(info.groups).toEqual(['kasm-ops', 'waveshift-users']);
+
+      // Kasm must not keep a group that was taken away: the refresh token dies with the membership.
+      expect((await cli('remove-member', 'kasm-ops', 'gina')).code).toBe(0);
+      await expect(oidc.refreshTokenGrant(kasm, tokens.refresh_token!)).rejects.toMatchObject({
+        error: 'invalid_grant',
+      });
+      const again = await signIn(new Browser(ca), 'gina', 'gina-pass-123456');
+      const next = await oidc.authorizationCodeGrant(kasm, new URL(again.callback!), again.checks);
+      expect(next.claims()!.groups).toEqual(['waveshift-users']);
+    } finally {
+      await tmp.remove();
+    }
+  }, 60_000);
 });

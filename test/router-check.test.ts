@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { WavectlConfig } from '../src/config/schema';
 import type { CheckHubResult } from '../src/router/check-hub';
 import type { RouterCheck } from '../src/router/check-router';
 import type { DriftItem } from '../src/router/drift';
@@ -144,5 +147,26 @@ describeWithNetns('configure-hub --check reports hand edits on routers, and chan
       const bad = await hub(args);
       expect(bad.code, args.join(' ')).toBe(2);
     }
+  });
+
+  it('keeps a site’s --manage-over-tunnel and --scan-interval: a later run or --check without them is no drift', async () => {
+    const apply = (...args: string[]) =>
+      hub(['--site', '3', '--reach', '127.8.{site}.1', '--timeout', '30', '--json', ...args]);
+    const recorded = async () =>
+      (JSON.parse(await readFile(join(deployment.dir, 'wavectl.json'), 'utf8')) as WavectlConfig).sites.find(
+        (s) => s.number === 3,
+      )!.router;
+    const chosen = await apply('--manage-over-tunnel', '--scan-interval', '7');
+    expect(chosen.code, chosen.stderr).toBe(0);
+    expect(await recorded()).toMatchObject({ manageOverTunnel: true, scanIntervalMinutes: 7 });
+    expect(await routers.get(3)!.sh('grep waveshift-device-scanner /etc/crontabs/root')).toMatch(/^\*\/7 /);
+    expect((await check(3, 0)).drift).toEqual([]);
+    const again = await apply();
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json<{ results: { status: string }[] }>().results[0]!.status).toBe('unchanged');
+    const undone = await apply('--no-manage-over-tunnel');
+    expect(undone.code, undone.stderr).toBe(0);
+    expect(await recorded()).toMatchObject({ manageOverTunnel: false, scanIntervalMinutes: 7 });
+    expect((await check(3, 0)).drift).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AccessServerRecord, SiteRecord } from '../src/config/schema';
 import { planSiteTunnel } from '../src/network/site-tunnel';
+import { routerChoices } from '../src/router/configure-hub';
 import { desiredRouterState } from '../src/router/desired-state';
 import {
   CRON_MARK,
@@ -430,5 +431,33 @@ describe('router snapshot, files and helpers', () => {
     expect(reachAddress('127.8.{site}.1', '10.8.4.1', 4)).toBe('127.8.4.1');
     expect(cronLine(60)).toMatch(/^0 \* \* \* \* /);
     expect(cronLine(1)).toMatch(/^\* \* \* \* \* /);
+  });
+});
+
+describe('routerChoices: an option given wins, else what the site last had applied, else the default', () => {
+  const where = { host: '10.8.3.1', port: 22, user: 'root' };
+  it('keeps a recorded choice when the option is not given', () => {
+    expect(
+      routerChoices({ ...where, manageOverTunnel: true, scanIntervalMinutes: 7 }, undefined, undefined),
+    ).toEqual({
+      manageOverTunnel: true,
+      scanIntervalMinutes: 7,
+    });
+  });
+  it('takes the option over the record, either way', () => {
+    expect(routerChoices({ ...where, manageOverTunnel: true, scanIntervalMinutes: 7 }, false, 3)).toEqual({
+      manageOverTunnel: false,
+      scanIntervalMinutes: 3,
+    });
+    expect(routerChoices({ ...where, manageOverTunnel: false }, true, undefined)).toEqual({
+      manageOverTunnel: true,
+      scanIntervalMinutes: 5,
+    });
+  });
+  it('falls back to the defaults without a record', () => {
+    expect(routerChoices(undefined, undefined, undefined)).toEqual({
+      manageOverTunnel: false,
+      scanIntervalMinutes: 5,
+    });
   });
 });

@@ -136,12 +136,30 @@ describe('device-scanner.sh parsing, lock and spool (busybox sh, recorded nmap o
   it('never runs twice at once, and takes over a lock left by a dead run', async () => {
     const conf = await writeConf(tmp.path, 9, 'http://127.0.0.1:9', 'SPOOL_MAX=100\nTIMEOUT=2\n');
     const before = (await spooled(tmp.path)).length;
-    await mkdir(join(tmp.path, 'lock'), { recursive: true });
-    await writeFile(join(tmp.path, 'lock', 'pid'), String(process.pid));
-    expect((await runScanner(conf, path)).code).toBe(0);
-    expect(await spooled(tmp.path)).toHaveLength(before);
-    expect(await readFile(join(tmp.path, 'syslog'), 'utf8')).toMatch(/another scan is running/);
+    // A scan in progress, as ps shows one: a shell running a script of the scanner's name.
+    const holderScript = join(tmp.path, 'device-scanner.sh');
+    await writeFile(holderScript, 'sleep 30\n');
+    const holder = spawn('busybox', ['sh', holderScript], { stdio: 'ignore' });
+    try {
+      await mkdir(join(tmp.path, 'lock'), { recursive: true });
+      await writeFile(join(tmp.path, 'lock', 'pid'), String(holder.pid));
+      expect((await runScanner(conf, path)).code).toBe(0);
+      expect(await spooled(tmp.path)).toHaveLength(before);
+      expect(await readFile(join(tmp.path, 'syslog'), 'utf8')).toMatch(/another scan is running/);
+    } finally {
+      holder.kill('SIGKILL');
+      await rm(holderScript);
+    }
     await writeFile(join(tmp.path, 'lock', 'pid'), '999999');
+    expect((await runScanner(conf, path)).code).toBe(1);
+    expect(await spooled(tmp.path)).toHaveLength(before + 1);
+    expect(await readdir(tmp.path)).not.toContain('lock');
+  });
+
+  it('takes over a lock whose PID now belongs to a process that is no scan (PID reused)', async () => {
+    const conf = await writeConf(tmp.path, 9, 'http://127.0.0.1:9', 'SPOOL_MAX=100\nTIMEOUT=2\n');
+    const before = (await spooled(tmp.path)).length;
+    await symlink(String(process.pid), join(tmp.path, 'lock'));
     expect((await runScanner(conf, path)).code).toBe(1);
     expect(await spooled(tmp.path)).toHaveLength(before + 1);
     expect(await readdir(tmp.path)).not.toContain('lock');

@@ -104,6 +104,23 @@ describe('controller relay script (curl on the controller instance) against the 
     await expect(bad.listSites()).rejects.toThrow(/HTTP 401.*API key/);
   });
 
+  it('manages groups and their members through the relay (a PUT and DELETE without a body)', async () => {
+    const user = await controller.app.inject({
+      method: 'POST',
+      url: '/users',
+      headers: { 'x-api-key': API_KEY },
+      payload: { username: 'relayed', password: 'relayed-password-1' },
+    });
+    const userId = user.json().user.id as number;
+    const group = await client.createGroup({ name: 'relay-ops', description: null });
+    expect((await client.setMember(group.id, userId, true)).group.members).toEqual([
+      { userId, username: 'relayed', source: 'local' },
+    ]);
+    expect((await client.setMember(group.id, userId, false)).changed).toBe(true);
+    expect(await client.deleteGroup(group.id)).toBe(true);
+    expect((await client.listGroups()).map((g) => g.name)).not.toContain('relay-ops');
+  });
+
   it('parses relay output and refuses output SSM would have truncated', () => {
     expect(() => parseRelayOutput('nothing here')).toThrow(/printed no controller answer/);
     expect(() => parseRelayOutput('x'.repeat(24_000))).toThrow(/too large/);

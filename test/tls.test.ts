@@ -9,7 +9,7 @@ import { WavectlConfigSchema } from '../src/config/schema';
 import { type RunningController, startController } from '../src/controller/server';
 import { ControllerClient } from '../src/controller-client/client';
 import { httpTransport } from '../src/controller-client/http';
-import { applyControllerTls, planControllerTls } from '../src/deploy/controller-tls';
+import { applyControllerTls, planControllerTls, servedCertificateFacts } from '../src/deploy/controller-tls';
 import { ControllerError } from '../src/errors';
 import {
   certificateFacts,
@@ -312,6 +312,12 @@ describe('deploy’s TLS step against SSM (moto)', () => {
     expect(renewPlan[1]!.differences!.join()).toMatch(/expired/);
     const renewed = await applyControllerTls(ssm, config, renewPlan, '10.0.2.10', later);
     expect(renewed.record!.caFingerprint).toBe(first.record!.caFingerprint);
+    // The step says which certificate the controller must now serve: the renewed one, not the one it has.
+    const renewedPem = (await readStoredTls(ssm, 'tlsdeploy')).controllerCertificatePem!;
+    expect(renewed.certificatePem).toBe(renewedPem);
+    expect(servedCertificateFacts(renewedPem)).not.toEqual(
+      servedCertificateFacts(stored.controllerCertificatePem),
+    );
     expect(Date.parse(renewed.record!.controllerCertificateExpires!)).toBe(later.getTime() + 90 * DAY);
   }, 60_000);
 });

@@ -30,10 +30,14 @@ export const configureHubCommand: CommandDefinition = {
       )
       .option(
         '--manage-over-tunnel',
-        "let the tunnel reach the router itself (SSH, web UI); by default the tunnel's zone rejects input but ICMP",
+        "let the tunnel reach the router itself (SSH, web UI); by default the tunnel's zone rejects input but ICMP (the choice is recorded per site)",
       )
+      .option('--no-manage-over-tunnel', 'reject input from the tunnel again (but ICMP)')
       .option('--no-install', 'do not install missing packages with opkg; fail naming them')
-      .option('--scan-interval <minutes>', 'device scan interval, 1-60 (default 5)')
+      .option(
+        '--scan-interval <minutes>',
+        'device scan interval, 1-60 (default: as last applied to the site, else 5)',
+      )
       .option('--concurrency <n>', 'routers configured at once (default 16)')
       .option(
         '--timeout <seconds>',

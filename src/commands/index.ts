@@ -10,6 +10,7 @@ import { deployCommand } from './deploy';
 import { destroyCommand } from './destroy';
 import { devicesCommand } from './devices';
 import { exportCommand } from './export';
+import { groupsCommand } from './groups';
 import { initCommand } from './init';
 import { logsCommand } from './logs';
 import { restoreCommand } from './restore';
@@ -36,4 +37,5 @@ export const commands: CommandDefinition[] = [
   exportCommand,
   devicesCommand,
   usersCommand,
+  groupsCommand,
 ];

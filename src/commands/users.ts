@@ -87,6 +87,27 @@ export const usersCommand: CommandDefinition = {
           ctx.io.result(await removeUser(ctx, String(username)), renderUserResult);
         }),
       );
+    const totp = users
+      .command('totp')
+      .description('a second sign-in step: a code from an authenticator app (RFC 6238 TOTP)');
+    totp
+      .command('enable <username>')
+      .description('make a TOTP secret for a user and show it once, to add to their authenticator app')
+      .action(
+        run(async (ctx, _options, [username]) => {
+          const { enableTotp, renderUserResult } = await import('../users/manage');
+          ctx.io.result(await enableTotp(ctx, String(username)), renderUserResult);
+        }),
+      );
+    totp
+      .command('disable <username>')
+      .description('turn TOTP off for a user (asks to type the name; --yes skips)')
+      .action(
+        run(async (ctx, _options, [username]) => {
+          const { disableTotp, renderUserResult } = await import('../users/manage');
+          ctx.io.result(await disableTotp(ctx, String(username)), renderUserResult);
+        }),
+      );
     withPassword(
       users.command('reset-password <username>').description('set a new password; ends the user’s sessions'),
     ).action(

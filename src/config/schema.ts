@@ -59,6 +59,18 @@ export const RouterRecord = z
       .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an SSH host key fingerprint "SHA256:…"')
       .optional()
       .describe('Pinned SSH host key fingerprint, recorded on first contact.'),
+    scanIntervalMinutes: z
+      .int()
+      .min(1)
+      .max(60)
+      .optional()
+      .describe('Device scan interval last applied (--scan-interval); kept until given again.'),
+    manageOverTunnel: z
+      .boolean()
+      .optional()
+      .describe(
+        'Whether the tunnel may reach the router itself, as last applied (--[no-]manage-over-tunnel).',
+      ),
   })
   .describe('How wavectl reaches this site’s GL.iNet router.');
 

@@ -1,4 +1,6 @@
+import type { SealedSecret } from '../controller/auth/sealed-box';
 import { ControllerError } from '../errors';
+import type { Group, GroupInput } from './group-types';
 import type {
   AccessServer,
   AccessServerInput,
@@ -9,6 +11,7 @@ import type {
   Site,
   SiteInput,
 } from './types';
+import { unavailableRetryDelayMs } from './unavailable-retry';
 import type { User, UserChanges, UserInput } from './user-types';
 
 export type { Device as ExportedDevice } from '../controller/api-types';
@@ -21,14 +24,27 @@ export type { User as ExportedUser } from './user-types';
  */
 export class ControllerClient {
   roundTrips = 0;
-  constructor(readonly transport: ControllerTransport) {}
+  /** `onUnavailable` hears of each wait for a controller that answered 503, so a long wait shows progress. */
+  constructor(
+    readonly transport: ControllerTransport,
+    private readonly onUnavailable?: (message: string) => void,
+  ) {}
 
   private async call<T>(
     request: ControllerRequest,
     accept: number[] = [200],
   ): Promise<{ status: number; body: T }> {
-    this.roundTrips += 1;
-    const response = await this.transport.send(request);
+    let response = await this.send(request);
+    for (let attempt = 1, waitedMs = 0; ; attempt++) {
+      const delayMs = unavailableRetryDelayMs(request, response, attempt, waitedMs);
+      if (delayMs === undefined) break;
+      this.onUnavailable?.(
+        `the controller’s database is unavailable (${request.method} ${request.path}); asking again in ${Math.ceil(delayMs / 1000)} s`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      waitedMs += delayMs;
+      response = await this.send(request);
+    }
     if (!accept.includes(response.status)) {
       const error = (response.body as { error?: { code?: string; message?: string } } | undefined)?.error;
       const reason = error?.message ?? (typeof response.body === 'string' ? response.body : 'no detail');
@@ -38,6 +54,11 @@ export class ControllerClient {
       );
     }
     return { status: response.status, body: response.body as T };
+  }
+
+  private send(request: ControllerRequest) {
+    this.roundTrips += 1;
+    return this.transport.send(request);
   }
 
   async listSites(): Promise<Site[]> {
@@ -92,6 +113,7 @@ export class ControllerClient {
         method: 'PUT',
         path: '/api/deployment-key',
         body: { keyHash, graceSeconds },
+        once: true,
       })
     ).body;
   }
@@ -151,7 +173,50 @@ export class ControllerClient {
       .user;
   }
 
+  /** Turns TOTP on; the secret comes back sealed to `recipientPublicKey` (controller/auth/sealed-box.ts). */
+  async enableTotp(id: number, recipientPublicKey: string): Promise<{ user: User; sealed: SealedSecret }> {
+    return (
+      await this.call<{ user: User; sealed: SealedSecret }>({
+        method: 'POST',
+        path: `/users/${id}/totp`,
+        body: { recipientPublicKey },
+      })
+    ).body;
+  }
+
+  async disableTotp(id: number): Promise<User> {
+    return (await this.call<{ user: User }>({ method: 'DELETE', path: `/users/${id}/totp` })).body.user;
+  }
+
   async deleteUser(id: number): Promise<boolean> {
     return (await this.call<{ deleted: boolean }>({ method: 'DELETE', path: `/users/${id}` })).body.deleted;
+  }
+
+  async listGroups(): Promise<Group[]> {
+    return (await this.call<{ groups: Group[] }>({ method: 'GET', path: '/api/groups' })).body.groups;
+  }
+
+  async createGroup(group: GroupInput): Promise<Group> {
+    return (await this.call<{ group: Group }>({ method: 'POST', path: '/api/groups', body: group }, [201]))
+      .body.group;
+  }
+
+  async deleteGroup(id: number): Promise<boolean> {
+    return (await this.call<{ deleted: boolean }>({ method: 'DELETE', path: `/api/groups/${id}` })).body
+      .deleted;
+  }
+
+  /** Adds (`member: true`) or removes a member; `changed` is false when it was so already. */
+  async setMember(
+    groupId: number,
+    userId: number,
+    member: boolean,
+  ): Promise<{ group: Group; changed: boolean }> {
+    return (
+      await this.call<{ group: Group; changed: boolean }>({
+        method: member ? 'PUT' : 'DELETE',
+        path: `/api/groups/${groupId}/members/${userId}`,
+      })
+    ).body;
   }
 }

@@ -28,6 +28,7 @@ export async function connectController(ctx: Context): Promise<ControllerClient>
     if (!apiKey) throw new ControllerError('no API key: set WAVESHIFT_API_KEY or run `wavectl deploy`');
     return new ControllerClient(
       httpTransport(config.controller.url, apiKey, { ca: config.tls?.caCertificate }),
+      warnOf(ctx),
     );
   }
   const { findInstance } = await import('../aws/instances');
@@ -51,5 +52,8 @@ export async function connectController(ctx: Context): Promise<ControllerClient>
       });
       return { stdout: result.stdout, stderr: result.stderr, ok: result.status === 'Success' };
     }),
+    warnOf(ctx),
   );
 }
+
+const warnOf = (ctx: Context) => (message: string) => ctx.io.warn(message);

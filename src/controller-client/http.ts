@@ -1,6 +1,7 @@
 import { ControllerError } from '../errors';
 import { type Exchanged, exchange, openExchangeStream } from './http-exchange';
 import type { ControllerRequest, ControllerResponse, ControllerTransport } from './types';
+import { parseRetryAfter } from './unavailable-retry';
 
 /**
  * Speaks HTTP(S) to `baseUrl` (config controller.url: a local controller, or one reached over the VPN). An
@@ -66,7 +67,11 @@ export function httpTransport(
       } catch {
         // not JSON: keep the text for the error message
       }
-      return { status: response.status, body };
+      return {
+        status: response.status,
+        body,
+        retryAfterSeconds: parseRetryAfter(response.headers['retry-after']),
+      };
     },
   };
 }

@@ -14,11 +14,15 @@ export interface ControllerRequest {
   method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
   body?: unknown;
+  /** Never sent twice, even when the controller answers 503 (e.g. a key rotation). */
+  once?: boolean;
 }
 
 export interface ControllerResponse {
   status: number;
   body: unknown;
+  /** The Retry-After of a 503, where the transport sees headers. */
+  retryAfterSeconds?: number;
 }
 
 export interface ControllerTransport {

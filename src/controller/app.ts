@@ -15,12 +15,14 @@ import { accessServerRoutes } from './routes/access-servers/index';
 import { auditRoutes } from './routes/audit/index';
 import { authRoutes } from './routes/auth/index';
 import { deviceRoutes } from './routes/devices/index';
+import { groupRoutes } from './routes/groups/index';
 import { healthRoutes } from './routes/health/index';
 import { siteRoutes } from './routes/sites/index';
 import { userRoutes } from './routes/users/index';
 import { accessServerInputSchema, accessServerSchema } from './schemas/access-servers';
 import { errorSchema } from './schemas/common';
 import { deviceEventSchema, deviceSchema } from './schemas/devices';
+import { groupSchema } from './schemas/groups';
 import { siteInputSchema, siteSchema } from './schemas/sites';
 import { userSchema } from './schemas/users';
 import { buildRequestValidator, validationMessage } from './validation';
@@ -128,6 +130,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     deviceSchema,
     deviceEventSchema,
     userSchema,
+    groupSchema,
   ]) {
     app.addSchema(schema);
   }
@@ -157,6 +160,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(accessServerRoutes);
   await app.register(deviceRoutes, { offlineAfterMissedScans: options.offlineAfterMissedScans ?? 2 });
   await app.register(userRoutes);
+  await app.register(groupRoutes);
   await app.register(authRoutes, {
     sessionTtlSeconds: options.sessionTtlSeconds ?? 12 * 3600,
     rateLimit: options.authRateLimit ?? { max: 10, timeWindowMs: 60_000 },

@@ -40,9 +40,21 @@ const LINKS: {
       ['get', '/users/{id}'],
       ['patch', '/users/{id}'],
       ['post', '/users/{id}/disable'],
+      ['post', '/users/{id}/totp'],
+      ['delete', '/users/{id}/totp'],
       ['delete', '/users/{id}'],
     ],
     parameters: { id: '$response.body#/user/id' },
+  },
+  {
+    from: ['post', '/api/groups', '201'],
+    to: [
+      ['get', '/api/groups/{id}'],
+      ['put', '/api/groups/{id}/members/{userId}'],
+      ['delete', '/api/groups/{id}/members/{userId}'],
+      ['delete', '/api/groups/{id}'],
+    ],
+    parameters: { id: '$response.body#/group/id' },
   },
   {
     from: ['put', '/api/sites/{number}', '200'],

@@ -25,7 +25,7 @@ import { applySubnet, chooseAvailabilityZone } from '../aws/subnets';
 import { applyVpc } from '../aws/vpc';
 import type { AccessServerRecord, WavectlConfig } from '../config/schema';
 import type { CensusClients, CensusScope, Current } from './census';
-import { applyControllerTls, type TlsRecord } from './controller-tls';
+import { applyControllerTls, servedCertificateFacts, type TlsRecord } from './controller-tls';
 import { kasmOidcFingerprint } from './kasm-oidc-script';
 import { kasmOidcScriptFor } from './kasm-oidc-step';
 import { type Facts, matches } from './plan';
@@ -297,11 +297,13 @@ export async function applyStep(step: string, changes: Change[], env: ApplyEnv):
       return applyKasmOidcClientSecret(ssm, deployment, change!);
     case 'controller-tls': {
       const privateIp = env.facts['controller-instance']?.privateIp;
-      const { id, record } = await applyControllerTls(ssm, env.config, changes, privateIp);
-      if (record) {
-        env.tlsChanged(record);
-        env.facts[step] = { caCertificate: record.caCertificate };
-      }
+      const { id, record, certificatePem } = await applyControllerTls(ssm, env.config, changes, privateIp);
+      if (record) env.tlsChanged(record);
+      // The CA this run ends with, for Kasm's OpenID step: only when this run made or renewed it.
+      env.facts['controller-tls'] = {
+        ...servedCertificateFacts(certificatePem ?? env.current.controllerCertificatePem),
+        ...(record ? { caCertificate: record.caCertificate } : {}),
+      };
       return id;
     }
     case 'controller-zone':

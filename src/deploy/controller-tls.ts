@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import type { Change } from '../aws/change';
+import { type Change, pending } from '../aws/change';
 import { COMPONENT, type ComponentRef } from '../aws/components';
 import { parameterNames } from '../aws/naming';
 import { readStoredTls, storeCaKey, storeControllerTls } from '../aws/tls-parameters';
@@ -55,6 +56,31 @@ function decide(
   );
 }
 
+/**
+ * Pure: the `controller-tls` facts later steps read: which certificate the controller should serve, as a
+ * short SHA-256 fingerprint ('' when there is none). The controller's installation carries it, so a new
+ * certificate is a new installation, which `deploy` delivers to the running controller.
+ */
+export function servedCertificateFacts(certificatePem: string | undefined): Record<string, string> {
+  if (!certificatePem) return { certificate: '' };
+  // The PEM as SSM holds it, as the install copies it: no parsing, so a hand-edited value does not throw.
+  return { certificate: createHash('sha256').update(certificatePem.trim()).digest('hex').slice(0, 16) };
+}
+
+/**
+ * Pure: the same facts for a plan: the certificate kept, or a placeholder where this step issues a new one
+ * (its fingerprint is known only once issued).
+ */
+export function plannedCertificateFacts(
+  changes: readonly Change[],
+  current: Current,
+): Record<string, string> {
+  const certificate = changes.find((c) => c.resource.component === COMPONENT.controllerTlsCertificate);
+  return certificate === undefined || certificate.action === 'keep'
+    ? servedCertificateFacts(current.controllerCertificatePem)
+    : { certificate: pending('controller-tls') };
+}
+
 const held = (current: Current, component: string) =>
   current.resources.find((f) => f.kind === 'parameter' && f.component === component);
 
@@ -98,7 +124,8 @@ export function planControllerTls(
 /**
  * Applies the `controller-tls` step: decides again from what SSM holds now, then creates or renews the CA
  * (key to SSM; the returned record goes to wavectl.json) and the controller's certificate (key and
- * certificate to SSM, where the controller instance reads them at install). Nothing to do: no record.
+ * certificate to SSM, where the controller instance reads them at install). Nothing to do: no record. The
+ * certificate returned is the one SSM holds now (undefined when nothing was done: the census read it).
  */
 export async function applyControllerTls(
   ssm: SSMClient,
@@ -106,7 +133,7 @@ export async function applyControllerTls(
   changes: readonly Change[],
   privateIp: string | undefined,
   now = new Date(),
-): Promise<{ id: string; record?: TlsRecord }> {
+): Promise<{ id: string; record?: TlsRecord; certificatePem?: string }> {
   const deployment = config.name;
   const id = parameterNames(deployment).controllerTlsCertificate;
   if (changes.every((c) => c.action === 'keep')) return { id };
@@ -130,16 +157,19 @@ export async function applyControllerTls(
     await storeCaKey(ssm, deployment, ca.keyPem);
   }
   let serverExpires: string;
+  let certificatePem = stored.controllerCertificatePem;
   if (decision.server.action === 'issue') {
     const issued = await issueServerCertificate(ca, desiredNames(privateIp), now);
     await storeControllerTls(ssm, deployment, issued.certificatePem, issued.keyPem);
     serverExpires = certificateFacts(issued.certificatePem).notAfter;
+    certificatePem = issued.certificatePem;
   } else {
     serverExpires = decision.server.expires;
   }
   const caFacts = certificateFacts(ca.certificatePem);
   return {
     id,
+    certificatePem,
     record: {
       caCertificate: ca.certificatePem,
       caFingerprint: caFacts.fingerprintSha256,

@@ -20,8 +20,9 @@ import { desiredSubnet } from '../aws/subnets';
 import { desiredVpc } from '../aws/vpc';
 import type { WavectlConfig } from '../config/schema';
 import type { Current } from './census';
-import { planControllerTls } from './controller-tls';
+import { planControllerTls, plannedCertificateFacts, servedCertificateFacts } from './controller-tls';
 import { KASM_OIDC_SERVICE } from './kasm-oidc-step';
+import { controllerInstallation } from './services';
 
 export type { Change } from '../aws/change';
 
@@ -156,7 +157,10 @@ export const STEP_SPECS: Record<string, StepSpec> = {
   },
   'controller-service': {
     refs: [ref('service', 'controller')],
-    desired: ({ fingerprints }) => one({ installed: fingerprints.controller }),
+    desired: ({ fingerprints }, _, facts) =>
+      one({
+        installed: controllerInstallation(fingerprints.controller, facts['controller-tls']?.certificate),
+      }),
   },
   'kasm-service': {
     refs: [ref('service', 'kasm')],
@@ -245,6 +249,7 @@ export function knownIds(
     const component = accessServerComponent(k);
     ids[component] = matches(current, ref('instance', component))[0]?.id ?? pending(component);
   }
+  facts['controller-tls'] = servedCertificateFacts(current.controllerCertificatePem);
   return { ids, facts };
 }
 
@@ -282,6 +287,11 @@ export function planStrays(current: Current, config: WavectlConfig): Change[] {
 /** Pure: the whole plan — every step's changes with the ids known now, then the strays to delete. */
 export function planDeployment(current: Current, input: PlanInput): Change[] {
   const { ids, facts } = knownIds(current, input.config);
+  // A certificate the TLS step will issue is not known yet: the controller's installation changes with it.
+  facts['controller-tls'] = plannedCertificateFacts(
+    planStep('controller-tls', current, input, ids, facts),
+    current,
+  );
   return [
     ...PLANNED_STEPS.flatMap((step) => planStep(step, current, input, ids, facts)),
     ...planStrays(current, input.config),

@@ -55,6 +55,17 @@ export function serviceFingerprints(
   };
 }
 
+/**
+ * Pure: the controller's installation as its instance's tag records it: its files, and the TLS certificate
+ * the install copied from SSM (`certificate` of the `controller-tls` facts). The controller reads its
+ * certificate only at start (systemd's LoadCredential), so a renewed one must be installed again to be
+ * served: a new certificate makes a new installation, and deploy re-runs the install, which fetches it and
+ * restarts the service.
+ */
+export function controllerInstallation(files: string, certificate: string | undefined): string {
+  return certificate ? `${files}.tls-${certificate}` : files;
+}
+
 /** Installs the service on its instance through SSM Run Command (the controller's files staged in S3). */
 export async function installService(
   installer: ServiceInstaller,

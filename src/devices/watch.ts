@@ -1,7 +1,7 @@
 import type { Context } from '../context';
 import type { DeviceEvent } from '../controller/api-types';
 import { ConfigError, ControllerError } from '../errors';
-import { controllerUrlThroughTunnel } from '../network/service-names';
+import { controllerUrlOnVpn } from '../network/service-names';
 import { renderDeviceEvent } from './render';
 import type { DeviceSelection } from './selection';
 import { ServerSentEventParser } from './server-sent-events';
@@ -40,7 +40,7 @@ export async function watchDevices(
   const config = await ctx.loadConfig();
   if (!config.controller.url) {
     throw new ConfigError(
-      `devices watch needs controller.url in wavectl.json: the event stream travels over HTTP, which the SSM relay cannot carry. On the VPN set it to ${controllerUrlThroughTunnel}; locally, run \`wavectl controller serve\` and point controller.url at it`,
+      `devices watch needs controller.url in wavectl.json: the event stream travels over HTTP, which the SSM relay cannot carry. On the VPN set it to ${controllerUrlOnVpn(config)}; locally, run \`wavectl controller serve\` and point controller.url at it`,
     );
   }
   const { connectController } = await import('../controller-client/connect');

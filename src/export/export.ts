@@ -70,7 +70,7 @@ const COLUMNS = {
     'deviceCount',
     'onlineCount',
   ],
-  users: ['id', 'username', 'displayName', 'role', 'disabled', 'createdAt', 'updatedAt'],
+  users: ['id', 'username', 'displayName', 'role', 'disabled', 'totp', 'createdAt', 'updatedAt'],
   devices: ['site', 'ip', 'mac', 'hostname', 'vendor', 'online', 'firstSeen', 'lastSeen', 'missedScans'],
 } as const;
 

@@ -9,3 +9,7 @@ export const CONTROLLER_PORT = 8080;
 export const controllerUrlThroughTunnel = `http://${CONTROLLER_DNS_NAME}:${CONTROLLER_PORT}`;
 /** The controller over HTTPS (443, certificate from the deployment CA), once `deploy` has made the CA. */
 export const CONTROLLER_HTTPS_URL = `https://${CONTROLLER_DNS_NAME}`;
+
+/** The controller's address on the VPN for this deployment: HTTPS once `deploy` has made the CA. */
+export const controllerUrlOnVpn = (config: { tls?: unknown }): string =>
+  config.tls ? CONTROLLER_HTTPS_URL : controllerUrlThroughTunnel;

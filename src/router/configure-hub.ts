@@ -225,6 +225,22 @@ function routerRecordFor(site: SiteRecord | undefined, options: ConfigureHubOpti
   return { host, port, user, hostKey: site?.router?.hostKey };
 }
 
+/**
+ * What an operator chose for a router, per site: the option when given, else what was last applied to
+ * that site, else the default. A run without the option must neither undo the choice nor (with --check)
+ * call it drift. Pure.
+ */
+export function routerChoices(
+  recorded: SiteRecord['router'],
+  manageOverTunnel: boolean | undefined,
+  scanInterval: number | undefined,
+): { manageOverTunnel: boolean; scanIntervalMinutes: number } {
+  return {
+    manageOverTunnel: manageOverTunnel ?? recorded?.manageOverTunnel ?? false,
+    scanIntervalMinutes: scanInterval ?? recorded?.scanIntervalMinutes ?? DEFAULT_SCAN_INTERVAL_MINUTES,
+  };
+}
+
 export const failed = (site: number, host: string, step: string, reason: string): RouterResult => ({
   site,
   host,
@@ -252,7 +268,7 @@ export interface PreparedRouters {
 export async function prepareRouters(
   ctx: Context,
   options: ConfigureHubOptions,
-  scanInterval: number,
+  scanInterval: number | undefined,
   reach: string,
 ): Promise<PreparedRouters> {
   const config = await ctx.loadConfig();
@@ -303,10 +319,9 @@ export async function prepareRouters(
           tunnel,
           siteName: site.name,
           privateKey,
-          manageOverTunnel: options.manageOverTunnel === true,
+          ...routerChoices(site.router, options.manageOverTunnel, scanInterval),
           scannerKey,
           scannerScript,
-          scanIntervalMinutes: scanInterval,
           ca: config.tls && { certificate: config.tls.caCertificate, fingerprint: config.tls.caFingerprint },
         },
       };
@@ -318,15 +333,15 @@ export async function prepareRouters(
   return { config, jobs: numbers.map(jobFor), auth, acceptNewHostKey: hostKeyApproval(ctx, options) };
 }
 
-/** --scan-interval and --reach, checked. */
-export function scanAndReach(options: ConfigureHubOptions): { scanInterval: number; reach: string } {
-  const scanInterval = intOption(
-    '--scan-interval',
-    options.scanInterval,
-    DEFAULT_SCAN_INTERVAL_MINUTES,
-    1,
-    60,
-  );
+/** --scan-interval (undefined when not given: each site keeps its own) and --reach, checked. */
+export function scanAndReach(options: ConfigureHubOptions): {
+  scanInterval: number | undefined;
+  reach: string;
+} {
+  const scanInterval =
+    options.scanInterval === undefined
+      ? undefined
+      : intOption('--scan-interval', options.scanInterval, 0, 1, 60);
   const reach = options.reach ?? '{lan}';
   if (!reach.includes('{lan}') && !reach.includes('{site}')) {
     throw new UsageError('--reach must contain {lan} or {site}, e.g. "{lan}" or "10.99.{site}.1"');
@@ -371,13 +386,25 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
      * Records where a router answers (and its pin) as soon as it is known, on disk before the run goes
      * on: a run killed later leaves it true. A failed save fails the caller and the command.
      */
-    const remember = (number: number, where: RouterAddress & { hostKey?: string }): Promise<void> => {
+    const remember = (
+      number: number,
+      where: RouterAddress & { hostKey?: string },
+      applied?: ReturnType<typeof routerChoices>,
+    ): Promise<void> => {
       const hostKey = where.hostKey;
       if (!run.dryRun && hostKey) {
         saving = saving.then(async () => {
           const site = config.sites.find((s) => s.number === number);
           if (!site || saveError !== undefined) return;
-          const next = { host: where.host, port: where.port, user: where.user, hostKey };
+          const { scanIntervalMinutes, manageOverTunnel } = applied ?? site.router ?? {};
+          const next = {
+            host: where.host,
+            port: where.port,
+            user: where.user,
+            hostKey,
+            ...(scanIntervalMinutes === undefined ? {} : { scanIntervalMinutes }),
+            ...(manageOverTunnel === undefined ? {} : { manageOverTunnel }),
+          };
           if (JSON.stringify(site.router) === JSON.stringify(next)) return;
           site.router = next;
           await ctx.saveConfig(config).catch((error: unknown) => {
@@ -390,9 +417,15 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
       });
     };
     // An unconfirmed router is about to move back by itself: its record stays where it returns to.
-    const record = (result: RouterResult) => {
-      if (result.configuration === 'applied' || result.configuration === 'previous')
-        remember(result.site, result).catch(() => undefined); // reported once, after the run
+    const record = (result: RouterResult, job: RouterJob) => {
+      if (result.configuration === 'applied' || result.configuration === 'previous') {
+        const { scanIntervalMinutes, manageOverTunnel } = job.plan;
+        const applied =
+          result.configuration === 'applied'
+            ? { scanIntervalMinutes, manageOverTunnel: manageOverTunnel === true }
+            : undefined;
+        remember(result.site, result, applied).catch(() => undefined); // reported once, after the run
+      }
     };
     const { default: pLimit } = await import('p-limit');
     const limit = pLimit(concurrency);
@@ -401,7 +434,7 @@ export async function configureHub(ctx: Context, options: ConfigureHubOptions): 
         limit(async () => {
           if ('status' in job) return job;
           const result = await configureRouter(job, run);
-          record(result);
+          record(result, job);
           return result;
         }),
       ),

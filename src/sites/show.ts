@@ -7,7 +7,7 @@ import { connectController } from '../controller-client/connect';
 import { UsageError, WavectlError } from '../errors';
 import { renderTable } from '../io/output';
 import { siteCidr, siteDhcpRange, siteGateway } from '../network/address-plan';
-import { controllerUrlThroughTunnel } from '../network/service-names';
+import { controllerUrlOnVpn } from '../network/service-names';
 import { planSiteTunnel, type SiteTunnelPlan } from '../network/site-tunnel';
 import { renderSiteWgQuick } from '../wireguard/render';
 
@@ -108,7 +108,7 @@ export async function showSite(ctx: Context, number: number): Promise<SiteDetail
     controller,
     dhcp: { first: range.first, last: range.last },
     tunnel: planSiteTunnel(config.sites, config.accessServers, number),
-    controllerUrl: controllerUrlThroughTunnel,
+    controllerUrl: controllerUrlOnVpn(config),
     secrets: { privateKey: names.sitePrivateKey(number), scannerKey: names.siteScannerKey(number) },
   };
 }

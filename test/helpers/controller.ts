@@ -1,4 +1,7 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { hashScannerKey } from '../../src/controller/auth/scanner-key';
+import { certificateFacts } from '../../src/tls/certificates';
 
 /** Fixtures shared by the controller's tests: keys and registrations that pass the API's schemas. */
 export const TEST_API_KEY = 'test-deployment-key-0123456789abcdef';
@@ -22,3 +25,22 @@ export const accessServerInput = (index: number) => ({
   tunnelAddress: `10.9.0.${index + 1}`,
   instanceId: `i-0000000000000000${index}`,
 });
+
+/**
+ * A deployment directory for the real CLI that reaches the controller at `url` directly (no AWS), trusting
+ * the deployment CA `caPem` when given.
+ */
+export async function writeControllerDeployment(dir: string, url: string, caPem?: string): Promise<void> {
+  const tls = caPem && certificateFacts(caPem);
+  const config = {
+    version: 1,
+    name: 'controllertest',
+    identityProvider: 'local',
+    aws: { profile: 'default', region: 'eu-west-1' },
+    controller: { url },
+    ...(tls
+      ? { tls: { caCertificate: caPem, caFingerprint: tls.fingerprintSha256, caExpires: tls.notAfter } }
+      : {}),
+  };
+  await writeFile(join(dir, 'wavectl.json'), JSON.stringify(config));
+}

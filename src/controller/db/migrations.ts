@@ -210,4 +210,49 @@ create table oidc_keys (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'groups',
+    sql: `
+-- Waveshift groups travel in the groups claim to Kasm, which maps them to its own groups. The two built-in
+-- groups follow the role and are no rows: waveshift-users (everyone) and waveshift-admins (admins).
+create table groups (
+  id bigint generated always as identity primary key,
+  name text not null,
+  description text,
+  created_at timestamptz not null default now()
+);
+create unique index groups_name_key on groups (lower(name));
+
+-- source 'local': an operator added the member. 'upstream': the upstream identity provider granted it at
+-- sign-in; those rows are replaced at every sign-in, so a group taken away upstream is taken away here too.
+create table group_members (
+  group_id bigint not null references groups (id) on delete cascade,
+  user_id bigint not null references users (id) on delete cascade,
+  source text not null default 'local' check (source in ('local', 'upstream')),
+  added_at timestamptz not null default now(),
+  primary key (group_id, user_id)
+);
+create index group_members_user_id_idx on group_members (user_id);
+`,
+  },
+  {
+    version: 5,
+    name: 'TOTP for local users',
+    sql: `
+-- A user's TOTP secret (base32, RFC 6238), null when TOTP is off. It is a shared key, so it is kept as it
+-- is, like the provider's signing keys: whoever reads this table could sign in anyway.
+-- totp_last_step: the last time step a code was accepted for; a code of that step or an earlier one is a
+-- replay and refused.
+alter table users add column totp_secret text, add column totp_last_step bigint;
+
+-- A sign-in whose password was right and whose TOTP code is still to come, bound to the provider's
+-- interaction (whose cookie only the browser that typed the password holds).
+create table oidc_pending_second_factor (
+  interaction_uid text primary key,
+  user_id bigint not null references users (id) on delete cascade,
+  expires_at timestamptz not null
+);
+`,
+  },
 ];

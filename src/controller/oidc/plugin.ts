@@ -1,13 +1,22 @@
 import type { IncomingMessage } from 'node:http';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { passwordFailure } from '../auth/login-failure';
 import { DECOY_HASH_PROMISE, verifyPassword } from '../auth/passwords';
+import { acceptTotpCode } from '../auth/totp';
 import { unknownUsernameTarget } from '../auth/unknown-username';
 import { recordAudit } from '../repositories/audit';
-import { findLogin } from '../repositories/users';
-import { loginPage } from './pages';
+import {
+  endPendingSecondFactor,
+  holdPendingSecondFactor,
+  pendingSecondFactor,
+} from '../repositories/pending-second-factor';
+import { findLogin, findLoginById } from '../repositories/users';
+import { codePage, loginPage } from './pages';
 import { createProvider, INTERACTION_PATH, OIDC_ROUTES, type OidcOptions } from './provider';
-import { USER_FAILURE_WINDOW_MINUTES, userSignInBlocked } from './sign-in-throttle';
+import { SIGN_IN_FAILED, USER_FAILURE_WINDOW_MINUTES, userSignInBlocked } from './sign-in-throttle';
+
+const TOO_MANY = `Too many failed sign-ins for this user: try again in ${USER_FAILURE_WINDOW_MINUTES} minutes.`;
 
 export interface OidcPluginOptions extends OidcOptions {
   /** Sign-in attempts per client address and window (brute-force brake), as for /auth/login. */
@@ -53,8 +62,9 @@ const providerPlugin: FastifyPluginAsync<OidcOptions> = async (app, options) => 
 export const oidcProviderPlugin = fp(providerPlugin, { name: 'oidc', dependencies: ['waveshift-database'] });
 
 /**
- * The sign-in page. Registered after the rate limiter (it applies to routes defined after it): logins are
- * limited per client address like /auth/login.
+ * The sign-in pages. Registered after the rate limiter (it applies to routes defined after it): logins are
+ * limited per client address like /auth/login. A user with TOTP gives their code on a second page, shown
+ * only once their password was right; until then every user looks the same.
  */
 export const oidcSignInRoutes: FastifyPluginAsync<Pick<OidcPluginOptions, 'rateLimit'>> = async (
   app,
@@ -72,6 +82,15 @@ export const oidcSignInRoutes: FastifyPluginAsync<Pick<OidcPluginOptions, 'rateL
       required: ['uid'],
       properties: { uid: { type: 'string', pattern: '^[A-Za-z0-9_-]{10,64}$' } },
     } as const;
+    /** A form the sign-in pages post: rate-limited per address, kept out of the OpenAPI document. */
+    const formRoute = (body: Record<string, unknown>) => ({
+      config: { auth: 'none' as const, rateLimit },
+      schema: { hide: true, params: uidParams, body },
+    });
+    const loginAction = (uid: string) => `${base}/${uid}/login`;
+    const codeAction = (uid: string) => `${base}/${uid}/code`;
+    const html = (reply: FastifyReply, status: number, body: string) =>
+      reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
 
     /** Ends an interaction that needs no input: consent for our first-party clients is given by signing in. */
     const grantConsent = async (raw: IncomingMessage, res: import('node:http').ServerResponse) => {
@@ -93,16 +112,74 @@ export const oidcSignInRoutes: FastifyPluginAsync<Pick<OidcPluginOptions, 'rateL
       );
     };
 
+    /** A failed sign-in: audited with its reason (it counts toward the user's throttle), never the secret typed. */
+    const recordFailure = (request: FastifyRequest, target: string, client: string, reason: string) =>
+      recordAudit(app.db, {
+        actor: 'anonymous',
+        action: SIGN_IN_FAILED,
+        target,
+        detail: { client, reason },
+        requestId: request.id,
+      });
+
+    /** The per-user brake: audited, and answered with the page the user was on. */
+    const throttled = async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      target: string,
+      client: string,
+      page: string,
+    ) => {
+      if (!(await userSignInBlocked(app.db, target))) return false;
+      await recordAudit(app.db, {
+        actor: 'anonymous',
+        action: 'oidc.login-throttled',
+        target,
+        detail: { client },
+        requestId: request.id,
+      });
+      html(reply, 429, page);
+      return true;
+    };
+
+    const finishSignIn = async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      user: { id: number; username: string },
+      client: string,
+      secondFactor: 'totp' | undefined,
+    ) => {
+      await recordAudit(app.db, {
+        actor: `user:${user.username}`,
+        action: 'oidc.login',
+        target: `client:${client}`,
+        ...(secondFactor ? { detail: { secondFactor } } : {}),
+        requestId: request.id,
+      });
+      reply.hijack();
+      await provider.interactionFinished(
+        request.raw,
+        reply.raw,
+        { login: { accountId: String(user.id) } },
+        { mergeWithLastSubmission: false },
+      );
+    };
+
     scope.get<{ Params: { uid: string } }>(
       `${base}/:uid`,
       { config: { auth: 'none' }, schema: { hide: true, params: uidParams } },
       async (request, reply) => {
         const details = await provider.interactionDetails(request.raw, reply.raw);
         if (details.prompt.name === 'login') {
-          return reply
-            .type('text/html; charset=utf-8')
-            .header('cache-control', 'no-store')
-            .send(loginPage(`${base}/${details.uid}/login`, String(details.params.client_id)));
+          const client = String(details.params.client_id);
+          const waiting = await pendingSecondFactor(app.db, details.uid);
+          return html(
+            reply,
+            200,
+            waiting === undefined
+              ? loginPage(loginAction(details.uid), client)
+              : codePage(codeAction(details.uid), client),
+          );
         }
         reply.hijack();
         await grantConsent(request.raw, reply.raw);
@@ -111,21 +188,14 @@ export const oidcSignInRoutes: FastifyPluginAsync<Pick<OidcPluginOptions, 'rateL
 
     scope.post<{ Params: { uid: string }; Body: { username?: string; password?: string } }>(
       `${base}/:uid/login`,
-      {
-        config: { auth: 'none', rateLimit },
-        schema: {
-          hide: true,
-          params: uidParams,
-          body: {
-            type: 'object',
-            required: ['username', 'password'],
-            properties: {
-              username: { type: 'string', maxLength: 128 },
-              password: { type: 'string', maxLength: 1024 },
-            },
-          },
+      formRoute({
+        type: 'object',
+        required: ['username', 'password'],
+        properties: {
+          username: { type: 'string', maxLength: 128 },
+          password: { type: 'string', maxLength: 1024 },
         },
-      },
+      }),
       async (request, reply) => {
         const details = await provider.interactionDetails(request.raw, reply.raw);
         const { username = '', password = '' } = request.body;
@@ -133,51 +203,65 @@ export const oidcSignInRoutes: FastifyPluginAsync<Pick<OidcPluginOptions, 'rateL
         const valid = await verifyPassword(password, login?.passwordHash ?? (await DECOY_HASH_PROMISE()));
         const client = String(details.params.client_id);
         const target = login ? `user:${login.user.username}` : unknownUsernameTarget(username);
-        if (await userSignInBlocked(app.db, target)) {
-          await recordAudit(app.db, {
-            actor: 'anonymous',
-            action: 'oidc.login-throttled',
-            target,
-            detail: { client },
-            requestId: request.id,
-          });
-          return reply
-            .code(429)
-            .type('text/html; charset=utf-8')
-            .send(
-              loginPage(
-                `${base}/${details.uid}/login`,
-                client,
-                `Too many failed sign-ins for this user: try again in ${USER_FAILURE_WINDOW_MINUTES} minutes.`,
-              ),
-            );
+        const again = (problem: string) => loginPage(loginAction(details.uid), client, problem);
+        if (await throttled(request, reply, target, client, again(TOO_MANY))) return reply;
+        const failure = passwordFailure(login, valid);
+        if (!login || failure !== undefined) {
+          await recordFailure(request, target, client, failure ?? 'unknown-user');
+          return html(reply, 401, again('Wrong user name or password.'));
         }
-        if (!login || !valid || login.user.disabled) {
-          await recordAudit(app.db, {
-            actor: 'anonymous',
-            action: 'oidc.login-failed',
-            target,
-            detail: { client },
-            requestId: request.id,
-          });
-          return reply
-            .code(401)
-            .type('text/html; charset=utf-8')
-            .send(loginPage(`${base}/${details.uid}/login`, client, 'Wrong user name or password.'));
+        if (login.totpSecret !== null) {
+          const ttlSeconds = Math.max(1, (details.exp ?? 0) - Math.floor(Date.now() / 1000));
+          await holdPendingSecondFactor(app.db, details.uid, login.user.id, ttlSeconds);
+          return html(reply, 200, codePage(codeAction(details.uid), client));
         }
-        await recordAudit(app.db, {
-          actor: `user:${login.user.username}`,
-          action: 'oidc.login',
-          target: `client:${client}`,
-          requestId: request.id,
-        });
-        reply.hijack();
-        await provider.interactionFinished(
-          request.raw,
-          reply.raw,
-          { login: { accountId: String(login.user.id) } },
-          { mergeWithLastSubmission: false },
+        await finishSignIn(request, reply, login.user, client, undefined);
+      },
+    );
+
+    scope.post<{ Params: { uid: string }; Body: { code?: string } }>(
+      `${base}/:uid/code`,
+      formRoute({
+        type: 'object',
+        required: ['code'],
+        properties: { code: { type: 'string', maxLength: 16 } },
+      }),
+      async (request, reply) => {
+        const details = await provider.interactionDetails(request.raw, reply.raw);
+        const client = String(details.params.client_id);
+        const userId = await pendingSecondFactor(app.db, details.uid);
+        const login = userId === undefined ? undefined : await findLoginById(app.db, userId);
+        if (!login || login.user.disabled || login.totpSecret === null) {
+          // Expired, or the user changed meanwhile: back to the password.
+          await endPendingSecondFactor(app.db, details.uid);
+          return html(
+            reply,
+            401,
+            loginPage(loginAction(details.uid), client, 'Sign in again with your user name and password.'),
+          );
+        }
+        const target = `user:${login.user.username}`;
+        const again = (problem: string) => codePage(codeAction(details.uid), client, problem);
+        if (await throttled(request, reply, target, client, again(TOO_MANY))) return reply;
+        const verdict = await acceptTotpCode(
+          app.db,
+          { id: login.user.id, totpSecret: login.totpSecret },
+          request.body.code ?? '',
         );
+        if (verdict !== 'accepted') {
+          await recordFailure(request, target, client, verdict);
+          return html(
+            reply,
+            401,
+            again(
+              verdict === 'replayed-code'
+                ? 'That code was used already: wait for the next one.'
+                : 'Wrong code: type the code your authenticator app shows now.',
+            ),
+          );
+        }
+        await endPendingSecondFactor(app.db, details.uid);
+        await finishSignIn(request, reply, login.user, client, 'totp');
       },
     );
   });

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { groupNamesOf } from '../repositories/groups';
 import { getUser } from '../repositories/users';
 import { postgresAdapter } from './adapter';
 import { claimsOf } from './claims';
@@ -96,7 +97,7 @@ export async function createProvider(db: Pool, options: OidcOptions) {
       const id = Number(sub);
       const user = Number.isSafeInteger(id) ? await getUser(db, id) : undefined;
       if (!user || user.disabled) return undefined;
-      const claims = claimsOf(user);
+      const claims = claimsOf(user, await groupNamesOf(db, user.id));
       return { accountId: sub, claims: async () => claims as { sub: string } };
     },
     renderError: async (ctx, out) => {

@@ -3,6 +3,8 @@ import type { Pool } from 'pg';
 /** After this many failed sign-ins naming one user within the window, that user's sign-in waits. */
 export const USER_FAILURE_LIMIT = 10;
 export const USER_FAILURE_WINDOW_MINUTES = 15;
+/** The audit action of a failed sign-in (wrong password or wrong TOTP code alike): what the brake counts. */
+export const SIGN_IN_FAILED = 'oidc.login-failed';
 
 /**
  * Per-user brake on password guessing, counted from the audit log (every failure is recorded there anyway),
@@ -12,9 +14,9 @@ export const USER_FAILURE_WINDOW_MINUTES = 15;
 export async function userSignInBlocked(db: Pool, target: string): Promise<boolean> {
   const { rows } = await db.query<{ failures: string }>(
     `select count(*) as failures from audit_log
-     where action = 'oidc.login-failed' and target = $1
+     where action = $3 and target = $1
        and at > now() - make_interval(mins => $2)`,
-    [target, USER_FAILURE_WINDOW_MINUTES],
+    [target, USER_FAILURE_WINDOW_MINUTES, SIGN_IN_FAILED],
   );
   return Number(rows[0]?.failures ?? 0) >= USER_FAILURE_LIMIT;
 }

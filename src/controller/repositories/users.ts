@@ -8,11 +8,14 @@ export interface User {
   displayName: string | null;
   role: Role;
   disabled: boolean;
+  /** Whether sign-in asks for a TOTP code after the password. */
+  totp: boolean;
   createdAt: string;
   updatedAt: string;
 }
 
-const COLUMNS = 'id, username, display_name, role, disabled, created_at, updated_at';
+const COLUMNS =
+  'id, username, display_name, role, disabled, totp_secret is not null as totp, created_at, updated_at';
 
 function toUser(r: Record<string, unknown>): User {
   return {
@@ -21,6 +24,7 @@ function toUser(r: Record<string, unknown>): User {
     displayName: (r.display_name as string | null) ?? null,
     role: r.role as Role,
     disabled: r.disabled as boolean,
+    totp: r.totp as boolean,
     createdAt: (r.created_at as Date).toISOString(),
     updatedAt: (r.updated_at as Date).toISOString(),
   };
@@ -86,16 +90,60 @@ export async function deleteUser(db: PoolClient, id: number): Promise<boolean> {
   return (rowCount ?? 0) > 0;
 }
 
-/** The user a login names, with the stored hash; user names compare case-insensitively. */
-export async function findLogin(
-  db: Pool,
-  username: string,
-): Promise<{ user: User; passwordHash: string } | undefined> {
+export interface Login {
+  user: User;
+  passwordHash: string;
+  /** Base32; null when the user has no TOTP. */
+  totpSecret: string | null;
+}
+
+/** The user a login names, with the stored hash and TOTP secret; user names compare case-insensitively. */
+export async function findLogin(db: Pool, username: string): Promise<Login | undefined> {
   const { rows } = await db.query(
-    `select ${COLUMNS}, password_hash from users where lower(username) = lower($1)`,
+    `select ${COLUMNS}, password_hash, totp_secret from users where lower(username) = lower($1)`,
     [username],
   );
-  return rows[0] ? { user: toUser(rows[0]), passwordHash: rows[0].password_hash } : undefined;
+  return rows[0] ? loginOf(rows[0]) : undefined;
+}
+
+export async function findLoginById(db: Pool, id: number): Promise<Login | undefined> {
+  const { rows } = await db.query(`select ${COLUMNS}, password_hash, totp_secret from users where id = $1`, [
+    id,
+  ]);
+  return rows[0] ? loginOf(rows[0]) : undefined;
+}
+
+const loginOf = (r: Record<string, unknown>): Login => ({
+  user: toUser(r),
+  passwordHash: r.password_hash as string,
+  totpSecret: (r.totp_secret as string | null) ?? null,
+});
+
+/** Turns TOTP on with a new secret (no step used yet), or off with null. */
+export async function setTotpSecret(
+  db: Pool | PoolClient,
+  id: number,
+  secret: string | null,
+): Promise<User | undefined> {
+  const { rows } = await db.query(
+    `update users set totp_secret = $2, totp_last_step = null, updated_at = now() where id = $1
+     returning ${COLUMNS}`,
+    [id, secret],
+  );
+  return rows[0] ? toUser(rows[0]) : undefined;
+}
+
+/**
+ * Records that a code of this time step was accepted, unless one of this step or a later one already was:
+ * one statement, so two sign-ins racing with the same code cannot both pass.
+ */
+export async function claimTotpStep(db: Pool, id: number, step: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update users set totp_last_step = $2
+     where id = $1 and totp_secret is not null and (totp_last_step is null or totp_last_step < $2)`,
+    [id, step],
+  );
+  return (rowCount ?? 0) > 0;
 }
 
 export async function createSession(
@@ -118,7 +166,8 @@ export async function findSession(
   const { rows } = await db.query(
     `update sessions s set last_used_at = now() from users u
      where s.token_hash = $1 and u.id = s.user_id and s.expires_at > now() and not u.disabled
-     returning u.id, u.username, u.display_name, u.role, u.disabled, u.created_at, u.updated_at, s.expires_at`,
+     returning u.id, u.username, u.display_name, u.role, u.disabled, u.totp_secret is not null as totp,
+       u.created_at, u.updated_at, s.expires_at`,
     [tokenHash],
   );
   if (!rows[0]) {
@@ -146,5 +195,6 @@ export async function purgeExpiredSessions(db: Pool): Promise<number> {
   const { rowCount } = await db.query('delete from sessions where expires_at <= now()');
   // The OpenID provider's expired codes, tokens, sessions and interactions go with them.
   const oidc = await db.query('delete from oidc_payloads where expires_at <= now()');
-  return (rowCount ?? 0) + (oidc.rowCount ?? 0);
+  const pending = await db.query('delete from oidc_pending_second_factor where expires_at <= now()');
+  return (rowCount ?? 0) + (oidc.rowCount ?? 0) + (pending.rowCount ?? 0);
 }

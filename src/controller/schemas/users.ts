@@ -13,13 +13,14 @@ const displayName = nullableText(128);
 export const userSchema = {
   $id: 'User',
   type: 'object',
-  required: ['id', 'username', 'displayName', 'role', 'disabled', 'createdAt', 'updatedAt'],
+  required: ['id', 'username', 'displayName', 'role', 'disabled', 'totp', 'createdAt', 'updatedAt'],
   properties: {
     id: { type: 'integer' },
     username: { type: 'string' },
     displayName,
     role: roleSchema,
     disabled: { type: 'boolean' },
+    totp: { type: 'boolean', description: 'whether sign-in asks for a TOTP code after the password' },
     createdAt: timestamp,
     updatedAt: timestamp,
   },
@@ -49,7 +50,11 @@ export const loginSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['username', 'password'],
-  properties: { username: text(64), password: { type: 'string', maxLength: 1024 } },
+  properties: {
+    username: text(64),
+    password: { type: 'string', maxLength: 1024 },
+    code: { type: 'string', maxLength: 16, description: 'the TOTP code, for a user with TOTP' },
+  },
 } as const;
 
 export const sessionSchema = {

@@ -1,6 +1,8 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { passwordFailure } from '../../auth/login-failure';
 import { DECOY_HASH_PROMISE, verifyPassword } from '../../auth/passwords';
 import { hashToken, newSessionToken } from '../../auth/tokens';
+import { acceptTotpCode } from '../../auth/totp';
 import { unknownUsernameTarget } from '../../auth/unknown-username';
 import { databaseErrorSummary } from '../../db/connection-failure';
 import { unauthorized } from '../../http-errors';
@@ -10,6 +12,7 @@ import {
   deleteSession,
   findLogin,
   findSession,
+  type Login,
   purgeExpiredSessions,
 } from '../../repositories/users';
 import { responses, timestamp } from '../../schemas/common';
@@ -27,6 +30,18 @@ const bearer = (request: FastifyRequest): string | undefined => {
   return match?.[1];
 };
 
+/** A user with TOTP gives the code with the password here: an API has no second page. */
+const totpLoginFailure = async (
+  db: FastifyInstance['db'],
+  login: Login,
+  code: string | undefined,
+): Promise<string | undefined> => {
+  if (login.totpSecret === null) return undefined;
+  if (code === undefined) return 'code-missing';
+  const verdict = await acceptTotpCode(db, { id: login.user.id, totpSecret: login.totpSecret }, code);
+  return verdict === 'accepted' ? undefined : verdict;
+};
+
 /** Password login for users (Kasm and the controller's own UI): sessions are bearer tokens that expire. */
 export const authRoutes: FastifyPluginAsync<AuthRouteOptions> = async (app, options) => {
   const rateLimit = { max: options.rateLimit.max, timeWindow: options.rateLimit.timeWindowMs };
@@ -35,13 +50,16 @@ export const authRoutes: FastifyPluginAsync<AuthRouteOptions> = async (app, opti
     properties: { authorization: { type: 'string', description: 'Bearer <session token>' } },
   } as const;
 
-  app.post<{ Body: { username: string; password: string } }>(
+  const loginFailure = async (login: Login | undefined, valid: boolean, code: string | undefined) =>
+    passwordFailure(login, valid) ?? (login ? await totpLoginFailure(app.db, login, code) : undefined);
+
+  app.post<{ Body: { username: string; password: string; code?: string } }>(
     '/auth/login',
     {
       config: { auth: 'none', rateLimit },
       schema: {
         tags: ['auth'],
-        summary: 'log in with a password; returns a session token',
+        summary: 'log in with a password (and a TOTP code, for a user with TOTP); returns a session token',
         body: loginSchema,
         response: responses({
           200: {
@@ -58,11 +76,13 @@ export const authRoutes: FastifyPluginAsync<AuthRouteOptions> = async (app, opti
         request.body.password,
         login?.passwordHash ?? (await DECOY_HASH_PROMISE()),
       );
-      if (!login || !valid || login.user.disabled) {
+      const failure = await loginFailure(login, valid, request.body.code);
+      if (!login || failure !== undefined) {
         await recordAudit(app.db, {
           actor: 'anonymous',
           action: 'auth.login-failed',
           target: login ? `user:${login.user.username}` : unknownUsernameTarget(request.body.username),
+          detail: { reason: failure },
           requestId: request.id,
         });
         throw unauthorized();

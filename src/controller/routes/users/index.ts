@@ -1,8 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { hashPassword } from '../../auth/passwords';
 import { actorOf } from '../../auth/plugin';
+import { SEALING_PUBLIC_KEY_PATTERN, sealFor } from '../../auth/sealed-box';
+import { newTotpSecret, totpUri } from '../../auth/totp';
 import { inTransaction } from '../../db/transaction';
-import { notFound } from '../../http-errors';
+import { conflict, notFound } from '../../http-errors';
 import { recordAudit } from '../../repositories/audit';
 import {
   createUser,
@@ -11,6 +13,7 @@ import {
   getUser,
   listUsers,
   type Role,
+  setTotpSecret,
   type User,
   updateUser,
 } from '../../repositories/users';
@@ -133,6 +136,84 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (request) => ({ user: await change(request, request.params.id, { disabled: true }) }),
+  );
+
+  app.post<{ Params: { id: number }; Body: { recipientPublicKey: string } }>(
+    '/users/:id/totp',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'turn TOTP on for a user with a new secret',
+        description:
+          'The secret and its otpauth:// URI are answered once, sealed (NaCl box) to the one-time public key given, so that no relay or log in between can read them. 409 when TOTP is on already: turn it off first.',
+        params: userParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['recipientPublicKey'],
+          properties: { recipientPublicKey: { type: 'string', pattern: SEALING_PUBLIC_KEY_PATTERN } },
+        },
+        response: responses({
+          200: {
+            type: 'object',
+            required: ['user', 'sealed'],
+            properties: {
+              user: { $ref: 'User#' },
+              sealed: {
+                type: 'object',
+                required: ['nonce', 'senderPublicKey', 'box'],
+                properties: {
+                  nonce: { type: 'string' },
+                  senderPublicKey: { type: 'string' },
+                  box: { type: 'string' },
+                },
+              },
+            },
+          },
+        }),
+      },
+    },
+    async (request) => {
+      const secret = newTotpSecret();
+      const user = await inTransaction(app.db, async (client) => {
+        const before = found(await getUser(client, request.params.id), request.params.id);
+        if (before.totp) throw conflict(`user ${before.username} has TOTP on already: turn it off first`);
+        const after = found(await setTotpSecret(client, before.id, secret), before.id);
+        await recordAudit(client, {
+          actor: actorOf(request.principal),
+          action: 'user.totp-enable',
+          target: `user:${after.username}`,
+          requestId: request.id,
+        });
+        return after;
+      });
+      const enrolment = JSON.stringify({ secret, uri: totpUri(user.username, secret) });
+      return { user, sealed: sealFor(request.body.recipientPublicKey, enrolment) };
+    },
+  );
+
+  app.delete<{ Params: { id: number } }>(
+    '/users/:id/totp',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'turn TOTP off for a user (their password alone signs them in again)',
+        params: userParams,
+        response: responses({ 200: oneUser }),
+      },
+    },
+    async (request) => ({
+      user: await inTransaction(app.db, async (client) => {
+        const user = found(await setTotpSecret(client, request.params.id, null), request.params.id);
+        await recordAudit(client, {
+          actor: actorOf(request.principal),
+          action: 'user.totp-disable',
+          target: `user:${user.username}`,
+          requestId: request.id,
+        });
+        return user;
+      }),
+    }),
   );
 
   app.delete<{ Params: { id: number } }>(

@@ -1,0 +1,65 @@
+import type { CommandDefinition } from './command';
+
+export const groupsCommand: CommandDefinition = {
+  register(program, run) {
+    const groups = program
+      .command('groups')
+      .description(
+        'the groups Kasm receives in the groups claim, beside the built-in ones that follow the role',
+      );
+    groups
+      .command('list')
+      .description('every group and its members')
+      .action(
+        run(async (ctx) => {
+          const { listGroups, renderGroupList } = await import('../groups/manage');
+          ctx.io.result(await listGroups(ctx), renderGroupList);
+        }),
+      );
+    groups
+      .command('show <name>')
+      .description('one group and its members')
+      .action(
+        run(async (ctx, _options, [name]) => {
+          const { showGroup, renderGroupResult } = await import('../groups/manage');
+          ctx.io.result(await showGroup(ctx, String(name)), renderGroupResult);
+        }),
+      );
+    groups
+      .command('add <name>')
+      .description('make a group')
+      .option('--description <text>', 'what the group is for')
+      .action(
+        run<{ description?: string }>(async (ctx, options, [name]) => {
+          const { addGroup, renderGroupResult } = await import('../groups/manage');
+          ctx.io.result(
+            await addGroup(ctx, { name: String(name), description: options.description }),
+            renderGroupResult,
+          );
+        }),
+      );
+    groups
+      .command('remove <name>')
+      .description('remove a group and end its members’ sessions (asks to type the name; --yes skips)')
+      .action(
+        run(async (ctx, _options, [name]) => {
+          const { removeGroup, renderGroupResult } = await import('../groups/manage');
+          ctx.io.result(await removeGroup(ctx, String(name)), renderGroupResult);
+        }),
+      );
+    for (const [command, member, what] of [
+      ['add-member', true, 'add a user to a group (Kasm sees it at their next sign-in)'],
+      ['remove-member', false, 'take a user out of a group and end their sessions and refresh tokens'],
+    ] as const) {
+      groups
+        .command(`${command} <group> <username>`)
+        .description(what)
+        .action(
+          run(async (ctx, _options, [group, username]) => {
+            const { setMember, renderGroupResult } = await import('../groups/manage');
+            ctx.io.result(await setMember(ctx, String(group), String(username), member), renderGroupResult);
+          }),
+        );
+    }
+  },
+};
