@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { oidcEnv } from '../src/controller/config';
 import { groupsOf } from '../src/controller/oidc/claims';
 import { OIDC_ROUTES } from '../src/controller/oidc/provider';
+import { BUILT_IN_GROUPS } from '../src/controller/repositories/groups';
 import { KASM_OIDC_CLIENT, kasmOidcDocument, OIDC_ISSUER } from '../src/deploy/kasm-oidc';
 import {
   KASM_API_CONTAINER,
@@ -72,9 +73,10 @@ describe('the OpenID configuration deploy gives Kasm', () => {
     expect(Object.keys(document.oidc)).not.toContain('client_secret');
   });
 
-  it('maps every value of the groups claim the controller issues to a Kasm group; admins get Global Admin', () => {
+  it('maps each built-in value of the groups claim to a Kasm group; admins get Global Admin', () => {
     const issued = new Set([...groupsOf({ role: 'admin' }), ...groupsOf({ role: 'user' })]);
     expect(new Set(document.groups.map((g) => g.ssoGroupAttribute))).toEqual(issued);
+    expect(new Set(document.groups.map((g) => g.ssoGroupAttribute))).toEqual(new Set(BUILT_IN_GROUPS));
     expect(document.groups.map((g) => [g.name, g.ssoGroupAttribute, g.permissions])).toEqual([
       ['waveshift-admins', 'waveshift-admins', ['Global Admin']],
       ['waveshift-users', 'waveshift-users', []],
