@@ -26,6 +26,21 @@ const CLIENT_SECRET = 'kasm-client-secret-standin-0123456789abcdef';
 const CERTIFI_BUNDLE = '/var/lib/standin-docker/kasm_api/cacert.pem';
 const occurrences = (text: string, part: string) => text.split(part).length - 1;
 
+/** A self-signed certificate, as Kasm's installer makes for its proxy (made at run time). */
+async function selfSignedCertificate(): Promise<{ certificate: string; key: string }> {
+  const tmp = await makeTempDir('wavectl-kasm-proxy-');
+  try {
+    const [key, certificate] = [join(tmp.path, 'key.pem'), join(tmp.path, 'cert.pem')];
+    await run('openssl', [
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'],
+      ...['-keyout', key, '-out', certificate, '-subj', '/CN=kasm-proxy'],
+    ]);
+    return { certificate: await readFile(certificate, 'utf8'), key: await readFile(key, 'utf8') };
+  } finally {
+    await tmp.remove();
+  }
+}
+
 interface Call {
   call: string;
   body: Record<string, unknown>;
@@ -80,29 +95,17 @@ describeWithNetns('Kasm OpenID configuration, run on a Kasm host stand-in', () =
 
     kasm = await InstanceStandIn.start(lab, 'kasm', 'ubuntu-22.04', moto.port);
     // What Kasm's installer leaves: its proxy's self-signed certificate and the kasm_api container.
-    const tmp = await makeTempDir('wavectl-kasm-proxy-');
-    await run('openssl', [
-      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'],
-      ...[
-        '-keyout',
-        join(tmp.path, 'key.pem'),
-        '-out',
-        join(tmp.path, 'cert.pem'),
-        '-subj',
-        '/CN=kasm-proxy',
-      ],
-    ]);
+    const proxy = await selfSignedCertificate();
     const certs = KASM_PROXY_CERTIFICATE.replace(/\/[^/]+$/, '');
     const place = await kasm.exec([
       'sh',
       '-c',
       `mkdir -p ${certs} /var/lib/standin-docker/kasm_api && printf '%s' "$1" > ${KASM_PROXY_CERTIFICATE} && printf '%s' "$2" > ${certs}/kasm_nginx.key && while p=$(command -v docker); do rm -f "$p"; done && install -m 755 "$3" /usr/bin/docker`,
       'sh',
-      await readFile(join(tmp.path, 'cert.pem'), 'utf8'),
-      await readFile(join(tmp.path, 'key.pem'), 'utf8'),
+      proxy.certificate,
+      proxy.key,
       join(repoRoot, 'test/helpers/instance-standin/docker'),
     ]);
-    await tmp.remove();
     if (place.code !== 0) throw new Error(`Kasm host setup failed: ${place.stderr}`);
 
     api = kasm.spawnNode(
@@ -291,22 +294,9 @@ describeWithNetns('Kasm OpenID configuration, run on a Kasm host stand-in', () =
 
   it('sends the password to nothing but Kasm’s own proxy: another certificate on 127.0.0.1:443 is refused at once', async () => {
     const saved = await kasm.readFile(KASM_PROXY_CERTIFICATE);
-    const other = await makeTempDir('wavectl-kasm-other-');
-    await run('openssl', [
-      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'],
-      ...[
-        '-keyout',
-        join(other.path, 'key.pem'),
-        '-out',
-        join(other.path, 'cert.pem'),
-        '-subj',
-        '/CN=kasm-proxy',
-      ],
-    ]);
     const pin = (pem: string) =>
       kasm.exec(['sh', '-c', `printf '%s' "$1" > ${KASM_PROXY_CERTIFICATE}`, 'sh', pem]);
-    await pin(await readFile(join(other.path, 'cert.pem'), 'utf8'));
-    await other.remove();
+    await pin((await selfSignedCertificate()).certificate);
     try {
       const { out, calls: made } = await runScript();
       expect(out.code).toBe(1);
