@@ -16,7 +16,7 @@ import {
   kasmOidcScriptFor,
   plannedKasmOidcFingerprint,
 } from '../src/deploy/kasm-oidc-step';
-import { matches } from '../src/deploy/plan';
+import { matches, type PlanInput, planStep } from '../src/deploy/plan';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTEST\n-----END CERTIFICATE-----\n';
 const scope = { deployment: 'acme', region: 'eu-west-1' };
@@ -158,6 +158,44 @@ describe('the script that applies it on the Kasm host', () => {
     expect(plannedKasmOidcFingerprint({ ...scope, region: 'us-east-1' }, CA)).not.toBe(fingerprint);
     expect(plannedKasmOidcFingerprint({ ...scope, deployment: 'beta' }, CA)).not.toBe(fingerprint);
     expect(plannedKasmOidcFingerprint(scope, undefined)).toBe('kasm-oidc-(controller-tls, once created)');
+  });
+
+  it('is sent again when this run made or renewed the CA, and kept otherwise', () => {
+    const recorded = plannedKasmOidcFingerprint(scope, CA);
+    const current = {
+      resources: [
+        {
+          kind: 'instance' as const,
+          component: 'kasm',
+          id: 'i-kasm',
+          fields: {},
+          facts: { kasmOidc: recorded },
+        },
+      ],
+      records: {},
+    };
+    const input = {
+      fingerprints: { controller: '', kasm: '', kasmOidc: recorded },
+      scope,
+    } as unknown as PlanInput;
+    const [kept] = planStep('kasm-oidc-config', current, input, {}, {});
+    expect(kept).toMatchObject({
+      action: 'keep',
+      resource: { kind: 'service', component: KASM_OIDC_SERVICE },
+    });
+    const renewed = CA.replace('TEST', 'RENEWED');
+    const [sent] = planStep(
+      'kasm-oidc-config',
+      current,
+      input,
+      {},
+      { 'controller-tls': { caCertificate: renewed } },
+    );
+    expect(sent).toMatchObject({
+      action: 'update',
+      before: { configured: recorded },
+      after: { configured: plannedKasmOidcFingerprint(scope, renewed) },
+    });
   });
 
   it('is recorded on the Kasm instance, where the plan reads it back', () => {

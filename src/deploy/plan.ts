@@ -21,7 +21,7 @@ import { desiredVpc } from '../aws/vpc';
 import type { WavectlConfig } from '../config/schema';
 import type { Current } from './census';
 import { planControllerTls, plannedCertificateFacts, servedCertificateFacts } from './controller-tls';
-import { KASM_OIDC_SERVICE } from './kasm-oidc-step';
+import { KASM_OIDC_SERVICE, plannedKasmOidcFingerprint } from './kasm-oidc-step';
 import { controllerInstallation } from './services';
 
 export type { Change } from '../aws/change';
@@ -168,7 +168,13 @@ export const STEP_SPECS: Record<string, StepSpec> = {
   },
   'kasm-oidc-config': {
     refs: [ref('service', KASM_OIDC_SERVICE)],
-    desired: ({ fingerprints }) => one({ configured: fingerprints.kasmOidc }),
+    // A CA made or renewed earlier in this run (the TLS step's fact) changes what Kasm must be given.
+    desired: ({ fingerprints, scope }, _, facts) => {
+      const renewed = facts['controller-tls']?.caCertificate;
+      return one({
+        configured: renewed ? plannedKasmOidcFingerprint(scope, renewed) : fingerprints.kasmOidc,
+      });
+    },
   },
   // Access servers are added by `access-servers --add`; deploy keeps what they need as it should be.
   'access-server-role': {
