@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/controller/app';
 import { MigrationError, migrate } from '../src/controller/db/migrate';
 import { MIGRATIONS } from '../src/controller/db/migrations';
+import { loadProviderKeys } from '../src/controller/oidc/keys';
 import { startController } from '../src/controller/server';
 import { runCli } from './helpers/cli';
 import { asScanner, DEPLOYMENT, siteInput, TEST_API_KEY } from './helpers/controller';
@@ -61,6 +62,25 @@ describe('migrations', () => {
       );
       expect(rows.map((r) => r.tablename)).toEqual(TABLES);
       expect(await migrate(pool)).toEqual({ applied: [], current: LATEST });
+    });
+  });
+
+  it('give the OpenID provider an RS256 key once, also where an earlier controller made ES256 only', async () => {
+    await withPool('mig_oidc_keys', async (pool) => {
+      await migrate(pool);
+      await pool.query(
+        `insert into oidc_keys (id, jwks, cookie_keys) values (1, '{"keys":[{"kty":"EC","alg":"ES256","kid":"old"}]}', '["c"]')`,
+      );
+      const other = new pg.Pool({ connectionString: pool.options.connectionString });
+      try {
+        const [a, b] = await Promise.all([loadProviderKeys(pool), loadProviderKeys(other)]);
+        expect(a).toEqual(b);
+        expect(a.jwks.keys.map((k) => k.alg)).toEqual(['RS256', 'ES256']);
+        expect(a.jwks.keys[1]!.kid).toBe('old');
+        expect((await loadProviderKeys(pool)).jwks).toEqual(a.jwks);
+      } finally {
+        await other.end();
+      }
     });
   });
 

@@ -14,6 +14,7 @@ import type { Current, FoundResource } from '../src/deploy/census';
 import { servedCertificateFacts } from '../src/deploy/controller-tls';
 import { DEPLOY_GRAPH, deployGraph, withInstanceTypes } from '../src/deploy/deploy';
 import { criticalPath, runGraph, topologicalOrder } from '../src/deploy/graph';
+import { KASM_OIDC_SERVICE } from '../src/deploy/kasm-oidc-step';
 import { estimateMonthlyCost, knownIds, type PlanInput, planDeployment, planStep } from '../src/deploy/plan';
 import { changeLines } from '../src/deploy/plan-text';
 import { DESTROY_PHASES, GLOBAL_PHASES, removalOrder } from '../src/deploy/remove';
@@ -62,7 +63,7 @@ beforeAll(async () => {
 const inputOf = (c = config(), now = NOW): PlanInput => ({
   config: { ...c, tls: tls.record },
   scope,
-  fingerprints: { controller: 'controller-abc', kasm: 'kasm-def' },
+  fingerprints: { controller: 'controller-abc', kasm: 'kasm-def', kasmOidc: 'kasm-oidc-123' },
   now,
 });
 const empty = (): Current => ({ resources: [], records: {} });
@@ -97,7 +98,10 @@ function converge(input: PlanInput, start: Current = empty()): Current {
         current.controllerCertificatePem = tls.certificatePem;
         facts['controller-tls'] = servedCertificateFacts(tls.certificatePem);
       } else if (kind === 'dns-record') current.records[component] = { id, fields: { ...change.after } };
-      else if (kind === 'service') {
+      else if (kind === 'service' && component === KASM_OIDC_SERVICE) {
+        const instance = current.resources.find((r) => r.kind === 'instance' && r.component === 'kasm')!;
+        instance.facts = { ...instance.facts, kasmOidc: String(change.after?.configured ?? '') };
+      } else if (kind === 'service') {
         const instance = current.resources.find((r) => r.kind === 'instance' && r.component === component)!;
         instance.facts = { ...instance.facts, installed: String(change.after?.installed ?? '') };
       } else {
@@ -215,7 +219,7 @@ describe('plan, drift and cost', () => {
       const input = inputOf(c);
       const first = planDeployment(empty(), input);
       expect(first.every((change) => change.action === 'create')).toBe(true);
-      expect(first).toHaveLength(c.accessServers.length === 0 ? 28 : 28 + 3 + 2);
+      expect(first).toHaveLength(c.accessServers.length === 0 ? 29 : 29 + 3 + 2);
       expect(notKept(planDeployment(converge(input), input))).toEqual([]);
     }
   });

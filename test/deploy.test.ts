@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
+  DeleteTagsCommand,
   DescribeInstancesCommand,
   DescribeSubnetsCommand,
   DescribeVolumesCommand,
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
-import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourceTags, tagFilters } from '../src/aws/naming';
 import { DEPLOY_GRAPH, type DeployResult } from '../src/deploy/deploy';
@@ -59,7 +60,7 @@ describe('deploy, status, destroy against moto', () => {
     expect(result.mode).toBe('apply');
     expect(result.status).toBe('changed');
     expect(result.unhealthy).toEqual([]);
-    expect(result.steps).toHaveLength(27);
+    expect(result.steps).toHaveLength(28);
     expect(result.notes.join('\n')).toMatch(/emulator/);
     // Every step reported started then done; the NAT gateway only after its subnet, EIP and IGW.
     const graph = new Set(DEPLOY_GRAPH.map((s) => s.id));
@@ -67,7 +68,7 @@ describe('deploy, status, destroy against moto', () => {
       .filter((e) => e.kind === 'step' && e.state === 'done')
       .map((e) => (e as { id: string }).id)
       .filter((id) => graph.has(id));
-    expect(done).toHaveLength(27);
+    expect(done).toHaveLength(28);
     for (const [before, after] of [
       ['public-subnet', 'nat-gateway'],
       ['nat-eip', 'nat-gateway'],
@@ -78,6 +79,8 @@ describe('deploy, status, destroy against moto', () => {
       ['controller-instance', 'controller-record'],
       ['controller-service', 'controller-health'],
       ['controller-tls', 'controller-service'],
+      ['kasm-service', 'kasm-oidc-config'],
+      ['controller-tls', 'kasm-oidc-config'],
     ]) {
       expect(done.indexOf(before!), `${before} before ${after}`).toBeLessThan(done.indexOf(after!));
     }
@@ -197,6 +200,50 @@ describe('deploy, status, destroy against moto', () => {
     expect(ca.stdout).toMatch(/^-----BEGIN CERTIFICATE-----/);
   });
 
+  it('gives Kasm its OpenID configuration once; a Kasm instance without its record is drift, and deploy resends it', async () => {
+    const { ec2, ssm } = rawClients(moto.endpoint, 'us-east-1');
+    const kasmInstance = async () =>
+      (
+        (await ec2.send(new DescribeInstancesCommand({ Filters: tagFilters('flow', 'kasm') })))
+          .Reservations ?? []
+      )
+        .flatMap((r) => r.Instances ?? [])
+        .find(
+          (i) =>
+            i.State?.Name === 'running' &&
+            i.Tags?.some((t) => t.Key === 'waveshift:component' && t.Value === 'kasm'),
+        )!;
+    const configured = async () =>
+      (await kasmInstance()).Tags?.find((t) => t.Key === 'waveshift:kasm-oidc')?.Value;
+    const sent = async () =>
+      ((await ssm.send(new ListCommandsCommand({}))).Commands ?? []).filter(
+        (c) => c.Comment === 'wavectl deploy: configure kasm oidc',
+      );
+    const fingerprint = await configured();
+    expect(fingerprint).toMatch(/^kasm-oidc-[0-9a-f]{16}$/);
+    // Sent by the first deploy only, not by the no-op ones since.
+    const first = await sent();
+    expect(first).toHaveLength(1);
+    // (moto's ListCommands names every instance of the account in each command, not the one it targeted.)
+    expect(first[0]!.InstanceIds).toContain((await kasmInstance()).InstanceId);
+    await ec2.send(
+      new DeleteTagsCommand({
+        Resources: [(await kasmInstance()).InstanceId!],
+        Tags: [{ Key: 'waveshift:kasm-oidc' }],
+      }),
+    );
+    const drifted = await cli(us, 'status');
+    expect(drifted.code).toBe(1);
+    expect(drifted.stdout).toMatch(/kasm-oidc service/);
+    const repaired = await cli(us, 'deploy', '--json');
+    expect(repaired.code, repaired.stderr).toBe(0);
+    const step = repaired.json<Applied>().steps.find((s) => s.step === 'kasm-oidc-config');
+    expect(step).toMatchObject({ status: 'changed', id: fingerprint });
+    expect(await sent()).toHaveLength(2);
+    expect(await configured()).toBe(fingerprint);
+    expect((await cli(us, 'status')).code).toBe(0);
+  });
+
   it('shows a plan and a cost estimate on --dry-run without changing anything', async () => {
     const before = await readFile(join(us, 'wavectl.json'), 'utf8');
     const run = await cli(us, 'deploy', '--dry-run', '--json', '--kasm-instance-type', 'm6a.xlarge');
@@ -213,7 +260,7 @@ describe('deploy, status, destroy against moto', () => {
     expect(plan.cost.totalUsd).toBeGreaterThan(100);
     expect(await readFile(join(us, 'wavectl.json'), 'utf8')).toBe(before);
     const fresh = await cli(eu, 'deploy', '--dry-run');
-    expect(fresh.stdout).toMatch(/28 to create, change or delete/);
+    expect(fresh.stdout).toMatch(/29 to create, change or delete/);
     // The TLS step is part of the plan: the CA's key and the controller's certificate, to create.
     expect(fresh.stdout).toMatch(/create\s+tls\/ca key parameter/);
     expect(fresh.stdout).toMatch(/create\s+tls\/controller certificate parameter/);

@@ -63,6 +63,7 @@ describe('IAM documents: least privilege', () => {
     ]);
     expect(list(instanceRolePolicy('kasm', CONTEXT).Statement[0]!.Resource)).toEqual([
       'arn:aws:ssm:eu-west-1:*:parameter/waveshift/acme/kasm/admin-password',
+      'arn:aws:ssm:eu-west-1:*:parameter/waveshift/acme/kasm/oidc-client-secret',
     ]);
     expect(list(instanceRolePolicy('access-server', CONTEXT).Statement[0]!.Resource)).toEqual([
       'arn:aws:ssm:eu-west-1:*:parameter/waveshift/acme/access-servers/*',

@@ -7,6 +7,7 @@ import { renderAccessServerUserData } from '../src/access-servers/user-data';
 import { renderControllerKeyUpdate } from '../src/api-key/rotate';
 import { renderInstanceDumpScript, renderInstanceRestoreScript } from '../src/backup/instance-database';
 import { renderRelayScript } from '../src/controller-client/relay';
+import { kasmOidcScriptFor } from '../src/deploy/kasm-oidc-step';
 import {
   CONTROLLER_HEALTH_SCRIPT,
   controllerInstallScript,
@@ -41,6 +42,10 @@ const SCRIPTS: Record<string, string> = {
     region: 'us-east-1',
     adminPasswordParameter: '/waveshift/acme/kasm/admin-password',
   }),
+  'Kasm OpenID configuration': kasmOidcScriptFor(
+    { deployment: 'acme', region: 'us-east-1' },
+    '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
+  ),
   'controller health': CONTROLLER_HEALTH_SCRIPT,
   'Kasm health': KASM_HEALTH_SCRIPT,
   'access-server user data': renderAccessServerUserData({

@@ -10,6 +10,7 @@ import { TAG_INSTALLED } from '../src/aws/instances';
 import { readStoredTls, storeControllerTls } from '../src/aws/tls-parameters';
 import type { WavectlConfig } from '../src/config/schema';
 import { servedCertificateFacts } from '../src/deploy/controller-tls';
+import { kasmOidcScriptFor } from '../src/deploy/kasm-oidc-step';
 import { KASM_RELEASE_URL } from '../src/deploy/service-scripts';
 import { certificateFacts, issueServerCertificate } from '../src/tls/certificates';
 import { rawClients } from './helpers/deploy-fixture';
@@ -313,6 +314,11 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
     const again = await kasm.runCommand(install!);
     expectSuccess('Kasm install again', again);
     expect(again.stdout).toContain('already installed');
+    // The OpenID configuration deploy sent, for the CA it recorded (run in full by kasm-oidc-standin.test.ts).
+    const { tls } = JSON.parse(await readFile(join(dir, 'wavectl.json'), 'utf8')) as WavectlConfig;
+    expect(sentTo('kasm', /configure kasm oidc/)).toEqual([
+      kasmOidcScriptFor({ deployment: 'standin', region: REGION }, tls!.caCertificate),
+    ]);
     // The health probe deploy and status send, against a stand-in of Kasm's API on the instance.
     const probe = await kasm.runCommand(health!);
     expectSuccess('Kasm health probe', probe);

@@ -147,6 +147,41 @@ describe('Waveshift as the OpenID Connect provider of Kasm (openid-client, real 
     expect(again.page?.status).toBe(401);
   }, 60_000);
 
+  it('signs Kasm’s backend in without PKCE (it authenticates with its secret); a sent challenge is verified', async () => {
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
+    const url = oidc.buildAuthorizationUrl(kasm, {
+      redirect_uri: REDIRECT,
+      scope: 'openid profile groups',
+      state,
+      nonce,
+    });
+    const browser = new Browser(ca);
+    const form = await browser.follow(url.href);
+    expect(form.status).toBe(200);
+    const action = /action="([^"]+)"/.exec(form.text)![1]!.replace(/&#38;/g, '&');
+    const done = await browser.follow(new URL(action, issuer).href, {
+      username: 'bob',
+      password: 'bob-pass-123456',
+    });
+    const tokens = await oidc.authorizationCodeGrant(kasm, new URL(done.location!), {
+      expectedState: state,
+      expectedNonce: nonce,
+    });
+    expect(tokens.claims()).toMatchObject({ preferred_username: 'bob', groups: ['waveshift-users'] });
+    // RS256, the algorithm every OpenID client supports.
+    const header = JSON.parse(Buffer.from(tokens.id_token!.split('.')[0]!, 'base64url').toString('utf8'));
+    expect(header.alg).toBe('RS256');
+
+    const { callback, checks } = await signIn(new Browser(ca), 'bob', 'bob-pass-123456');
+    await expect(
+      oidc.authorizationCodeGrant(kasm, new URL(callback!), {
+        ...checks,
+        pkceCodeVerifier: oidc.randomPKCECodeVerifier(),
+      }),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
+  }, 60_000);
+
   it('refuses a wrong password, a wrong redirect URI, a replayed code and a wrong client secret', async () => {
     const wrong = await signIn(new Browser(ca), 'bob', 'not-bobs-password');
     expect(wrong.page?.status).toBe(401);

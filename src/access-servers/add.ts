@@ -114,7 +114,11 @@ export async function addAccessServers(
     const sized = options.instanceType
       ? { ...config, instances: { ...config.instances, accessServer: { type: options.instanceType } } }
       : config;
-    const input = { config: sized, scope: aws.scope, fingerprints: { controller: '', kasm: '' } };
+    const input = {
+      config: sized,
+      scope: aws.scope,
+      fingerprints: { controller: '', kasm: '', kasmOidc: '' },
+    };
     const env: ApplyEnv = {
       clients,
       scope: aws.scope,

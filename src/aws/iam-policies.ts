@@ -6,7 +6,8 @@ import { parameterNames } from './naming';
  *
  * - controller: the install script copies its files from the staging bucket's `controller/` prefix and
  *   reads the API key; the controller process itself calls no AWS API.
- * - kasm: the install script reads the Kasm admin password.
+ * - kasm: the install script reads the Kasm admin password; the OpenID configuration script reads it
+ *   and Kasm's OpenID client secret.
  * - access-server: the first boot reads its WireGuard private key.
  *
  * AmazonSSMManagedInstanceCore allows ssm:GetParameter(s) on every parameter, and SecureStrings under the
@@ -77,7 +78,7 @@ function needs(role: InstanceRole, p: PolicyContext): { parameters: string[]; ex
         ],
       };
     case 'kasm':
-      return { parameters: [arn(names.kasmAdminPassword)], extra: [] };
+      return { parameters: [arn(names.kasmAdminPassword), arn(names.kasmOidcClientSecret)], extra: [] };
     case 'access-server':
       return { parameters: [arn(`${names.root}/access-servers/*`)], extra: [] };
   }

@@ -87,12 +87,15 @@ export async function readInstances(ec2: EC2Client, deployment: string): Promise
       instanceType: i.instanceType,
       privateIp: i.privateIp ?? '',
       installed: i.tags[TAG_INSTALLED] ?? '',
+      kasmOidc: i.tags[TAG_KASM_OIDC] ?? '',
     },
   }));
 }
 
 /** Tag on an instance recording what service installation last succeeded there (so a re-deploy skips it). */
 export const TAG_INSTALLED = 'waveshift:installed';
+/** Tag on the Kasm instance recording which OpenID configuration Kasm was last given. */
+export const TAG_KASM_OIDC = 'waveshift:kasm-oidc';
 
 /**
  * The deployment's instance of `component` ('controller', 'kasm', or another part's e.g. 'access-server-0'),

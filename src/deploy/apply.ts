@@ -13,6 +13,7 @@ import {
   launchInstance,
   resolveAmi,
   TAG_INSTALLED,
+  TAG_KASM_OIDC,
   tagInstance,
 } from '../aws/instances';
 import { applyInternetGateway } from '../aws/internet-gateway';
@@ -26,8 +27,10 @@ import { applyVpc } from '../aws/vpc';
 import type { AccessServerRecord, WavectlConfig } from '../config/schema';
 import type { CensusClients, CensusScope, Current } from './census';
 import { applyControllerTls, servedCertificateFacts, type TlsRecord } from './controller-tls';
+import { kasmOidcFingerprint } from './kasm-oidc-script';
+import { kasmOidcScriptFor } from './kasm-oidc-step';
 import { type Facts, matches } from './plan';
-import { installService, type ServiceInstaller } from './services';
+import { installService, runOnInstance, type ServiceInstaller } from './services';
 
 /** What applying a step needs: the clients, what was read, and what earlier steps produced. */
 export interface ApplyEnv {
@@ -118,6 +121,7 @@ async function applyInstanceStep(env: ApplyEnv, component: 'controller' | 'kasm'
   env.facts[`${component}-instance`] = {
     privateIp: instance.privateIp ?? '',
     installed: instance.tags[TAG_INSTALLED] ?? '',
+    kasmOidc: instance.tags[TAG_KASM_OIDC] ?? '',
   };
   return instance.instanceId;
 }
@@ -189,6 +193,29 @@ async function applyAccessServersStep(env: ApplyEnv, changes: Change[]): Promise
     }
   }
   return done.join(',');
+}
+
+/**
+ * Gives Kasm the OpenID configuration for the CA this run ends with (the TLS step's new one, or the recorded
+ * one), unless the Kasm instance records having been given exactly that: a re-deploy costs no call here.
+ */
+async function applyKasmOidcStep(env: ApplyEnv): Promise<string> {
+  const ca = env.facts['controller-tls']?.caCertificate ?? env.config.tls?.caCertificate;
+  if (!ca) throw new Error('kasm-oidc-config ran before the deployment CA was made');
+  const script = kasmOidcScriptFor(env.scope, ca);
+  const fingerprint = kasmOidcFingerprint(script);
+  if (env.facts['kasm-instance']?.kasmOidc === fingerprint) return fingerprint;
+  if (!env.services) throw new Error('no service installer for kasm-oidc-config');
+  const instanceId = env.ids['kasm-instance']!;
+  const run = await runOnInstance(env.services, instanceId, script, {
+    what: "configuring Kasm's OpenID sign-in",
+    comment: 'wavectl deploy: configure kasm oidc',
+    timeoutSeconds: 900,
+  });
+  for (const line of run.stdout.split('\n').filter((l) => l.startsWith('kasm-oidc: '))) env.progress(line);
+  await tagInstance(env.clients.ec2, instanceId, TAG_KASM_OIDC, fingerprint);
+  env.facts['kasm-instance'] = { ...env.facts['kasm-instance'], kasmOidc: fingerprint };
+  return fingerprint;
 }
 
 /** Applies one step's changes (from `planStep`); returns the id later steps refer to. */
@@ -282,9 +309,11 @@ export async function applyStep(step: string, changes: Change[], env: ApplyEnv):
       const privateIp = env.facts['controller-instance']?.privateIp;
       const { id, record, certificatePem } = await applyControllerTls(ssm, env.config, changes, privateIp);
       if (record) env.tlsChanged(record);
-      env.facts['controller-tls'] = servedCertificateFacts(
-        certificatePem ?? env.current.controllerCertificatePem,
-      );
+      // The CA this run ends with, for Kasm's OpenID step: only when this run made or renewed it.
+      env.facts['controller-tls'] = {
+        ...servedCertificateFacts(certificatePem ?? env.current.controllerCertificatePem),
+        ...(record ? { caCertificate: record.caCertificate } : {}),
+      };
       return id;
     }
     case 'controller-zone':
@@ -319,6 +348,8 @@ export async function applyStep(step: string, changes: Change[], env: ApplyEnv):
       }
       return env.facts[`${component}-instance`]?.installed ?? '';
     }
+    case 'kasm-oidc-config':
+      return applyKasmOidcStep(env);
     case 'access-servers':
       return applyAccessServersStep(env, changes);
     default:

@@ -9,6 +9,7 @@ import { type Current, readDeployment } from './census';
 import { readControllerArtifacts } from './controller-artifacts';
 import { openDeploymentAws } from './deployment-aws';
 import { type GraphStep, runGraph } from './graph';
+import { plannedKasmOidcFingerprint } from './kasm-oidc-step';
 import { estimateMonthlyCost, knownIds, type PlanInput, planDeployment, planStep, planStrays } from './plan';
 import { changeLines, renderChanges } from './plan-text';
 import { removeAll } from './remove';
@@ -110,6 +111,8 @@ export const DEPLOY_GRAPH: readonly { id: string; needs: readonly string[] }[] =
     ],
   },
   { id: 'kasm-service', needs: ['kasm-instance', 'kasm-admin-password'] },
+  // Kasm only stores the configuration: the controller need not be up yet, only its CA and Kasm's secret.
+  { id: 'kasm-oidc-config', needs: ['kasm-service', 'controller-tls', 'kasm-oidc-client-secret'] },
   { id: 'controller-health', needs: ['controller-service', 'controller-record'] },
   { id: 'kasm-health', needs: ['kasm-service', 'kasm-record'] },
 ];
@@ -168,7 +171,10 @@ export async function readAndPlan(ctx: Context, config: WavectlConfig) {
   const input: PlanInput = {
     config,
     scope: aws.scope,
-    fingerprints: serviceFingerprints(artifacts, aws.scope, upstreamOf(config)),
+    fingerprints: {
+      ...serviceFingerprints(artifacts, aws.scope, upstreamOf(config)),
+      kasmOidc: plannedKasmOidcFingerprint(aws.scope, config.tls?.caCertificate),
+    },
   };
   const began = Date.now();
   const current: Current = await ctx.io.track(
@@ -280,7 +286,7 @@ export async function deploy(ctx: Context, options: DeployOptions): Promise<Depl
       applied.push(...stepChanges);
       const resourceId = await applyStep(id, stepChanges, env);
       env.ids[id] = resourceId;
-      if (!/-(service|record|tls)$/.test(id) && id !== 'access-servers') remember(id, resourceId);
+      if (!/-(service|record|tls|config)$/.test(id) && id !== 'access-servers') remember(id, resourceId);
       const detail = changeLines(stepChanges).join('; ');
       return { status: stepStatus(stepChanges), id: resourceId, ...(detail ? { detail } : {}) };
     };

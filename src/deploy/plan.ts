@@ -21,6 +21,7 @@ import { desiredVpc } from '../aws/vpc';
 import type { WavectlConfig } from '../config/schema';
 import type { Current } from './census';
 import { planControllerTls, plannedCertificateFacts, servedCertificateFacts } from './controller-tls';
+import { KASM_OIDC_SERVICE, plannedKasmOidcFingerprint } from './kasm-oidc-step';
 import { controllerInstallation } from './services';
 
 export type { Change } from '../aws/change';
@@ -30,7 +31,7 @@ export interface PlanInput {
   config: WavectlConfig;
   scope: PolicyContext;
   /** The installation fingerprint each service should carry (its bundle and scripts' hash). */
-  fingerprints: { controller: string; kasm: string };
+  fingerprints: { controller: string; kasm: string; kasmOidc: string };
   /** When certificates are judged for renewal (now, unless a test says otherwise). */
   now?: Date;
 }
@@ -174,6 +175,16 @@ export const STEP_SPECS: Record<string, StepSpec> = {
     refs: [ref('service', 'kasm')],
     desired: ({ fingerprints }) => one({ installed: fingerprints.kasm }),
   },
+  'kasm-oidc-config': {
+    refs: [ref('service', KASM_OIDC_SERVICE)],
+    // A CA made or renewed earlier in this run (the TLS step's fact) changes what Kasm must be given.
+    desired: ({ fingerprints, scope }, _, facts) => {
+      const renewed = facts['controller-tls']?.caCertificate;
+      return one({
+        configured: renewed ? plannedKasmOidcFingerprint(scope, renewed) : fingerprints.kasmOidc,
+      });
+    },
+  },
   // Access servers are added by `access-servers --add`; deploy keeps what they need as it should be.
   'access-server-role': {
     refs: (config) =>
@@ -205,6 +216,11 @@ export const STEP_SPECS: Record<string, StepSpec> = {
 
 export const PLANNED_STEPS = Object.keys(STEP_SPECS);
 
+/** Where a service's fingerprint is recorded: a fact (tag) of an instance, compared as a field. */
+const SERVICE_RECORDS: Record<string, { instance: string; fact: string; field: string }> = {
+  [KASM_OIDC_SERVICE]: { instance: COMPONENT.kasmInstance, fact: 'kasmOidc', field: 'configured' },
+};
+
 const live = (r: FoundResource) => r.kind !== 'nat-gateway' || LIVE_NAT_STATES.includes(r.state ?? '');
 
 /** Pure: the resources found for `r` (the first is the one in use, any other is a duplicate). */
@@ -214,8 +230,17 @@ export function matches(current: Current, r: ComponentRef): Observed[] {
     return record ? [record] : [];
   }
   if (r.kind === 'service') {
-    const instance = current.resources.find((f) => f.kind === 'instance' && f.component === r.component);
-    return instance ? [{ id: instance.id, fields: { installed: instance.facts?.installed ?? '' } }] : [];
+    const recorded = SERVICE_RECORDS[r.component] ?? {
+      instance: r.component,
+      fact: 'installed',
+      field: 'installed',
+    };
+    const instance = current.resources.find(
+      (f) => f.kind === 'instance' && f.component === recorded.instance,
+    );
+    return instance
+      ? [{ id: instance.id, fields: { [recorded.field]: instance.facts?.[recorded.fact] ?? '' } }]
+      : [];
   }
   return current.resources.filter((f) => f.kind === r.kind && f.component === r.component && live(f));
 }

@@ -92,6 +92,10 @@ export function controllerInstallScript(p: ControllerInstallInputs): string {
   ].join('\n');
 }
 
+/** Ubuntu images lack the AWS CLI the Kasm host's scripts read Parameter Store with. */
+export const UBUNTU_AWS_CLI =
+  'if ! command -v aws >/dev/null 2>&1; then apt-get update -qq && apt-get install -y -qq awscli >/dev/null; fi';
+
 /** Kasm Workspaces release installed by `deploy` (the official installer, single-server mode). */
 export const KASM_RELEASE_URL = 'https://kasm-static-content.s3.amazonaws.com/kasm_release_1.18.1.tar.gz';
 
@@ -115,7 +119,7 @@ export function kasmInstallScript(p: KasmInstallInputs): string {
     'if [ -d /opt/kasm/current ]; then echo "Kasm Workspaces already installed"; exit 0; fi',
     'umask 022',
     'export DEBIAN_FRONTEND=noninteractive',
-    'if ! command -v aws >/dev/null 2>&1; then apt-get update -qq && apt-get install -y -qq awscli >/dev/null; fi',
+    UBUNTU_AWS_CLI,
     `admin_password=$(aws ssm get-parameter --region ${shellQuote(p.region)} --name ${shellQuote(p.adminPasswordParameter)} --with-decryption --query Parameter.Value --output text)`,
     'work=$(mktemp -d)',
     'trap \'rm -rf "$work"\' EXIT',

@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { parameterNames } from '../aws/naming';
 import { waitManaged } from '../aws/ssm-managed';
-import { runShellScript } from '../aws/ssm-run';
+import { runShellScript, type ShellScriptResult } from '../aws/ssm-run';
 import { contentKey, stageObject } from '../aws/staging-bucket';
 import type { UpstreamIdentityProvider } from '../config/schema';
 import { WavectlError } from '../errors';
@@ -83,7 +83,7 @@ export async function installService(
   component: ServiceComponent,
   instanceId: string,
 ): Promise<void> {
-  const { ssm, s3, bucket, region, deployment, artifacts } = installer;
+  const { s3, bucket, region, deployment, artifacts } = installer;
   let script: string;
   if (component === 'controller') {
     const keys = controllerKeys(artifacts);
@@ -112,19 +112,37 @@ export async function installService(
   } else {
     script = kasmScript(deployment, region);
   }
-  const managed = await waitManaged(ssm, instanceId, { emulator: installer.emulator });
-  if (managed.status === 'unverifiable') installer.note(`${component}: ${managed.reason}`);
-  const run = await runShellScript(ssm, instanceId, script, {
-    timeoutSeconds: component === 'controller' ? 900 : 3600,
+  await runOnInstance(installer, instanceId, script, {
+    what: `installing the ${component} service`,
     comment: `wavectl deploy: install ${component}`,
+    timeoutSeconds: component === 'controller' ? 900 : 3600,
+  });
+}
+
+/**
+ * Runs one of deploy's scripts on an instance through SSM Run Command once the instance is managed; a
+ * command that did not succeed is an error naming the command and the last lines it printed.
+ */
+export async function runOnInstance(
+  installer: ServiceInstaller,
+  instanceId: string,
+  script: string,
+  command: { what: string; comment: string; timeoutSeconds: number },
+): Promise<ShellScriptResult> {
+  const managed = await waitManaged(installer.ssm, instanceId, { emulator: installer.emulator });
+  if (managed.status === 'unverifiable') installer.note(`${command.what}: ${managed.reason}`);
+  const run = await runShellScript(installer.ssm, instanceId, script, {
+    timeoutSeconds: command.timeoutSeconds,
+    comment: command.comment,
     pollMs: installer.emulator ? 200 : 5000,
-    onProgress: (status) => installer.debug(`${component} install: ${status}`),
+    onProgress: (status) => installer.debug(`${command.what}: ${status}`),
   });
   if (run.status !== 'Success') {
     throw new WavectlError(
-      `installing the ${component} service failed (SSM command ${run.commandId}: ${run.status}${run.exitCode === undefined ? '' : `, exit ${run.exitCode}`}): ${(run.stderr || run.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+      `${command.what} failed (SSM command ${run.commandId}: ${run.status}${run.exitCode === undefined ? '' : `, exit ${run.exitCode}`}): ${(run.stderr || run.stdout).trim().split('\n').slice(-3).join(' | ')}`,
     );
   }
+  return run;
 }
 
 /** Health has three states: what could not be checked is `unverified`, never `healthy`. */

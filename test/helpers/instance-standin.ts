@@ -174,20 +174,27 @@ export class InstanceStandIn {
       `cat ${INSIDE}/tls/ca.pem >> /etc/ssl/certs/ca-certificates.crt && echo '127.0.0.1 ${hostname}' >> /etc/hosts`,
     ]);
     if (trust.code !== 0) throw new Error(`stand-in trust setup failed: ${trust.stderr}`);
-    const server = spawn('nsenter', [
-      ...['-t', String(this.holder.pid), '-m', '-n', '--'],
-      ...[
-        `${INSIDE}/real/node`,
-        join(HELPERS, 'file-server.cjs'),
-        '443',
-        `${INSIDE}/tls`,
-        `${INSIDE}/served`,
-      ],
+    const server = this.spawnNode(join(HELPERS, 'file-server.cjs'), [
+      '443',
+      `${INSIDE}/tls`,
+      `${INSIDE}/served`,
     ]);
     await new Promise<void>((resolve, reject) => {
-      server.stdout.once('data', () => resolve());
+      server.stdout!.once('data', () => resolve());
       server.once('exit', (code) => reject(new Error(`file server exited ${code}`)));
     });
+  }
+
+  /**
+   * Starts a Node.js program inside the instance (the host's node, which the image itself lacks): a server
+   * that the instance's scripts reach on its loopback. Its stdin, stdout and stderr are the test's.
+   */
+  spawnNode(script: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+    return spawn('nsenter', [
+      ...['-t', String(this.holder.pid), '-m', '-n', '--'],
+      ...['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`)],
+      ...[`${INSIDE}/real/node`, script, ...args],
+    ]);
   }
 
   /** Files the instance has written (its copy-on-write layers, /tmp) that contain `text`, as it names them. */

@@ -37,8 +37,8 @@ export const OIDC_ROUTES = {
 export const INTERACTION_PATH = '/interaction';
 
 /**
- * The OpenID Connect provider (oidc-provider, OpenID Certified): authorization code with PKCE required for
- * every client, refresh tokens for clients allowed them, RP-initiated logout, ES256 ID tokens. Accounts are
+ * The OpenID Connect provider (oidc-provider, OpenID Certified): authorization code (PKCE verified when
+ * sent, required of public clients), refresh tokens for clients allowed them, RP-initiated logout, RS256 ID tokens. Accounts are
  * the controller's users; a disabled or removed user has no account, so their codes, tokens and refreshes
  * stop working at once.
  */
@@ -56,7 +56,7 @@ export async function createProvider(db: Pool, options: OidcOptions) {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
-      id_token_signed_response_alg: 'ES256',
+      id_token_signed_response_alg: 'RS256',
     })),
     jwks: keys.jwks as never,
     cookies: { keys: keys.cookieKeys },
@@ -65,7 +65,10 @@ export async function createProvider(db: Pool, options: OidcOptions) {
     claims: { openid: ['sub'], profile: ['preferred_username', 'name'], groups: ['groups'] },
     // The ID token carries the granted claims too (groups among them), not only userinfo: Kasm may read either.
     conformIdTokenClaims: false,
-    pkce: { required: () => true },
+    // PKCE is required of clients that cannot keep a secret; a confidential client (Kasm's backend, which
+    // authenticates with its secret) may omit it, as RFC 9700 §2.1.1 allows, since whether Kasm sends it
+    // is not documented. A challenge that is sent is always verified.
+    pkce: { required: (_ctx, client) => client.tokenEndpointAuthMethod === 'none' },
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
