@@ -96,12 +96,14 @@ describeWithNetns('configure-hub against sandboxed routers', () => {
         hostKey: router.fingerprint,
       });
       expect(router.host).toBe('127.8.3.1');
-      // The new address and the pinned key are recorded.
+      // The new address, the pinned key and the choices applied are recorded.
       expect((await readConfig()).sites[0].router).toEqual({
         host: '127.8.3.1',
         port: router.port,
         user: 'root',
         hostKey: router.fingerprint,
+        manageOverTunnel: false,
+        scanIntervalMinutes: 5,
       });
       // read, install, apply, confirm (≥1), reboot, online (≥1)
       expect(router.execs.length - before).toBeGreaterThanOrEqual(6);

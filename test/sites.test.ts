@@ -200,7 +200,7 @@ describe('sites and access servers against moto and the real controller', () => 
     const unreachable = await bed.cli(['sites', '--show', '2']);
     expect(unreachable.code).toBe(0);
     expect(unreachable.stdout).toMatch(
-      /controller {8}unknown \(controller refused GET \/api\/sites\/2 .*HTTP 503/,
+      /controller {8}unknown \(controller refused GET \/api\/sites\/2 .*HTTP 502/,
     );
     const server = (await config()).accessServers[0]!;
     expect(show.stdout).toContain('LAN               10.8.2.0/24, gateway 10.8.2.1');
@@ -231,7 +231,7 @@ describe('sites and access servers against moto and the real controller', () => 
     bed.failNext(/^PUT \/api\/sites$/);
     const failed = await bed.cli(['sites', '--add', '2']);
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/HTTP 503/);
+    expect(failed.stderr).toMatch(/HTTP 502/);
     const list = await bed.cli(['sites', '--list']);
     expect(list.stdout).toMatch(/3\s+site-3.*unregistered/);
     expect(list.stdout).toMatch(

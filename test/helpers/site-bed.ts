@@ -44,10 +44,11 @@ function startProxy(target: string, bed: { failing: RegExp[]; seen: string[] }) 
     const fail = bed.failing.findIndex((m) => m.test(line));
     if (fail < 0) return undefined;
     bed.failing.splice(fail, 1);
+    // A 502 from something in front of the controller: wavectl does not ask again (it does after a 503).
     return {
-      status: 503,
+      status: 502,
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ error: { code: 'unavailable', message: 'injected failure', requestId: 'x' } }),
+      body: JSON.stringify({ error: { code: 'bad_gateway', message: 'injected failure', requestId: 'x' } }),
     };
   });
 }
