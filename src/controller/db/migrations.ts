@@ -210,4 +210,50 @@ create table oidc_keys (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'device events of updates from a row trigger that fires only on a change of site or presence',
+    sql: `
+-- The statement trigger of migration 2 copied every updated row into two transition tables and joined them,
+-- although a scan's update almost never changes a device's site or presence: each report paid that for its
+-- 254 rows. A row trigger with WHEN is evaluated in C per row and queues nothing unless something the events
+-- describe changed. NOTIFY with the same channel and payload is sent once per transaction however often it is
+-- called.
+drop trigger devices_events_update on devices;
+drop function device_events_after_update();
+
+create function device_event_after_update() returns trigger language plpgsql as $body$
+begin
+  insert into device_events (kind, device_id, site, previous_site, ip, mac, hostname, vendor)
+    values (case when new.site <> old.site then 'moved'
+                 when old.online and not new.online then 'missing'
+                 else 'returning' end,
+            new.id, new.site, case when new.site <> old.site then old.site end,
+            new.ip, new.mac, new.hostname, new.vendor);
+  perform pg_notify('waveshift_device_events', '');
+  return null;
+end
+$body$;
+
+create trigger devices_event_update after update of site, online on devices
+  for each row when (new.site <> old.site or new.online <> old.online)
+  execute function device_event_after_update();
+
+-- A device whose MAC this report names and whose row is on another site moves here (unless it was seen
+-- there later than this scan, or a row of this site already has its MAC). Looked up by device_key: without
+-- statistics (a new database's first scans, before autovacuum's first ANALYZE) the planner estimates the
+-- lookup to match many rows and reads the whole table for every report instead, quadratic over the first
+-- region's ingest. A function is the one place a statement can carry its own planner setting.
+create function devices_move_here(here smallint, seen_at timestamptz, keys text[], ips text[])
+  returns void language plpgsql set enable_seqscan = off as $body$
+begin
+  update devices d set site = here, previous_site = d.site, moved_at = seen_at, ip = r.ip::inet,
+                       online = true, missed_scans = 0
+  from unnest(keys, ips) as r(key, ip)
+  where d.device_key = any(keys) and d.device_key = r.key and d.site <> here and d.last_seen <= seen_at
+    and not exists (select 1 from devices e where e.site = here and e.device_key = r.key);
+end
+$body$;
+`,
+  },
 ];

@@ -150,14 +150,14 @@ export async function ingestReport(
   // its row moves here and remembers where it was; seen here earlier than that, this sighting is old news
   // and is left out, so the device never has two rows.
   const withMac = report.devices.filter((d) => d.mac !== null);
-  await db.query(
-    `update devices d set site = $1, previous_site = d.site, moved_at = $2, ip = r.ip::inet, online = true,
-                          missed_scans = 0
-     from unnest($3::text[], $4::text[]) as r(key, ip)
-     where d.device_key = r.key and d.site <> $1 and d.last_seen <= $2
-       and not exists (select 1 from devices e where e.site = $1 and e.device_key = r.key)`,
-    [site, report.scannedAt, withMac.map((d) => d.key), withMac.map((d) => d.ip)],
-  );
+  if (withMac.length > 0) {
+    await db.query('select devices_move_here($1, $2, $3, $4)', [
+      site,
+      report.scannedAt,
+      withMac.map((d) => d.key),
+      withMac.map((d) => d.ip),
+    ]);
+  }
 
   const upserted = await db.query<{ inserted: boolean }>(
     `insert into devices as d (site, device_key, ip, mac, hostname, vendor, online, missed_scans, first_seen, last_seen)
@@ -208,9 +208,12 @@ export async function ingestReport(
     await db.query('update sites set last_report_at = $2 where number = $1', [site, report.scannedAt]);
     // Device events serve watchers that were briefly away (Last-Event-ID), not an archive: keep 30 days.
     // SKIP LOCKED: reports of other sites pruning at the same moment neither wait for this one nor deadlock.
+    // ORDER BY at: with LIMIT alone the planner expects old rows early in a sequential scan and reads the
+    // whole table on every report when there are none; in index order it stops at the first recent event.
     await db.query(
       `delete from device_events where id in (
-         select id from device_events where at < now() - interval '30 days' limit 5000 for update skip locked)`,
+         select id from device_events where at < now() - interval '30 days' order by at limit 5000
+         for update skip locked)`,
     );
   }
   await db.query(
