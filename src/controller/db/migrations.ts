@@ -239,19 +239,29 @@ create trigger devices_event_update after update of site, online on devices
   for each row when (new.site <> old.site or new.online <> old.online)
   execute function device_event_after_update();
 
--- A device whose MAC this report names and whose row is on another site moves here (unless it was seen
--- there later than this scan, or a row of this site already has its MAC). Looked up by device_key: without
--- statistics (a new database's first scans, before autovacuum's first ANALYZE) the planner estimates the
--- lookup to match many rows and reads the whole table for every report instead, quadratic over the first
--- region's ingest. A function is the one place a statement can carry its own planner setting.
-create function devices_move_here(here smallint, seen_at timestamptz, keys text[], ips text[])
+-- The identity steps of a report's devices that have a MAC, before its upsert; each statement sees what the
+-- previous one did. Run in one call: one round trip instead of two.
+-- 1. A device first seen without its MAC (scanned without privileges) and now seen with one is the same
+--    device: its row takes the MAC as identity instead of a second row being created.
+-- 2. A MAC is one device across the region. Seen here no earlier than its last sighting on another site,
+--    its row moves here and remembers where it was; seen here earlier than that, this sighting is old news
+--    (the upsert leaves it out), so the device never has two rows. Looked up by device_key: without
+--    statistics (a new database's first scans, before autovacuum's first ANALYZE) the planner estimates
+--    the lookup to match many rows and reads the whole table for every report instead, quadratic over the
+--    first region's ingest; a function is where a statement can carry its own planner setting.
+create function devices_take_macs(here smallint, seen_at timestamptz, macs text[], ips text[])
   returns void language plpgsql set enable_seqscan = off as $body$
 begin
+  update devices d set device_key = r.mac, mac = r.mac::macaddr
+  from unnest(macs, ips) as r(mac, ip)
+  where d.site = here and d.device_key = 'ip:' || r.ip
+    and not exists (select 1 from devices e where e.site = here and e.device_key = r.mac);
+
   update devices d set site = here, previous_site = d.site, moved_at = seen_at, ip = r.ip::inet,
                        online = true, missed_scans = 0
-  from unnest(keys, ips) as r(key, ip)
-  where d.device_key = any(keys) and d.device_key = r.key and d.site <> here and d.last_seen <= seen_at
-    and not exists (select 1 from devices e where e.site = here and e.device_key = r.key);
+  from unnest(macs, ips) as r(mac, ip)
+  where d.device_key = any(macs) and d.device_key = r.mac and d.site <> here and d.last_seen <= seen_at
+    and not exists (select 1 from devices e where e.site = here and e.device_key = r.mac);
 end
 $body$;
 `,
