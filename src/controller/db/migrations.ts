@@ -244,13 +244,16 @@ create trigger devices_event_update after update of site, online on devices
 -- 1. A device first seen without its MAC (scanned without privileges) and now seen with one is the same
 --    device: its row takes the MAC as identity instead of a second row being created.
 -- 2. A MAC is one device across the region. Seen here no earlier than its last sighting on another site,
---    its row moves here and remembers where it was; seen here earlier than that, this sighting is old news
---    (the upsert leaves it out), so the device never has two rows. Looked up by device_key: without
+--    its row moves here and remembers where it was; seen here earlier than that, this sighting is old news:
+--    the function returns those MACs and the upsert leaves them out, so the device never has two rows.
+--    Looked up by device_key: without
 --    statistics (a new database's first scans, before autovacuum's first ANALYZE) the planner estimates
 --    the lookup to match many rows and reads the whole table for every report instead, quadratic over the
 --    first region's ingest; a function is where a statement can carry its own planner setting.
 create function devices_take_macs(here smallint, seen_at timestamptz, macs text[], ips text[])
-  returns void language plpgsql set enable_seqscan = off as $body$
+  returns text[] language plpgsql set enable_seqscan = off as $body$
+declare
+  elsewhere text[];
 begin
   update devices d set device_key = r.mac, mac = r.mac::macaddr
   from unnest(macs, ips) as r(mac, ip)
@@ -262,6 +265,9 @@ begin
   from unnest(macs, ips) as r(mac, ip)
   where d.device_key = any(macs) and d.device_key = r.mac and d.site <> here and d.last_seen <= seen_at
     and not exists (select 1 from devices e where e.site = here and e.device_key = r.mac);
+
+  select array_agg(device_key) into elsewhere from devices where device_key = any(macs) and site <> here;
+  return coalesce(elsewhere, '{}');
 end
 $body$;
 `,

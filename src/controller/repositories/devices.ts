@@ -145,21 +145,23 @@ export async function ingestReport(
   const keys = report.devices.map((d) => d.key);
 
   // A device first seen without its MAC and now with it, or seen on another site, keeps its one row.
+  // A MAC-less device's key names an address of this site: no other site has it.
   const withMac = report.devices.filter((d) => d.mac !== null);
+  let elsewhere: string[] = [];
   if (withMac.length > 0) {
-    await db.query('select devices_take_macs($1, $2, $3, $4)', [
-      site,
-      report.scannedAt,
-      withMac.map((d) => d.key),
-      withMac.map((d) => d.ip),
-    ]);
+    const taken = await db.query<{ elsewhere: string[] }>(
+      'select devices_take_macs($1, $2, $3, $4) as elsewhere',
+      [site, report.scannedAt, withMac.map((d) => d.key), withMac.map((d) => d.ip)],
+    );
+    elsewhere = taken.rows[0]?.elsewhere ?? [];
   }
 
-  const upserted = await db.query<{ inserted: boolean }>(
-    `insert into devices as d (site, device_key, ip, mac, hostname, vendor, online, missed_scans, first_seen, last_seen)
+  const upserted = await db.query<{ created: number; updated: number }>(
+    `with upserted as (
+     insert into devices as d (site, device_key, ip, mac, hostname, vendor, online, missed_scans, first_seen, last_seen)
      select $1, r.key, r.ip::inet, r.mac::macaddr, r.hostname, r.vendor, true, 0, $2, $2
      from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) as r(key, ip, mac, hostname, vendor)
-     where not exists (select 1 from devices e where e.device_key = r.key and e.site <> $1)
+     where not (r.key = any($9::text[]))
      on conflict (site, device_key) do update set
        ip = case when $8 then d.ip else excluded.ip end,
        mac = coalesce(excluded.mac, d.mac),
@@ -170,7 +172,9 @@ export async function ingestReport(
        missed_scans = case when $8 then d.missed_scans else 0 end,
        first_seen = least(d.first_seen, excluded.first_seen),
        last_seen = greatest(d.last_seen, excluded.last_seen)
-     returning (xmax = 0) as inserted`,
+     returning (xmax = 0) as inserted)
+     select count(*) filter (where inserted)::int as created, count(*) filter (where not inserted)::int as updated
+     from upserted`,
     [
       site,
       report.scannedAt,
@@ -180,10 +184,10 @@ export async function ingestReport(
       report.devices.map((d) => d.hostname),
       report.devices.map((d) => vendorOf(d.mac, options.oui)),
       stale,
+      elsewhere,
     ],
   );
-  const created = upserted.rows.filter((r) => r.inserted).length;
-  const updated = upserted.rows.length - created;
+  const { created, updated } = upserted.rows[0] ?? { created: 0, updated: 0 };
 
   if (stale) {
     await db.query('update scan_reports set created = $3, updated = $4 where site = $1 and scanned_at = $2', [
