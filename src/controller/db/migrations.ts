@@ -260,13 +260,17 @@ begin
   where d.site = here and d.device_key = 'ip:' || r.ip
     and not exists (select 1 from devices e where e.site = here and e.device_key = r.mac);
 
-  update devices d set site = here, previous_site = d.site, moved_at = seen_at, ip = r.ip::inet,
-                       online = true, missed_scans = 0
-  from unnest(macs, ips) as r(mac, ip)
-  where d.device_key = any(macs) and d.device_key = r.mac and d.site <> here and d.last_seen <= seen_at
-    and not exists (select 1 from devices e where e.site = here and e.device_key = r.mac);
-
-  select array_agg(device_key) into elsewhere from devices where device_key = any(macs) and site <> here;
+  with found as (
+    select id, device_key from devices where device_key = any(macs) and site <> here
+  ), moved as (
+    update devices d set site = here, previous_site = d.site, moved_at = seen_at, ip = r.ip::inet,
+                         online = true, missed_scans = 0
+    from found f join unnest(macs, ips) as r(mac, ip) on r.mac = f.device_key
+    where d.id = f.id and d.site <> here and d.last_seen <= seen_at
+      and not exists (select 1 from devices e where e.site = here and e.device_key = r.mac)
+    returning d.id
+  )
+  select array_agg(f.device_key) into elsewhere from found f where f.id not in (select id from moved);
   return coalesce(elsewhere, '{}');
 end
 $body$;
