@@ -212,7 +212,7 @@ create table oidc_keys (
   },
   {
     version: 4,
-    name: 'device events of updates from a row trigger that fires only on a change of site or presence',
+    name: 'device events of updates only on a change of site or presence; the MAC steps of a report in one call',
     sql: `
 -- The statement trigger of migration 2 copied every updated row into two transition tables and joined them,
 -- although a scan's update almost never changes a device's site or presence: each report paid that for its
@@ -246,10 +246,10 @@ create trigger devices_event_update after update of site, online on devices
 -- 2. A MAC is one device across the region. Seen here no earlier than its last sighting on another site,
 --    its row moves here and remembers where it was; seen here earlier than that, this sighting is old news:
 --    the function returns those MACs and the upsert leaves them out, so the device never has two rows.
---    Looked up by device_key: without
---    statistics (a new database's first scans, before autovacuum's first ANALYZE) the planner estimates
---    the lookup to match many rows and reads the whole table for every report instead, quadratic over the
---    first region's ingest; a function is where a statement can carry its own planner setting.
+-- Looked up by device_key: without statistics (a new database's first scans, before autovacuum's first
+-- ANALYZE) the planner expects the lookup to match many rows and reads the whole table for every report
+-- instead, quadratic over a first region's ingest; a function is where a statement can carry its own
+-- planner setting.
 create function devices_take_macs(here smallint, seen_at timestamptz, macs text[], ips text[])
   returns text[] language plpgsql set enable_seqscan = off as $body$
 declare
