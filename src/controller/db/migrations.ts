@@ -269,4 +269,70 @@ create unique index users_upstream_identity_key on users (upstream_issuer, upstr
   where upstream_issuer is not null;
 `,
   },
+  {
+    version: 7,
+    name: 'device events of updates only on a change of site or presence; the MAC steps of a report in one call',
+    sql: `
+-- The statement trigger of migration 2 copied every updated row into two transition tables and joined them,
+-- although a scan's update almost never changes a device's site or presence: each report paid that for its
+-- 254 rows. A row trigger with WHEN is evaluated in C per row and queues nothing unless something the events
+-- describe changed. NOTIFY with the same channel and payload is sent once per transaction however often it is
+-- called.
+drop trigger devices_events_update on devices;
+drop function device_events_after_update();
+
+create function device_event_after_update() returns trigger language plpgsql as $body$
+begin
+  insert into device_events (kind, device_id, site, previous_site, ip, mac, hostname, vendor)
+    values (case when new.site <> old.site then 'moved'
+                 when old.online and not new.online then 'missing'
+                 else 'returning' end,
+            new.id, new.site, case when new.site <> old.site then old.site end,
+            new.ip, new.mac, new.hostname, new.vendor);
+  perform pg_notify('waveshift_device_events', '');
+  return null;
+end
+$body$;
+
+create trigger devices_event_update after update of site, online on devices
+  for each row when (new.site <> old.site or new.online <> old.online)
+  execute function device_event_after_update();
+
+-- The identity steps of a report's devices that have a MAC, before its upsert; each statement sees what the
+-- previous one did. Run in one call: one round trip instead of two.
+-- 1. A device first seen without its MAC (scanned without privileges) and now seen with one is the same
+--    device: its row takes the MAC as identity instead of a second row being created.
+-- 2. A MAC is one device across the region. Seen here no earlier than its last sighting on another site,
+--    its row moves here and remembers where it was; seen here earlier than that, this sighting is old news:
+--    the function returns those MACs and the upsert leaves them out, so the device never has two rows.
+-- Looked up by device_key: without statistics (a new database's first scans, before autovacuum's first
+-- ANALYZE) the planner expects the lookup to match many rows and reads the whole table for every report
+-- instead, quadratic over a first region's ingest; a function is where a statement can carry its own
+-- planner setting.
+create function devices_take_macs(here smallint, seen_at timestamptz, macs text[], ips text[])
+  returns text[] language plpgsql set enable_seqscan = off as $body$
+declare
+  elsewhere text[];
+begin
+  update devices d set device_key = r.mac, mac = r.mac::macaddr
+  from unnest(macs, ips) as r(mac, ip)
+  where d.site = here and d.device_key = 'ip:' || r.ip
+    and not exists (select 1 from devices e where e.site = here and e.device_key = r.mac);
+
+  with found as (
+    select id, device_key from devices where device_key = any(macs) and site <> here
+  ), moved as (
+    update devices d set site = here, previous_site = d.site, moved_at = seen_at, ip = r.ip::inet,
+                         online = true, missed_scans = 0
+    from found f join unnest(macs, ips) as r(mac, ip) on r.mac = f.device_key
+    where d.id = f.id and d.site <> here and d.last_seen <= seen_at
+      and not exists (select 1 from devices e where e.site = here and e.device_key = r.mac)
+    returning d.id
+  )
+  select array_agg(f.device_key) into elsewhere from found f where f.id not in (select id from moved);
+  return coalesce(elsewhere, '{}');
+end
+$body$;
+`,
+  },
 ];

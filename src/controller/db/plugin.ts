@@ -38,14 +38,18 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
  */
 export const databasePlugin = fp<DatabaseOptions>(
   async (app, options) => {
+    const poolSize = options.poolSize ?? 20;
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
-      max: options.poolSize ?? 20,
+      max: poolSize,
+      // Scanners report every 5 minutes by default, all sites in the same minute (cron). Connections closed after 30 idle
+      // seconds would make every burst open them again, each a new backend whose caches and compiled
+      // functions start cold: a connection, once opened, stays for the next burst.
+      min: poolSize,
       connectionTimeoutMillis: DATABASE_TIMEOUTS.connectMs,
       statement_timeout: DATABASE_TIMEOUTS.statementMs,
       query_timeout: DATABASE_TIMEOUTS.queryMs,
       idle_in_transaction_session_timeout: DATABASE_TIMEOUTS.idleInTransactionMs,
-      idleTimeoutMillis: 30_000,
       application_name: 'waveshift-controller',
     });
     // A connection the server drops must never crash the process. pg-pool listens on idle clients only, and

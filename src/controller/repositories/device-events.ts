@@ -3,7 +3,7 @@ import type { DeviceEvent } from '../api-types';
 
 export type { DeviceEvent };
 
-/** The channel the triggers NOTIFY once per statement that recorded events. */
+/** The channel the triggers NOTIFY (delivered once per transaction that recorded events). */
 export const DEVICE_EVENTS_CHANNEL = 'waveshift_device_events';
 
 export async function deviceEventsAfter(db: Pool, after: number, limit: number): Promise<DeviceEvent[]> {

@@ -109,6 +109,9 @@ export interface IngestCounts {
  * Applies one scanner report; call inside a transaction. The site's row is locked first, so reports of one
  * site apply one after the other (none lost, no duplicate device created by two at once) while reports of
  * different sites run in parallel. Returns undefined when the site does not exist.
+ *
+ * Four statements (three for a report without MACs): each is a round trip that a region's 256 reports pay
+ * at once, so work that needs no fresh snapshot of the devices rides along with a statement that runs anyway.
  */
 export async function ingestReport(
   db: PoolClient,
@@ -116,54 +119,49 @@ export async function ingestReport(
   report: NormalisedReport,
   options: { offlineAfterMissedScans: number; oui: OuiTable },
 ): Promise<IngestCounts | undefined> {
-  const locked = await db.query<{ last_report_at: Date | null; offline_after_missed_scans: number | null }>(
-    'select last_report_at, offline_after_missed_scans from sites where number = $1 for update',
-    [site],
-  );
-  const siteRow = locked.rows[0];
-  if (!siteRow) return undefined;
-  const offlineAfter = siteRow.offline_after_missed_scans ?? options.offlineAfterMissedScans;
   const received = report.devices.length;
-  const seen = await db.query('select 1 from scan_reports where site = $1 and scanned_at = $2', [
-    site,
-    report.scannedAt,
-  ]);
-  if ((seen.rowCount ?? 0) > 0) {
+  // The report's row in scan_reports is claimed under the site's lock: ON CONFLICT sees a report of the same
+  // scannedAt committed while this one waited for the lock, which the statement's snapshot would not.
+  const claimed = await db.query<{ offline_after: number | null; stale: boolean; fresh: boolean }>(
+    `with locked as (
+       select last_report_at, offline_after_missed_scans from sites where number = $1 for update
+     ), claimed as (
+       insert into scan_reports (site, scanned_at, received, created, updated, marked_offline, stale)
+       select $1, $2, $3, 0, 0, 0, coalesce($2 < last_report_at, false) from locked
+       on conflict (site, scanned_at) do nothing
+       returning stale
+     )
+     select l.offline_after_missed_scans as offline_after, coalesce(c.stale, false) as stale, c.stale is not null as fresh
+     from locked l left join claimed c on true`,
+    [site, report.scannedAt, received],
+  );
+  const siteRow = claimed.rows[0];
+  if (!siteRow) return undefined;
+  if (!siteRow.fresh) {
     return { site, received, created: 0, updated: 0, markedOffline: 0, duplicate: true, stale: false };
   }
-  const stale = siteRow.last_report_at !== null && report.scannedAt < siteRow.last_report_at;
+  const { stale } = siteRow;
+  const offlineAfter = siteRow.offline_after ?? options.offlineAfterMissedScans;
   const keys = report.devices.map((d) => d.key);
-  const ips = report.devices.map((d) => d.ip);
-  const macs = report.devices.map((d) => d.mac);
 
-  // A device first seen without its MAC (scanned without privileges) and now seen with one is the same
-  // device: give its row the MAC as identity instead of creating a second row.
-  await db.query(
-    `update devices d set device_key = r.mac, mac = r.mac::macaddr
-     from unnest($2::text[], $3::text[]) as r(ip, mac)
-     where d.site = $1 and r.mac is not null and d.device_key = 'ip:' || r.ip
-       and not exists (select 1 from devices e where e.site = $1 and e.device_key = r.mac)`,
-    [site, ips, macs],
-  );
-
-  // A MAC is one device across the region. Seen here no earlier than its last sighting on another site,
-  // its row moves here and remembers where it was; seen here earlier than that, this sighting is old news
-  // and is left out, so the device never has two rows.
+  // A device first seen without its MAC and now with it, or seen on another site, keeps its one row.
+  // A MAC-less device's key names an address of this site: no other site has it.
   const withMac = report.devices.filter((d) => d.mac !== null);
-  await db.query(
-    `update devices d set site = $1, previous_site = d.site, moved_at = $2, ip = r.ip::inet, online = true,
-                          missed_scans = 0
-     from unnest($3::text[], $4::text[]) as r(key, ip)
-     where d.device_key = r.key and d.site <> $1 and d.last_seen <= $2
-       and not exists (select 1 from devices e where e.site = $1 and e.device_key = r.key)`,
-    [site, report.scannedAt, withMac.map((d) => d.key), withMac.map((d) => d.ip)],
-  );
+  let elsewhere: string[] = [];
+  if (withMac.length > 0) {
+    const taken = await db.query<{ elsewhere: string[] }>(
+      'select devices_take_macs($1, $2, $3, $4) as elsewhere',
+      [site, report.scannedAt, withMac.map((d) => d.key), withMac.map((d) => d.ip)],
+    );
+    elsewhere = taken.rows[0]?.elsewhere ?? [];
+  }
 
-  const upserted = await db.query<{ inserted: boolean }>(
-    `insert into devices as d (site, device_key, ip, mac, hostname, vendor, online, missed_scans, first_seen, last_seen)
+  const upserted = await db.query<{ created: number; updated: number }>(
+    `with upserted as (
+     insert into devices as d (site, device_key, ip, mac, hostname, vendor, online, missed_scans, first_seen, last_seen)
      select $1, r.key, r.ip::inet, r.mac::macaddr, r.hostname, r.vendor, true, 0, $2, $2
      from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) as r(key, ip, mac, hostname, vendor)
-     where not exists (select 1 from devices e where e.device_key = r.key and e.site <> $1)
+     where not (r.key = any($9::text[]))
      on conflict (site, device_key) do update set
        ip = case when $8 then d.ip else excluded.ip end,
        mac = coalesce(excluded.mac, d.mac),
@@ -174,49 +172,58 @@ export async function ingestReport(
        missed_scans = case when $8 then d.missed_scans else 0 end,
        first_seen = least(d.first_seen, excluded.first_seen),
        last_seen = greatest(d.last_seen, excluded.last_seen)
-     returning (xmax = 0) as inserted`,
+     returning (xmax = 0) as inserted)
+     select count(*) filter (where inserted)::int as created, count(*) filter (where not inserted)::int as updated
+     from upserted`,
     [
       site,
       report.scannedAt,
       keys,
-      ips,
-      macs,
+      report.devices.map((d) => d.ip),
+      report.devices.map((d) => d.mac),
       report.devices.map((d) => d.hostname),
       report.devices.map((d) => vendorOf(d.mac, options.oui)),
       stale,
+      elsewhere,
     ],
   );
-  const created = upserted.rows.filter((r) => r.inserted).length;
-  const updated = upserted.rows.length - created;
+  const { created, updated } = upserted.rows[0] ?? { created: 0, updated: 0 };
 
-  let markedOffline = 0;
-  if (!stale) {
-    // Everything of the site missing from this scan has missed one more; it goes offline at N misses.
-    const missed = await db.query<{ flipped: number }>(
-      `with missing as (
-         select id, online from devices where site = $1 and not (device_key = any($2::text[])) for update
-       ), changed as (
-         update devices d set missed_scans = d.missed_scans + 1,
-                              online = d.online and d.missed_scans + 1 < $3
-         from missing m where d.id = m.id
-         returning m.online as was_online, d.online as is_online
-       )
-       select count(*) filter (where was_online and not is_online)::int as flipped from changed`,
-      [site, keys, offlineAfter],
-    );
-    markedOffline = missed.rows[0]?.flipped ?? 0;
-    await db.query('update sites set last_report_at = $2 where number = $1', [site, report.scannedAt]);
-    // Device events serve watchers that were briefly away (Last-Event-ID), not an archive: keep 30 days.
-    // SKIP LOCKED: reports of other sites pruning at the same moment neither wait for this one nor deadlock.
-    await db.query(
-      `delete from device_events where id in (
-         select id from device_events where at < now() - interval '30 days' limit 5000 for update skip locked)`,
-    );
+  if (stale) {
+    await db.query('update scan_reports set created = $3, updated = $4 where site = $1 and scanned_at = $2', [
+      site,
+      report.scannedAt,
+      created,
+      updated,
+    ]);
+    return { site, received, created, updated, markedOffline: 0, duplicate: false, stale };
   }
-  await db.query(
-    `insert into scan_reports (site, scanned_at, received, created, updated, marked_offline, stale)
-     values ($1, $2, $3, $4, $5, $6, $7)`,
-    [site, report.scannedAt, received, created, updated, markedOffline, stale],
+  // Everything of the site missing from this scan has missed one more; it goes offline at N misses.
+  // Device events serve watchers that were briefly away (Last-Event-ID), not an archive: keep 30 days.
+  // SKIP LOCKED: reports of other sites pruning at the same moment neither wait for this one nor deadlock.
+  // ORDER BY at: with LIMIT alone the planner expects old rows early in a sequential scan and reads the
+  // whole table on every report when there are none; in index order it stops at the first recent event.
+  const finished = await db.query<{ marked_offline: number }>(
+    `with missing as (
+       select id, online from devices where site = $1 and not (device_key = any($3::text[])) for update
+     ), changed as (
+       update devices d set missed_scans = d.missed_scans + 1,
+                            online = d.online and d.missed_scans + 1 < $4
+       from missing m where d.id = m.id
+       returning m.online as was_online, d.online as is_online
+     ), reported as (
+       update sites set last_report_at = $2 where number = $1
+     ), pruned as (
+       delete from device_events where id in (
+         select id from device_events where at < now() - interval '30 days' order by at limit 5000
+         for update skip locked)
+     )
+     update scan_reports set created = $5, updated = $6,
+       marked_offline = (select count(*) filter (where was_online and not is_online) from changed)
+     where site = $1 and scanned_at = $2
+     returning marked_offline`,
+    [site, report.scannedAt, keys, offlineAfter, created, updated],
   );
+  const markedOffline = finished.rows[0]?.marked_offline ?? 0;
   return { site, received, created, updated, markedOffline, duplicate: false, stale };
 }

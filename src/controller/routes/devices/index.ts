@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import pLimit from 'p-limit';
 import { actorOf } from '../../auth/plugin';
 import { inTransaction } from '../../db/transaction';
 import { badRequest, notFound } from '../../http-errors';
@@ -47,6 +48,14 @@ function filterOf(query: DeviceQuery): DeviceFilter {
   };
 }
 
+/**
+ * Scanners of every site report in the same minute. More reports applied at once than the database has
+ * cores to run them only contend for the same index pages and table extension (on the 2-core test
+ * machine, a region's first ingest took 2.19 s at 8 and 2.54 s at the pool's 20, medians of four runs);
+ * the rest wait here, parsed and validated, and the pool keeps connections free for other requests.
+ */
+const REPORTS_APPLIED_AT_ONCE = 8;
+
 export interface DeviceRouteOptions {
   offlineAfterMissedScans: number;
 }
@@ -54,6 +63,7 @@ export interface DeviceRouteOptions {
 export const deviceRoutes: FastifyPluginAsync<DeviceRouteOptions> = async (app, options) => {
   // Start loading the OUI registry now, so that the first report does not wait for it.
   ouiTable().catch((error) => app.log.warn({ err: error }, 'OUI registry failed to load'));
+  const applying = pLimit(REPORTS_APPLIED_AT_ONCE);
   app.post<{ Params: { number: number }; Body: ReportBody }>(
     '/api/sites/:number/devices',
     {
@@ -74,29 +84,31 @@ export const deviceRoutes: FastifyPluginAsync<DeviceRouteOptions> = async (app, 
       const site = request.params.number;
       const report = normaliseReport(site, request.body);
       const oui = await ouiTable();
-      const counts = await inTransaction(app.db, async (client) => {
-        const result = await ingestReport(client, site, report, {
-          offlineAfterMissedScans: options.offlineAfterMissedScans,
-          oui,
-        });
-        if (result && !result.duplicate) {
-          await recordAudit(client, {
-            actor: actorOf(request.principal),
-            action: 'devices.report',
-            target: `site:${site}`,
-            detail: {
-              scannedAt: report.scannedAt.toISOString(),
-              received: result.received,
-              created: result.created,
-              updated: result.updated,
-              markedOffline: result.markedOffline,
-              stale: result.stale,
-            },
-            requestId: request.id,
+      const counts = await applying(() =>
+        inTransaction(app.db, async (client) => {
+          const result = await ingestReport(client, site, report, {
+            offlineAfterMissedScans: options.offlineAfterMissedScans,
+            oui,
           });
-        }
-        return result;
-      });
+          if (result && !result.duplicate) {
+            await recordAudit(client, {
+              actor: actorOf(request.principal),
+              action: 'devices.report',
+              target: `site:${site}`,
+              detail: {
+                scannedAt: report.scannedAt.toISOString(),
+                received: result.received,
+                created: result.created,
+                updated: result.updated,
+                markedOffline: result.markedOffline,
+                stale: result.stale,
+              },
+              requestId: request.id,
+            });
+          }
+          return result;
+        }),
+      );
       if (!counts) throw notFound(`site ${site} is not registered`);
       return counts;
     },
