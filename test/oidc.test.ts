@@ -231,6 +231,38 @@ describe('Waveshift as the OpenID Connect provider of Kasm (openid-client, real 
     expect(actions.filter((a) => a === 'oidc.login-failed')).toHaveLength(10);
   }, 60_000);
 
+  it('counts failed logins at the session API and the sign-in page together: either door closes both', async () => {
+    expect((await api('POST', '/users', { username: 'hank', password: 'hank-pass-123456' })).status).toBe(
+      201,
+    );
+    const login = (password: string) =>
+      callApi(controller.url, ca, 'POST', '/auth/login', { username: 'hank', password });
+    for (let i = 0; i < 6; i++) expect((await login(`guess-number-${i}`)).status).toBe(401);
+    for (let i = 0; i < 4; i++) {
+      expect((await signIn(new Browser(ca), 'hank', `page-guess-${i}`)).page?.status).toBe(401);
+    }
+    const held = await login('hank-pass-123456');
+    expect(held.status).toBe(429);
+    expect(held.body.error.message).toMatch(/too many failed logins for this user/);
+    expect((await signIn(new Browser(ca), 'hank', 'hank-pass-123456')).page?.status).toBe(429);
+    // Other users, and unknown names, have brakes of their own.
+    expect(
+      (
+        await callApi(controller.url, ca, 'POST', '/auth/login', {
+          username: 'bob',
+          password: 'bob-pass-123456',
+        })
+      ).status,
+    ).toBe(200);
+    const actions = (
+      (await api('GET', '/api/audit-log?limit=200')).body.entries as { action: string; target: string }[]
+    )
+      .filter((e) => e.target === 'user:hank')
+      .map((e) => e.action);
+    expect(actions).toContain('auth.login-throttled');
+    expect(actions.filter((a) => a === 'auth.login-failed')).toHaveLength(6);
+  }, 60_000);
+
   it('ends a disabled user’s tokens and refuses their next sign-in', async () => {
     const created = await api('POST', '/users', { username: 'carol', password: 'carol-pass-123456' });
     const { callback, checks } = await signIn(new Browser(ca), 'carol', 'carol-pass-123456');

@@ -5,7 +5,12 @@ import { hashToken, newSessionToken } from '../../auth/tokens';
 import { acceptTotpCode } from '../../auth/totp';
 import { unknownUsernameTarget } from '../../auth/unknown-username';
 import { databaseErrorSummary } from '../../db/connection-failure';
-import { unauthorized } from '../../http-errors';
+import { ApiError, unauthorized } from '../../http-errors';
+import {
+  API_LOGIN_FAILED,
+  USER_FAILURE_WINDOW_MINUTES,
+  userSignInBlocked,
+} from '../../oidc/sign-in-throttle';
 import { recordAudit } from '../../repositories/audit';
 import {
   createSession,
@@ -72,6 +77,20 @@ export const authRoutes: FastifyPluginAsync<AuthRouteOptions> = async (app, opti
     },
     async (request) => {
       const login = await findLogin(app.db, request.body.username);
+      const target = login ? `user:${login.user.username}` : unknownUsernameTarget(request.body.username);
+      if (await userSignInBlocked(app.db, target)) {
+        await recordAudit(app.db, {
+          actor: 'anonymous',
+          action: 'auth.login-throttled',
+          target,
+          requestId: request.id,
+        });
+        throw new ApiError(
+          429,
+          'rate_limited',
+          `too many failed logins for this user; try again in ${USER_FAILURE_WINDOW_MINUTES} minutes`,
+        );
+      }
       const valid = await verifyPassword(
         request.body.password,
         login?.passwordHash ?? (await DECOY_HASH_PROMISE()),
@@ -80,8 +99,8 @@ export const authRoutes: FastifyPluginAsync<AuthRouteOptions> = async (app, opti
       if (!login || failure !== undefined) {
         await recordAudit(app.db, {
           actor: 'anonymous',
-          action: 'auth.login-failed',
-          target: login ? `user:${login.user.username}` : unknownUsernameTarget(request.body.username),
+          action: API_LOGIN_FAILED,
+          target,
           detail: { reason: failure },
           requestId: request.id,
         });
