@@ -169,7 +169,8 @@ export const oidcSignInRoutes: FastifyPluginAsync<SignInOptions> = async (app, o
 
     scope.get<{ Params: { uid: string } }>(
       `${base}/:uid`,
-      { config: { auth: 'none' }, schema: { hide: true, params: uidParams } },
+      // Rate-limited like the forms: with an upstream provider, each view writes a pending sign-in row.
+      { config: { auth: 'none', rateLimit }, schema: { hide: true, params: uidParams } },
       async (request, reply) => {
         const details = await provider.interactionDetails(request.raw, reply.raw);
         if (details.prompt.name === 'login') {
