@@ -223,7 +223,9 @@ describe('controller under database faults', () => {
       restarted = new Promise((r) => setTimeout(r, 2_500)).then(() => server.start());
       expect((await sites).map((s) => s.number)).toEqual(expect.arrayContaining([9, 10]));
       expect(waits.length).toBeGreaterThan(0);
-      expect(waits[0]).toMatch(/database is unavailable \(GET \/api\/sites\); asking again in \d+ s/);
+      expect(waits[0]).toMatch(
+        /answered 503 database_unavailable \(GET \/api\/sites\); asking again in \d+ s/,
+      );
     } finally {
       await (restarted ?? server.start());
     }

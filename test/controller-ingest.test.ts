@@ -201,4 +201,38 @@ describe('scanner reports', () => {
     );
     expect(reports[0].n).toBe(41);
   });
+
+  it('keeps one row per MAC when several sites report the same MACs at the same moment', async () => {
+    const sites = [11, 12, 13, 14];
+    for (const site of sites) await register(app, site);
+    const hex = (n: number) => n.toString(16).padStart(2, '0');
+    const statuses = new Set<number>();
+    for (let round = 0; round < 8; round++) {
+      const scannedAt = at(30 + round);
+      await Promise.all(
+        sites.map(async (site) => {
+          // The same 40 MACs on every site, each at another address: devices moving between sites.
+          const seen = Array.from({ length: 40 }, (_, i) => ({
+            ip: `10.8.${site}.${i + 2}`,
+            mac: `02:00:00:0b:${hex(round)}:${hex((i + site * 7) % 40)}`,
+          }));
+          // As the scanner does: a report answered 503 (a transaction PostgreSQL ended to break a deadlock)
+          // is sent again.
+          for (let attempt = 0; attempt < 5; attempt++) {
+            const res = await report(app, site, scannedAt, seen);
+            statuses.add(res.statusCode);
+            if (res.statusCode !== 503) break;
+            expect(res.json().error.code).toBe('transaction_conflict');
+          }
+        }),
+      );
+    }
+    expect([...statuses].filter((s) => s !== 503)).toEqual([200]);
+    const { rows } = await app.db.query<{ rows: number; macs: number }>(
+      `select count(*)::int as rows, count(distinct device_key)::int as macs from devices
+       where site = any($1::smallint[]) and device_key like '02:00:00:0b:%'`,
+      [sites],
+    );
+    expect(rows[0]).toEqual({ rows: 8 * 40, macs: 8 * 40 });
+  });
 });

@@ -8,7 +8,12 @@ import { controllerEnv } from '../src/controller/config';
 import { databaseErrorSummary, isConnectionFailure } from '../src/controller/db/connection-failure';
 import { checksum } from '../src/controller/db/migrate';
 import { MIGRATIONS } from '../src/controller/db/migrations';
-import { ApiError, DATABASE_RETRY_AFTER_SECONDS, errorResponse } from '../src/controller/http-errors';
+import {
+  ApiError,
+  DATABASE_RETRY_AFTER_SECONDS,
+  errorResponse,
+  TRANSIENT_RETRY_AFTER_SECONDS,
+} from '../src/controller/http-errors';
 import { isInSite, normaliseReport } from '../src/controller/ingest/report';
 import { vendorOf } from '../src/controller/ingest/vendor';
 
@@ -180,6 +185,21 @@ describe('errorResponse', () => {
       null,
     ]) {
       expect(isConnectionFailure(notAFailure)).toBe(false);
+    }
+  });
+  it('answers 503 transaction_conflict with a short Retry-After for a deadlock or serialization failure', () => {
+    for (const code of ['40P01', '40001']) {
+      expect(errorResponse(Object.assign(new Error('deadlock detected'), { code }), 'r')).toEqual({
+        statusCode: 503,
+        retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS,
+        body: {
+          error: {
+            code: 'transaction_conflict',
+            message: 'the change collided with a concurrent one; send it again',
+            requestId: 'r',
+          },
+        },
+      });
     }
   });
   it('logs a database error without the client pg-pool attaches to it', () => {

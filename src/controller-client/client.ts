@@ -38,8 +38,9 @@ export class ControllerClient {
     for (let attempt = 1, waitedMs = 0; ; attempt++) {
       const delayMs = unavailableRetryDelayMs(request, response, attempt, waitedMs);
       if (delayMs === undefined) break;
+      const code = (response.body as { error?: { code?: string } } | undefined)?.error?.code ?? 'unavailable';
       this.onUnavailable?.(
-        `the controller’s database is unavailable (${request.method} ${request.path}); asking again in ${Math.ceil(delayMs / 1000)} s`,
+        `the controller answered 503 ${code} (${request.method} ${request.path}); asking again in ${Math.ceil(delayMs / 1000)} s`,
       );
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       waitedMs += delayMs;

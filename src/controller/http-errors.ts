@@ -53,6 +53,13 @@ export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /** PostgreSQL SQLSTATEs that are the caller's fault rather than ours. */
 const PG_CONFLICT = new Set(['23505', '23503']);
+/**
+ * A transaction PostgreSQL ended to break a deadlock or a serialization conflict with another one (two
+ * sites' reports moving each other's devices at once): nothing was written, and the same request succeeds
+ * when sent again. A scanner keeps its report and sends it at its next run; wavectl asks again.
+ */
+const PG_TRANSIENT = new Set(['40P01', '40001']);
+export const TRANSIENT_RETRY_AFTER_SECONDS = 1;
 const PG_BAD_INPUT = new Set(['22P02', '22007', '22008', '23514']);
 
 /**
@@ -77,6 +84,12 @@ export function errorResponse(error: unknown, requestId: string): ErrorResponse 
     message?: unknown;
     validation?: unknown;
   };
+  if (typeof e.code === 'string' && PG_TRANSIENT.has(e.code)) {
+    return {
+      ...body(503, 'transaction_conflict', 'the change collided with a concurrent one; send it again'),
+      retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS,
+    };
+  }
   if (typeof e.code === 'string' && PG_CONFLICT.has(e.code)) {
     return body(409, 'conflict', 'the change conflicts with existing data');
   }

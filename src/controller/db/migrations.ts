@@ -314,6 +314,13 @@ create function devices_take_macs(here smallint, seen_at timestamptz, macs text[
 declare
   elsewhere text[];
 begin
+  -- One report at a time per MAC, region-wide, until commit: two sites reporting the same MAC at once would
+  -- each find no row of the other's (not yet committed) and keep one each, for good. Taken in one order
+  -- (sorted), so two reports never wait on each other's MACs; the statements below start after the wait and
+  -- see what the other report committed. The two-key form keeps these apart from every other advisory lock.
+  perform pg_advisory_xact_lock(x'4d4143'::int, hashtext(m))
+    from (select distinct unnest(macs) as m order by 1) ordered;
+
   update devices d set device_key = r.mac, mac = r.mac::macaddr
   from unnest(macs, ips) as r(mac, ip)
   where d.site = here and d.device_key = 'ip:' || r.ip
