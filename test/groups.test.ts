@@ -281,7 +281,12 @@ describe('wavectl groups (the CLI against the controller over HTTP)', () => {
     expect(added.json()).toMatchObject({
       action: 'added',
       group: { name: 'Lab', description: 'the test lab' },
+      // A local controller: wavectl.json records no Kasm host, so no AWS call is made and Kasm is not changed.
+      kasm: { state: 'not-deployed' },
     });
+    expect(added.json<{ kasm: { detail: string } }>().kasm.detail).toBe(
+      'wavectl.json records no Kasm host (no `wavectl deploy` from here): Kasm was not changed; add a Kasm group of that name with an SSO Group Mapping from that claim value in Kasm’s admin UI (README “Kasm signs in with Waveshift”)',
+    );
     expect((await cli(['groups', 'add', 'lab'])).stderr).toMatch(
       /^wavectl: controller refused POST \/api\/groups .*HTTP 409 a group named lab exists already/,
     );
@@ -321,7 +326,11 @@ describe('wavectl groups (the CLI against the controller over HTTP)', () => {
     expect((await cli(['groups', 'show', 'lab'])).code).toBe(0);
     const typed = await cli(['groups', 'remove', 'lab', '--json'], { tty: true, stdin: 'Lab\n' });
     expect(typed.code, typed.stderr).toBe(0);
-    expect(typed.json()).toMatchObject({ action: 'removed', group: { name: 'Lab' } });
+    expect(typed.json()).toMatchObject({
+      action: 'removed',
+      group: { name: 'Lab' },
+      kasm: { state: 'left' },
+    });
     expect((await cli(['groups', 'list'])).stdout).not.toMatch(/^Lab /m);
     expect(renderGroupList({ groups: [] })).toMatch(
       /^No groups\. Add one with `wavectl groups add <name>`\./,
@@ -329,6 +338,16 @@ describe('wavectl groups (the CLI against the controller over HTTP)', () => {
   });
 
   it('says in one line which group or user does not exist, and refuses the built-in groups (exit 2)', async () => {
+    const crew = await cli(['groups', 'add', 'crew', '--no-kasm']);
+    expect(crew.code, crew.stderr).toBe(0);
+    expect(crew.stdout.split('\n').slice(0, 2)).toEqual([
+      'Group crew added.',
+      'Kasm: skipped: --no-kasm: Kasm was not changed; add a Kasm group of that name with an SSO Group Mapping from that claim value in Kasm’s admin UI (README “Kasm signs in with Waveshift”).',
+    ]);
+    const removed = await cli(['groups', 'remove', 'crew', '--yes']);
+    expect(removed.stdout).toMatch(
+      /^Kasm: Kasm's group crew, if any, is left as it is \(removing it would drop what was configured for it in Kasm\)/m,
+    );
     expect((await cli(['groups', 'add', 'crew'])).code).toBe(0);
     for (const [args, message] of [
       [['groups', 'show', 'nope'], 'wavectl: no group nope (see `wavectl groups list`)'],

@@ -4,7 +4,7 @@ import { oidcEnv } from '../src/controller/config';
 import { groupsOf } from '../src/controller/oidc/claims';
 import { OIDC_ROUTES } from '../src/controller/oidc/provider';
 import { BUILT_IN_GROUPS } from '../src/controller/repositories/groups';
-import { KASM_OIDC_CLIENT, kasmOidcDocument, OIDC_ISSUER } from '../src/deploy/kasm-oidc';
+import { KASM_OIDC_CLIENT, kasmOidcDocument, OIDC_ISSUER, operatorKasmGroup } from '../src/deploy/kasm-oidc';
 import {
   KASM_API_CONTAINER,
   KASM_CA_FILE,
@@ -17,6 +17,7 @@ import {
   plannedKasmOidcFingerprint,
 } from '../src/deploy/kasm-oidc-step';
 import { matches, type PlanInput, planStep } from '../src/deploy/plan';
+import { groupLines, kasmTarget } from '../src/groups/kasm-group';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTEST\n-----END CERTIFICATE-----\n';
 const scope = { deployment: 'acme', region: 'eu-west-1' };
@@ -215,5 +216,56 @@ describe('the script that applies it on the Kasm host', () => {
     expect(
       matches({ resources: [], records: {} }, { kind: 'service', component: KASM_OIDC_SERVICE }),
     ).toEqual([]);
+  });
+});
+
+describe('an operator’s group given to Kasm by `wavectl groups add`', () => {
+  const lab = operatorKasmGroup('Lab', 'the test lab');
+  const script = kasmOidcScriptFor(scope, CA, [lab]);
+  const docs = hereDocuments(script);
+
+  it('is a Kasm group of the same name, mapped from that claim value, with no permission', () => {
+    expect(lab).toEqual({
+      name: 'Lab',
+      description: 'Waveshift group Lab (OpenID groups claim Lab): the test lab',
+      ssoGroupAttribute: 'Lab',
+      permissions: [],
+    });
+    expect(operatorKasmGroup('crew', null).description).toBe(
+      'Waveshift group crew (OpenID groups claim crew)',
+    );
+  });
+
+  it('rides deploy’s script with the one group added and everything else as deploy renders it', () => {
+    const deploys = kasmOidcScriptFor(scope, CA);
+    const document = kasmOidcDocument();
+    expect(JSON.parse(docs.WAVESHIFT_CONFIG!)).toEqual({ ...document, groups: [...document.groups, lab] });
+    const withoutConfig = (text: string) =>
+      text.replace(/<<'WAVESHIFT_CONFIG'\n[\s\S]*?\nWAVESHIFT_CONFIG$/m, '');
+    expect(withoutConfig(script)).toBe(withoutConfig(deploys));
+    // Deploy's fingerprint (the instance's tag) is of deploy's own script: the extra group changes it.
+    expect(kasmOidcFingerprint(script)).not.toBe(plannedKasmOidcFingerprint(scope, CA));
+  });
+
+  it('is sent only where wavectl.json records a Kasm host and the deployment CA, else says why not', () => {
+    const tls = { caCertificate: CA, caFingerprint: 'f', caExpires: '2030-01-01T00:00:00.000Z' };
+    expect(kasmTarget({ resources: { 'kasm-instance': 'i-1' }, tls })).toEqual({ ca: CA });
+    expect(kasmTarget({ resources: {}, tls })).toEqual({
+      notDeployed: 'wavectl.json records no Kasm host (no `wavectl deploy` from here)',
+    });
+    expect(kasmTarget({ resources: { 'kasm-instance': 'i-1' } })).toEqual({
+      notDeployed: 'wavectl.json records no deployment CA yet (`wavectl deploy` has not finished)',
+    });
+  });
+
+  it('reports the script’s lines about that group only', () => {
+    const stdout = [
+      'kasm-oidc: OpenID configuration unchanged',
+      'kasm-oidc: group waveshift-users unchanged',
+      'kasm-oidc: group Lab created',
+      'kasm-oidc: group Lab mapped from OpenID group Lab',
+      'kasm-oidc: group Lab2 created',
+    ].join('\n');
+    expect(groupLines(stdout, 'Lab')).toBe('group Lab created; group Lab mapped from OpenID group Lab');
   });
 });

@@ -27,20 +27,33 @@ export const groupsCommand: CommandDefinition = {
       );
     groups
       .command('add <name>')
-      .description('make a group')
+      .description(
+        'make a group, and on the deployment’s Kasm host a Kasm group of that name mapped from it (no permissions: what it may launch is set in Kasm); exit 1 when Kasm refused, the group kept',
+      )
       .option('--description <text>', 'what the group is for')
+      .option('--no-kasm', 'make no Kasm group')
       .action(
-        run<{ description?: string }>(async (ctx, options, [name]) => {
+        run<{ description?: string; kasm: boolean }>(async (ctx, options, [name]) => {
           const { addGroup, renderGroupResult } = await import('../groups/manage');
-          ctx.io.result(
-            await addGroup(ctx, { name: String(name), description: options.description }),
-            renderGroupResult,
-          );
+          const result = await addGroup(ctx, {
+            name: String(name),
+            description: options.description,
+            kasm: options.kasm,
+          });
+          ctx.io.result(result, renderGroupResult);
+          if (result.kasm?.state === 'failed') {
+            const { WavectlError } = await import('../errors');
+            throw new WavectlError(
+              `group ${result.group.name} was added to the controller, but Kasm was not given it: ${result.kasm.detail}`,
+            );
+          }
         }),
       );
     groups
       .command('remove <name>')
-      .description('remove a group and end its members’ sessions (asks to type the name; --yes skips)')
+      .description(
+        'remove a group and end its members’ sessions (asks to type the name; --yes skips); Kasm’s group of that name is left',
+      )
       .action(
         run(async (ctx, _options, [name]) => {
           const { removeGroup, renderGroupResult } = await import('../groups/manage');

@@ -105,3 +105,16 @@ export function kasmOidcDocument(
     ],
   };
 }
+
+/**
+ * Pure: the Kasm group for an operator's group (`wavectl groups add`): mapped from its name as the groups
+ * claim carries it, with no permission, since what it may launch is the operator's choice in Kasm.
+ */
+export function operatorKasmGroup(name: string, description?: string | null): KasmGroup {
+  return {
+    name,
+    description: `Waveshift group ${name} (OpenID groups claim ${name})${description ? `: ${description}` : ''}`,
+    ssoGroupAttribute: name,
+    permissions: [],
+  };
+}

@@ -124,7 +124,7 @@ export async function installService(
  * command that did not succeed is an error naming the command and the last lines it printed.
  */
 export async function runOnInstance(
-  installer: ServiceInstaller,
+  installer: Pick<ServiceInstaller, 'ssm' | 'emulator' | 'note' | 'debug'>,
   instanceId: string,
   script: string,
   command: { what: string; comment: string; timeoutSeconds: number },

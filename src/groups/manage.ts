@@ -6,12 +6,15 @@ import type { Group } from '../controller-client/group-types';
 import { UsageError } from '../errors';
 import { renderTable } from '../io/output';
 import { findUser } from '../users/manage';
+import { giveKasmGroup, KASM_MANUAL_STEP, type KasmGroupOutcome } from './kasm-group';
 
 export interface GroupResult {
   action: 'added' | 'shown' | 'removed' | 'member-added' | 'member-removed';
   group: Group;
   /** The user a membership command named, and whether the command changed anything. */
   member?: { username: string; changed: boolean };
+  /** What `add` did to Kasm's group of that name, and that `remove` left it. */
+  kasm?: KasmGroupOutcome;
 }
 
 async function client(ctx: Context): Promise<ControllerClient> {
@@ -36,7 +39,7 @@ export async function showGroup(ctx: Context, name: string): Promise<GroupResult
 
 export async function addGroup(
   ctx: Context,
-  input: { name: string; description?: string },
+  input: { name: string; description?: string; kasm: boolean },
 ): Promise<GroupResult> {
   if (isBuiltInGroup(input.name)) throw new UsageError(builtInGroupRefusal(input.name));
   if (
@@ -51,8 +54,17 @@ export async function addGroup(
     name: input.name,
     description: input.description ?? null,
   });
-  return { action: 'added', group };
+  // The controller's group first: Kasm's is an extra that may fail, and its outcome is reported.
+  const kasm: KasmGroupOutcome = input.kasm
+    ? await giveKasmGroup(ctx, group)
+    : { state: 'skipped', detail: `--no-kasm: Kasm was not changed; ${KASM_MANUAL_STEP}` };
+  return { action: 'added', group, kasm };
 }
+
+const KASM_GROUP_LEFT = (name: string): KasmGroupOutcome => ({
+  state: 'left',
+  detail: `Kasm's group ${name}, if any, is left as it is (removing it would drop what was configured for it in Kasm); its members lose it at their next sign-in; remove it in Kasm's admin UI if it is not wanted`,
+});
 
 /** Removing a group ends its members' sessions and refresh tokens (the controller does it). */
 export async function removeGroup(ctx: Context, name: string): Promise<GroupResult> {
@@ -65,7 +77,7 @@ export async function removeGroup(ctx: Context, name: string): Promise<GroupResu
     `remove group ${group.name}`,
   );
   await controller.deleteGroup(group.id);
-  return { action: 'removed', group };
+  return { action: 'removed', group, kasm: KASM_GROUP_LEFT(group.name) };
 }
 
 /**
@@ -120,9 +132,9 @@ export function renderGroupResult(result: GroupResult): string {
             ),
       ].join('\n');
     case 'added':
-      return `Group ${g.name} added.`;
+      return `Group ${g.name} added.${result.kasm ? `\nKasm: ${result.kasm.state}: ${result.kasm.detail}.` : ''}`;
     case 'removed':
-      return `Group ${g.name} removed.${g.members.length > 0 ? ' Its members’ sessions and refresh tokens are ended.' : ''}`;
+      return `Group ${g.name} removed.${g.members.length > 0 ? ' Its members’ sessions and refresh tokens are ended.' : ''}${result.kasm ? `\nKasm: ${result.kasm.detail}.` : ''}`;
     case 'member-added':
       return result.member?.changed
         ? `${who} added to ${g.name}; Kasm sees it at their next sign-in.`
