@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { kasmOidcDocument } from '../src/deploy/kasm-oidc';
+import { kasmOidcDocument, operatorKasmGroup } from '../src/deploy/kasm-oidc';
 import { KASM_CA_FILE, KASM_PROXY_CERTIFICATE } from '../src/deploy/kasm-oidc-script';
 import { kasmOidcScriptFor } from '../src/deploy/kasm-oidc-step';
 import { createCertificateAuthority } from '../src/tls/certificates';
@@ -65,9 +65,9 @@ describeWithNetns('Kasm OpenID configuration, run on a Kasm host stand-in', () =
   const waiters: ((line: Record<string, unknown>) => boolean)[] = [];
 
   /** The calls the next run of the script makes. */
-  const runScript = async (): Promise<{ out: ScriptRun; calls: Call[] }> => {
+  const runScript = async (text = script): Promise<{ out: ScriptRun; calls: Call[] }> => {
     const from = calls.length;
-    const out = await kasm.runCommand(script);
+    const out = await kasm.runCommand(text);
     return { out, calls: calls.slice(from) };
   };
   const names = (list: Call[]) => list.map((c) => c.call);
@@ -270,6 +270,45 @@ describeWithNetns('Kasm OpenID configuration, run on a Kasm host stand-in', () =
     const again = await runScript();
     ok(again.out);
     expect(names(again.calls).filter((n) => !/\/get_/.test(n))).toEqual(['authenticate']);
+  });
+
+  it('with an operator’s group added (`wavectl groups add`): creates it and its mapping, no permission, nothing else', async () => {
+    const before = lastState('admin/get_groups').groups as { group_id: string; name: string }[];
+    const withLab = kasmOidcScriptFor({ deployment: DEPLOYMENT, region: REGION }, ca, [
+      operatorKasmGroup('Lab', 'the test lab'),
+    ]);
+    const { out, calls: made } = await runScript(withLab);
+    ok(out);
+    expect(names(made).filter((n) => !/\/get_/.test(n))).toEqual([
+      'authenticate',
+      'admin/create_group',
+      'admin/add_sso_mapping_group',
+    ]);
+    expect(out.stdout).toContain('kasm-oidc: OpenID configuration unchanged');
+    expect(out.stdout).toContain('kasm-oidc: group waveshift-admins unchanged');
+    expect(out.stdout).toContain('kasm-oidc: group waveshift-users unchanged');
+    expect(out.stdout).toContain('kasm-oidc: group Lab created');
+    expect(out.stdout).toContain('kasm-oidc: group Lab mapped from OpenID group Lab');
+    const groups = lastState('admin/get_groups').groups as { group_id: string; name: string }[];
+    expect(groups.slice(0, before.length)).toEqual(before);
+    const lab = groups.find((g) => g.name === 'Lab')!;
+    expect(made.find((c) => c.call === 'admin/create_group')!.body.target_group).toMatchObject({
+      name: 'Lab',
+      description: 'Waveshift group Lab (OpenID groups claim Lab): the test lab',
+    });
+    const [config] = lastState('admin/get_oidc_configs').oidc_configs as Record<string, unknown>[];
+    expect(made.find((c) => c.call === 'admin/add_sso_mapping_group')!.body.target_sso_mapping).toEqual({
+      group_id: lab.group_id,
+      sso_id: String(config!.oidc_id).replace(/-/g, ''),
+      sso_group_attributes: 'Lab',
+      apply_to_all_users: false,
+    });
+    // Deploy's script afterwards finds its own part as it was and leaves the operator's group alone.
+    const again = await runScript();
+    ok(again.out);
+    expect(names(again.calls).filter((n) => !/\/get_/.test(n))).toEqual(['authenticate']);
+    expect(again.out.stdout).not.toContain('group Lab');
+    expect((lastState('admin/get_groups').groups as { name: string }[]).map((g) => g.name)).toContain('Lab');
   });
 
   it('fails with one clear line when Kasm refuses the admin password from SSM, and changes nothing', async () => {
