@@ -80,7 +80,8 @@ export async function giveKasmGroup(
         ssm: await aws.ssm(),
         emulator: aws.emulator,
         note: (m) => ctx.io.debug(m),
-        debug: (m) => ctx.io.debug(m),
+        // The command's status as it moves: a real Kasm host may take minutes.
+        debug: (m) => ctx.io.info(m),
       },
       kasm.instanceId,
       script,
