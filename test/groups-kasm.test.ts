@@ -131,6 +131,15 @@ describe('wavectl groups add gives the Kasm host a group (moto, real controller)
     const none = await cli(['groups', 'add', 'quiet', '--no-kasm', '--json']);
     expect(none.json()).toMatchObject({ kasm: { state: 'skipped' } });
     expect(await sentToKasm()).toHaveLength(1);
+    // Given to Kasm later: the same script for that group.
+    const later = await cli(['groups', 'kasm', 'quiet', '--json']);
+    expect(later.code, later.stderr).toBe(0);
+    expect(later.json()).toMatchObject({ action: 'kasm', kasm: { state: 'unverified' } });
+    const both = await sentToKasm();
+    expect(both).toHaveLength(2);
+    expect(both.map((c) => c.Parameters?.commands)).toContainEqual([
+      kasmOidcScriptFor({ deployment: NAME, region: REGION }, ca, [operatorKasmGroup('quiet', null)]),
+    ]);
   });
 
   it('keeps the controller’s group and exits 1 with the reason when Kasm could not be reached', async () => {
@@ -141,7 +150,12 @@ describe('wavectl groups add gives the Kasm host a group (moto, real controller)
     expect(run.code).toBe(1);
     expect(run.json()).toMatchObject({ action: 'added', kasm: { state: 'failed' } });
     expect(run.stderr).toMatch(
-      /group stranded was added to the controller, but Kasm was not given it: .*EC2 DescribeInstances.*; the controller’s group stays: add a Kasm group of that name/,
+      /group stranded was added to the controller, but Kasm was not given it: .*EC2 DescribeInstances.*; the controller’s group stays: `wavectl groups kasm stranded` gives it to Kasm/,
+    );
+    const retry = await cli(['groups', 'kasm', 'stranded'], { AWS_ENDPOINT_URL: 'http://127.0.0.1:9' });
+    expect(retry.code).toBe(1);
+    expect(retry.stderr).toMatch(
+      /^wavectl: group stranded: Kasm was not given it: EC2 DescribeInstances failed/,
     );
     const list = await cli(['groups', 'list', '--json']);
     expect(list.json<{ groups: { name: string }[] }>().groups.map((g) => g.name)).toContain('stranded');

@@ -285,7 +285,7 @@ describe('wavectl groups (the CLI against the controller over HTTP)', () => {
       kasm: { state: 'not-deployed' },
     });
     expect(added.json<{ kasm: { detail: string } }>().kasm.detail).toBe(
-      'wavectl.json records no Kasm host (no `wavectl deploy` from here): Kasm was not changed; add a Kasm group of that name with an SSO Group Mapping from that claim value in Kasm’s admin UI (README “Kasm signs in with Waveshift”)',
+      'wavectl.json records no Kasm host (no `wavectl deploy` from here): Kasm was not changed; `wavectl groups kasm Lab` gives it to Kasm once a deployment’s Kasm host can be reached, or add a Kasm group of that name with an SSO Group Mapping from that claim value in Kasm’s admin UI (README “Kasm signs in with Waveshift”)',
     );
     expect((await cli(['groups', 'add', 'lab'])).stderr).toMatch(
       /^wavectl: controller refused POST \/api\/groups .*HTTP 409 a group named lab exists already/,
@@ -342,8 +342,15 @@ describe('wavectl groups (the CLI against the controller over HTTP)', () => {
     expect(crew.code, crew.stderr).toBe(0);
     expect(crew.stdout.split('\n').slice(0, 2)).toEqual([
       'Group crew added.',
-      'Kasm: skipped: --no-kasm: Kasm was not changed; add a Kasm group of that name with an SSO Group Mapping from that claim value in Kasm’s admin UI (README “Kasm signs in with Waveshift”).',
+      'Kasm: skipped: --no-kasm: Kasm was not changed; `wavectl groups kasm crew` gives it to Kasm once a deployment’s Kasm host can be reached, or add a Kasm group of that name with an SSO Group Mapping from that claim value in Kasm’s admin UI (README “Kasm signs in with Waveshift”).',
     ]);
+    const later = await cli(['groups', 'kasm', 'CREW', '--json']);
+    expect(later.code, later.stderr).toBe(0);
+    expect(later.json()).toMatchObject({
+      action: 'kasm',
+      group: { name: 'crew' },
+      kasm: { state: 'not-deployed' },
+    });
     const removed = await cli(['groups', 'remove', 'crew', '--yes']);
     expect(removed.stdout).toMatch(
       /^Kasm: Kasm's group crew, if any, is left as it is \(removing it would drop what was configured for it in Kasm\)/m,
@@ -354,6 +361,7 @@ describe('wavectl groups (the CLI against the controller over HTTP)', () => {
       [['groups', 'add-member', 'nope', 'kim'], 'wavectl: no group nope (see `wavectl groups list`)'],
       [['groups', 'remove-member', 'crew', 'nobody'], 'wavectl: no user nobody (see `wavectl users list`)'],
       [['groups', 'remove', 'nope', '--yes'], 'wavectl: no group nope (see `wavectl groups list`)'],
+      [['groups', 'kasm', 'nope'], 'wavectl: no group nope (see `wavectl groups list`)'],
       [
         ['groups', 'add-member', 'waveshift-admins', 'kim'],
         'wavectl: waveshift-admins is a built-in group that follows the role (every user is in waveshift-users, every admin also in waveshift-admins): it cannot be made, removed or joined by hand',

@@ -1,4 +1,12 @@
+import type { GroupResult } from '../groups/manage';
 import type { CommandDefinition } from './command';
+
+/** The operator asked for a group Kasm can use: a refusal on a real host is exit 1 (the group is kept). */
+async function failWhenKasmFailed(result: GroupResult, what: string): Promise<void> {
+  if (result.kasm?.state !== 'failed') return;
+  const { WavectlError } = await import('../errors');
+  throw new WavectlError(`${what} Kasm was not given it: ${result.kasm.detail}`);
+}
 
 export const groupsCommand: CommandDefinition = {
   register(program, run) {
@@ -41,12 +49,20 @@ export const groupsCommand: CommandDefinition = {
             kasm: options.kasm,
           });
           ctx.io.result(result, renderGroupResult);
-          if (result.kasm?.state === 'failed') {
-            const { WavectlError } = await import('../errors');
-            throw new WavectlError(
-              `group ${result.group.name} was added to the controller, but Kasm was not given it: ${result.kasm.detail}`,
-            );
-          }
+          await failWhenKasmFailed(result, `group ${result.group.name} was added to the controller, but`);
+        }),
+      );
+    groups
+      .command('kasm <name>')
+      .description(
+        'give the deployment’s Kasm host a group of that name mapped from it (again): after --no-kasm, a failure, or a group made before deploy',
+      )
+      .action(
+        run(async (ctx, _options, [name]) => {
+          const { giveGroupToKasm, renderGroupResult } = await import('../groups/manage');
+          const result = await giveGroupToKasm(ctx, String(name));
+          ctx.io.result(result, renderGroupResult);
+          await failWhenKasmFailed(result, `group ${result.group.name}:`);
         }),
       );
     groups

@@ -15,9 +15,9 @@ export interface KasmGroupOutcome {
   detail: string;
 }
 
-/** The README section that says how to make a Kasm group by hand. */
-export const KASM_MANUAL_STEP =
-  'add a Kasm group of that name with an SSO Group Mapping from that claim value in Kasm’s admin UI (README “Kasm signs in with Waveshift”)';
+/** What to do when Kasm did not get the group: `groups kasm` again later, or the README's manual step. */
+export const kasmRetry = (name: string): string =>
+  `\`wavectl groups kasm ${name}\` gives it to Kasm once a deployment’s Kasm host can be reached, or add a Kasm group of that name with an SSO Group Mapping from that claim value in Kasm’s admin UI (README “Kasm signs in with Waveshift”)`;
 
 /**
  * Pure: whether wavectl.json records a Kasm host to give a group to. `deploy` caches the Kasm instance's id
@@ -57,7 +57,7 @@ export async function giveKasmGroup(
   if ('notDeployed' in target) {
     return {
       state: 'not-deployed',
-      detail: `${target.notDeployed}: Kasm was not changed; ${KASM_MANUAL_STEP}`,
+      detail: `${target.notDeployed}: Kasm was not changed; ${kasmRetry(group.name)}`,
     };
   }
   try {
@@ -68,7 +68,7 @@ export async function giveKasmGroup(
     if (kasm?.state !== 'running') {
       return {
         state: 'not-deployed',
-        detail: `no running Kasm instance in deployment ${config.name}: Kasm was not changed; ${KASM_MANUAL_STEP}`,
+        detail: `no running Kasm instance in deployment ${config.name}: Kasm was not changed; ${kasmRetry(group.name)}`,
       };
     }
     const script = kasmOidcScriptFor({ deployment: config.name, region: config.aws.region }, target.ca, [
@@ -103,6 +103,9 @@ export async function giveKasmGroup(
     };
   } catch (error) {
     if (!(error instanceof WavectlError)) throw error;
-    return { state: 'failed', detail: `${error.message}; the controller’s group stays: ${KASM_MANUAL_STEP}` };
+    return {
+      state: 'failed',
+      detail: `${error.message}; the controller’s group stays: ${kasmRetry(group.name)}`,
+    };
   }
 }

@@ -6,10 +6,10 @@ import type { Group } from '../controller-client/group-types';
 import { UsageError } from '../errors';
 import { renderTable } from '../io/output';
 import { findUser } from '../users/manage';
-import { giveKasmGroup, KASM_MANUAL_STEP, type KasmGroupOutcome } from './kasm-group';
+import { giveKasmGroup, type KasmGroupOutcome, kasmRetry } from './kasm-group';
 
 export interface GroupResult {
-  action: 'added' | 'shown' | 'removed' | 'member-added' | 'member-removed';
+  action: 'added' | 'shown' | 'removed' | 'member-added' | 'member-removed' | 'kasm';
   group: Group;
   /** The user a membership command named, and whether the command changed anything. */
   member?: { username: string; changed: boolean };
@@ -57,7 +57,7 @@ export async function addGroup(
   // The controller's group first: Kasm's is an extra that may fail, and its outcome is reported.
   const kasm: KasmGroupOutcome = input.kasm
     ? await giveKasmGroup(ctx, group)
-    : { state: 'skipped', detail: `--no-kasm: Kasm was not changed; ${KASM_MANUAL_STEP}` };
+    : { state: 'skipped', detail: `--no-kasm: Kasm was not changed; ${kasmRetry(group.name)}` };
   return { action: 'added', group, kasm };
 }
 
@@ -65,6 +65,12 @@ const KASM_GROUP_LEFT = (name: string): KasmGroupOutcome => ({
   state: 'left',
   detail: `Kasm's group ${name}, if any, is left as it is (removing it would drop what was configured for it in Kasm); its members lose it at their next sign-in; remove it in Kasm's admin UI if it is not wanted`,
 });
+
+/** Gives Kasm an existing group (again): after `--no-kasm`, a failure, or a group made before deploy. */
+export async function giveGroupToKasm(ctx: Context, name: string): Promise<GroupResult> {
+  const group = await find(await client(ctx), name);
+  return { action: 'kasm', group, kasm: await giveKasmGroup(ctx, group) };
+}
 
 /** Removing a group ends its members' sessions and refresh tokens (the controller does it). */
 export async function removeGroup(ctx: Context, name: string): Promise<GroupResult> {
@@ -135,6 +141,8 @@ export function renderGroupResult(result: GroupResult): string {
       return `Group ${g.name} added.${result.kasm ? `\nKasm: ${result.kasm.state}: ${result.kasm.detail}.` : ''}`;
     case 'removed':
       return `Group ${g.name} removed.${g.members.length > 0 ? ' Its members’ sessions and refresh tokens are ended.' : ''}${result.kasm ? `\nKasm: ${result.kasm.detail}.` : ''}`;
+    case 'kasm':
+      return `Kasm: ${result.kasm?.state}: ${result.kasm?.detail}.`;
     case 'member-added':
       return result.member?.changed
         ? `${who} added to ${g.name}; Kasm sees it at their next sign-in.`
