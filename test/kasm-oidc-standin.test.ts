@@ -71,6 +71,8 @@ describeWithNetns('Kasm OpenID configuration, run on a Kasm host stand-in', () =
     return { out, calls: calls.slice(from) };
   };
   const names = (list: Call[]) => list.map((c) => c.call);
+  /** The calls that change something or authenticate: every one but the `get_` reads. */
+  const writes = (list: Call[]) => names(list).filter((n) => !/\/get_/.test(n));
   const send = (line: Record<string, unknown>) =>
     new Promise<void>((resolve) => {
       waiters.push((l) => {
@@ -240,7 +242,7 @@ describeWithNetns('Kasm OpenID configuration, run on a Kasm host stand-in', () =
   it('second run: finds everything as wanted, changes nothing, adds the CA to no bundle twice', async () => {
     const { out, calls: made } = await runScript();
     ok(out);
-    expect(names(made).filter((n) => !/\/get_/.test(n))).toEqual(['authenticate']);
+    expect(writes(made)).toEqual(['authenticate']);
     expect(out.stdout).toContain('kasm-oidc: OpenID configuration unchanged');
     expect(out.stdout).toContain('kasm-oidc: group waveshift-admins unchanged');
     expect(out.stdout).toContain('kasm-oidc: group waveshift-users unchanged');
@@ -252,7 +254,7 @@ describeWithNetns('Kasm OpenID configuration, run on a Kasm host stand-in', () =
     await send({ edit: 'mapping', group: 'waveshift-users', sso_group_attributes: 'everyone' });
     const { out, calls: made } = await runScript();
     ok(out);
-    expect(names(made).filter((n) => !/\/get_/.test(n))).toEqual([
+    expect(writes(made)).toEqual([
       'authenticate',
       'admin/update_oidc_config',
       'admin/update_sso_mapping_group',
@@ -269,7 +271,7 @@ describeWithNetns('Kasm OpenID configuration, run on a Kasm host stand-in', () =
     expect(mapping).toMatchObject({ sso_type: 'oidc', sso_group_attributes: 'waveshift-users' });
     const again = await runScript();
     ok(again.out);
-    expect(names(again.calls).filter((n) => !/\/get_/.test(n))).toEqual(['authenticate']);
+    expect(writes(again.calls)).toEqual(['authenticate']);
   });
 
   it('with an operator’s group added (`wavectl groups add`): creates it and its mapping, no permission, nothing else', async () => {
@@ -279,11 +281,7 @@ describeWithNetns('Kasm OpenID configuration, run on a Kasm host stand-in', () =
     ]);
     const { out, calls: made } = await runScript(withLab);
     ok(out);
-    expect(names(made).filter((n) => !/\/get_/.test(n))).toEqual([
-      'authenticate',
-      'admin/create_group',
-      'admin/add_sso_mapping_group',
-    ]);
+    expect(writes(made)).toEqual(['authenticate', 'admin/create_group', 'admin/add_sso_mapping_group']);
     expect(out.stdout).toContain('kasm-oidc: OpenID configuration unchanged');
     expect(out.stdout).toContain('kasm-oidc: group waveshift-admins unchanged');
     expect(out.stdout).toContain('kasm-oidc: group waveshift-users unchanged');
@@ -306,7 +304,7 @@ describeWithNetns('Kasm OpenID configuration, run on a Kasm host stand-in', () =
     // Deploy's script afterwards finds its own part as it was and leaves the operator's group alone.
     const again = await runScript();
     ok(again.out);
-    expect(names(again.calls).filter((n) => !/\/get_/.test(n))).toEqual(['authenticate']);
+    expect(writes(again.calls)).toEqual(['authenticate']);
     expect(again.out.stdout).not.toContain('group Lab');
     expect((lastState('admin/get_groups').groups as { name: string }[]).map((g) => g.name)).toContain('Lab');
   });
