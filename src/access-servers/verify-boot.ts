@@ -25,7 +25,8 @@ export async function verifyAccessServerBoot(
         'the AWS emulator executes no commands: the access servers’ boot (WireGuard up) was not verified',
     };
   }
-  const deadline = Date.now() + (options.timeoutMs ?? 15 * 60_000);
+  const timeoutMs = options.timeoutMs ?? 15 * 60_000;
+  const deadline = Date.now() + timeoutMs;
   await Promise.all(
     servers.map(async (server) => {
       const instanceId = server.instanceId!;
@@ -45,7 +46,7 @@ export async function verifyAccessServerBoot(
         }
         if (Date.now() > deadline) {
           throw new InstanceBootError(
-            `access server ${server.index} (${instanceId}) was still booting after ${Math.round((options.timeoutMs ?? 900_000) / 60_000)} min; see ${BOOT_LOG} on it, then run \`wavectl access-servers --add\` again`,
+            `access server ${server.index} (${instanceId}) was still booting after ${Math.round(timeoutMs / 60_000)} min; see ${BOOT_LOG} on it, then run \`wavectl access-servers --add\` again`,
             { instanceId, logTail: '' },
           );
         }
