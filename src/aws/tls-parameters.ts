@@ -1,4 +1,9 @@
-import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import {
+  AddTagsToResourceCommand,
+  GetParameterCommand,
+  PutParameterCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
 import { parameterNames, resourceTags } from './naming';
 import { call, errorName } from './retry';
 
@@ -55,7 +60,6 @@ async function put(ssm: SSMClient, deployment: string, name: string, value: stri
 
 /** PutParameter refuses Tags together with Overwrite, so the tags are added by their own call. */
 async function tagOnce(ssm: SSMClient, deployment: string, name: string): Promise<void> {
-  const { AddTagsToResourceCommand } = await import('@aws-sdk/client-ssm');
   await call(`SSM AddTagsToResource ${name}`, () =>
     ssm.send(
       new AddTagsToResourceCommand({
