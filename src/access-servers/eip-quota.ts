@@ -4,7 +4,7 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { accessServerEipComponent } from '../aws/components';
-import { TAG_COMPONENT, TAG_DEPLOYMENT } from '../aws/naming';
+import { componentOfTags, ownedBy } from '../aws/naming';
 import { call } from '../aws/retry';
 import { QuotaError } from '../errors';
 
@@ -43,10 +43,9 @@ export async function checkElasticIpQuota(
   const quota = Number(value);
   if (!value || !Number.isFinite(quota)) return;
   const wanted = new Set(indexes.map(accessServerEipComponent));
-  const alreadyAllocated = (addresses.Addresses ?? []).filter((a) => {
-    const tags = new Map((a.Tags ?? []).map((t) => [t.Key, t.Value]));
-    return tags.get(TAG_DEPLOYMENT) === deployment && wanted.has(tags.get(TAG_COMPONENT) ?? '');
-  }).length;
+  const alreadyAllocated = (addresses.Addresses ?? []).filter(
+    (a) => ownedBy(a.Tags, deployment) && wanted.has(componentOfTags(a.Tags)),
+  ).length;
   const problem = elasticIpQuotaProblem(
     { quota, allocated: addresses.Addresses?.length ?? 0, alreadyAllocated },
     indexes.length,
