@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { AwsError } from '../errors';
 import type { Change, Fields } from './change';
-import { boundedName, tagRecord } from './ensured';
+import { boundedName } from './ensured';
 import type { FoundResource } from './found';
 import {
   EC2_TRUST_POLICY,
@@ -24,7 +24,7 @@ import {
   instanceRolePolicy,
   type PolicyContext as PolicyScope,
 } from './iam-policies';
-import { globalName, ownedBy, resourceTags, TAG_COMPONENT, TAG_DEPLOYMENT } from './naming';
+import { componentOfTags, globalName, ownedBy, resourceTags, TAG_DEPLOYMENT } from './naming';
 import { retryNotFound } from './not-found';
 import { ignoreMissing } from './removal';
 import { collect, errorName } from './retry';
@@ -84,7 +84,7 @@ export async function readRoles(
     const document = parsePolicy(inline?.PolicyDocument);
     found.push({
       kind: 'iam-role',
-      component: tagRecord(role.Tags)[TAG_COMPONENT] ?? '',
+      component: componentOfTags(role.Tags),
       id: name,
       fields: {
         inlinePolicy: document === undefined ? '' : policyFingerprint(document),
