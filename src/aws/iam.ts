@@ -62,6 +62,22 @@ const parsePolicy = (document: string | undefined): unknown => {
   }
 };
 
+/** An instance profile as read, with the roles it holds. */
+function foundInstanceProfile(
+  name: string,
+  component: string,
+  held: readonly { RoleName?: string }[] | undefined,
+): FoundResource {
+  const roles = (held ?? []).map((r) => r.RoleName ?? '');
+  return {
+    kind: 'instance-profile',
+    component,
+    id: name,
+    fields: { roles },
+    facts: { roles: roles.join(',') },
+  };
+}
+
 /**
  * The deployment's roles and their instance profiles, in one paginated GetAccountAuthorizationDetails:
  * only the names this deployment uses, and only those tagged with it (a role of another "a-b" never counts).
@@ -99,14 +115,7 @@ export async function readRoles(
       const profileName = profile.InstanceProfileName ?? '';
       if (profileName !== name || found.some((f) => f.kind === 'instance-profile' && f.id === profileName))
         continue;
-      const roles = (profile.Roles ?? []).map((r) => r.RoleName ?? '');
-      found.push({
-        kind: 'instance-profile',
-        component: names.get(name)!,
-        id: profileName,
-        fields: { roles },
-        facts: { roles: roles.join(',') },
-      });
+      found.push(foundInstanceProfile(profileName, names.get(name)!, profile.Roles));
     }
   }
   return found;
@@ -126,14 +135,7 @@ export async function readLoneInstanceProfile(
     const out = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }));
     const profile = out.InstanceProfile;
     if (!ownedBy(profile?.Tags, deployment)) return undefined;
-    const roles = (profile?.Roles ?? []).map((r) => r.RoleName ?? '');
-    return {
-      kind: 'instance-profile',
-      component,
-      id: name,
-      fields: { roles },
-      facts: { roles: roles.join(',') },
-    };
+    return foundInstanceProfile(name, component, profile?.Roles);
   } catch (error) {
     if (/NoSuchEntity/.test(errorName(error))) return undefined;
     throw new AwsError(`IAM GetInstanceProfile ${name} failed: ${(error as Error).message}`, {
