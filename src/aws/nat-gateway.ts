@@ -135,15 +135,14 @@ async function freeAddress(
       );
       return;
     }
+    const holding = live.map((n) => `${n.NatGatewayId} (${n.State})`).join(', ');
     if (Date.now() > deadline) {
       throw new AwsError(
-        `the NAT gateway's address ${allocationId} is still held by ${live.map((n) => `${n.NatGatewayId} (${n.State})`).join(', ')}; run \`wavectl deploy\` again once it is deleted`,
+        `the NAT gateway's address ${allocationId} is still held by ${holding}; run \`wavectl deploy\` again once it is deleted`,
         {},
       );
     }
-    wait.progress?.(
-      `waiting for ${live.map((n) => `${n.NatGatewayId} (${n.State})`).join(', ')} to release ${allocationId}`,
-    );
+    wait.progress?.(`waiting for ${holding} to release ${allocationId}`);
     await sleep(wait.emulator ? 250 : 10_000);
   }
 }
