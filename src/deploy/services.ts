@@ -87,6 +87,7 @@ export async function installService(
   let script: string;
   if (component === 'controller') {
     const keys = controllerKeys(artifacts);
+    const names = parameterNames(deployment);
     await stageObject(s3, bucket, keys.bundleKey, artifacts.bundle);
     await stageObject(s3, bucket, keys.installScriptKey, artifacts.installScript);
     await stageObject(s3, bucket, keys.unitKey, artifacts.unit);
@@ -94,17 +95,17 @@ export async function installService(
       region,
       bucket,
       ...keys,
-      apiKeyParameter: parameterNames(deployment).apiKey,
+      apiKeyParameter: names.apiKey,
       tlsParameters: {
-        key: parameterNames(deployment).controllerTlsKey,
-        certificate: parameterNames(deployment).controllerTlsCertificate,
+        key: names.controllerTlsKey,
+        certificate: names.controllerTlsCertificate,
       },
-      oidc: { issuer: OIDC_ISSUER, clientSecretParameter: parameterNames(deployment).kasmOidcClientSecret },
+      oidc: { issuer: OIDC_ISSUER, clientSecretParameter: names.kasmOidcClientSecret },
       ...(installer.upstream
         ? {
             upstream: {
               settings: installer.upstream,
-              clientSecretParameter: parameterNames(deployment).idpClientSecret,
+              clientSecretParameter: names.idpClientSecret,
             },
           }
         : {}),
