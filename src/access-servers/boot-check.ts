@@ -1,10 +1,10 @@
 import { ACCESS_SERVER_INTERFACE } from '../wireguard/render';
 
-export const ACCESS_SERVER_UNIT = 'waveshift-wireguard.service';
+const ACCESS_SERVER_UNIT = 'waveshift-wireguard.service';
 /** cloud-init's first-boot output on Amazon Linux: where the user data's errors land. */
 export const BOOT_LOG = '/var/log/cloud-init-output.log';
 /** Written by cloud-init when the first boot is over, whether the user data succeeded or not. */
-export const BOOT_FINISHED = '/var/lib/cloud/instance/boot-finished';
+const BOOT_FINISHED = '/var/lib/cloud/instance/boot-finished';
 const MARK = 'WAVESHIFT-BOOT';
 
 /**

@@ -9,7 +9,7 @@ import { call } from '../aws/retry';
 import { QuotaError } from '../errors';
 
 /** Service Quotas' code of "EC2-VPC Elastic IPs" (per region; 5 unless raised). */
-export const ELASTIC_IP_QUOTA_CODE = 'L-0263D0A3';
+const ELASTIC_IP_QUOTA_CODE = 'L-0263D0A3';
 
 export interface ElasticIpUse {
   /** The account's limit in this region (DescribeAccountAttributes vpc-max-elastic-ips). */

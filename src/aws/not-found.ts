@@ -1,7 +1,7 @@
 import { errorName, retryWhile } from './retry';
 
 /** `InvalidGroup.NotFound`, `InvalidRouteTableID.NotFound`, `NoSuchEntity`…: what eventual consistency answers. */
-export const isNotFound = (error: unknown): boolean => /NotFound$|NoSuchEntity/.test(errorName(error));
+const isNotFound = (error: unknown): boolean => /NotFound$|NoSuchEntity/.test(errorName(error));
 
 /**
  * A call that follows a create: under EC2's and IAM's eventual consistency the new resource may not be

@@ -59,7 +59,7 @@ export interface KasmOidcDocument {
   adminUsername: string;
 }
 
-export const KASM_ADMIN_USERNAME = 'admin@kasm.local';
+const KASM_ADMIN_USERNAME = 'admin@kasm.local';
 
 /**
  * Pure: the configuration `deploy` gives Kasm. Auto login sends a visitor of https://kasm.internal/ straight

@@ -16,7 +16,7 @@ import {
   kasmInstallScript,
 } from './service-scripts';
 
-export type ServiceComponent = 'controller' | 'kasm';
+type ServiceComponent = 'controller' | 'kasm';
 
 /** What installing and probing the services needs. */
 export interface ServiceInstaller {
