@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Device } from '../src/controller/api-types';
 import { decodeCursor, encodeCursor } from '../src/controller/routes/devices/cursor';
-import { csvCell, deviceState, renderDeviceCsv, renderDeviceEvent } from '../src/devices/render';
+import { deviceState, renderDeviceCsv, renderDeviceEvent } from '../src/devices/render';
 import { devicePageQuery, deviceSelection, parseDuration } from '../src/devices/selection';
 import { ServerSentEventParser } from '../src/devices/server-sent-events';
 import { UsageError } from '../src/errors';
+import { csvCell } from '../src/export/csv';
 import { printable } from '../src/io/printable';
 import { renderDriftItem, showUciValue, tunnelState } from '../src/router/drift';
 

@@ -7,7 +7,11 @@ import type { RouterCheck } from '../src/router/check-router';
 import type { DriftItem } from '../src/router/drift';
 import { runCli } from './helpers/cli';
 import { describeWithNetns } from './helpers/netns';
-import { type RouterDeployment, startRouterDeployment } from './helpers/router-deployment';
+import {
+  configureHubRunner,
+  type RouterDeployment,
+  startRouterDeployment,
+} from './helpers/router-deployment';
 import { type RouterSandbox, startRouterSandbox } from './helpers/router-sandbox';
 
 const PASSWORD = 'check-pw';
@@ -41,18 +45,7 @@ describeWithNetns('configure-hub --check reports hand edits on routers, and chan
       routers.set(site, router);
       await deployment.addSite(site, `site-${site}`, { host: router.host, port: router.port });
     }
-    const setUp = await hub([
-      '--sites',
-      '3-4',
-      '--accept-new-host-key',
-      '--reach',
-      '127.8.{site}.1',
-      '--rollback-timeout',
-      '20',
-      '--timeout',
-      '30',
-      '--json',
-    ]);
+    const setUp = await configureHubRunner(deployment, PASSWORD)(['--sites', '3-4', '--accept-new-host-key']);
     expect(setUp.code, setUp.stderr).toBe(0);
   }, 180_000);
 

@@ -1,4 +1,5 @@
 import type { Device, DeviceEvent } from '../controller/api-types';
+import { toCsv } from '../export/csv';
 import { renderTable } from '../io/output';
 import { printable } from '../io/printable';
 
@@ -37,7 +38,7 @@ export function renderDeviceTable(devices: readonly Device[]): string {
   )}\n${devices.length} device(s), ${online} online, ${devices.length - online} offline`;
 }
 
-export const CSV_COLUMNS = [
+const CSV_COLUMNS = [
   'site',
   'ip',
   'mac',
@@ -51,21 +52,10 @@ export const CSV_COLUMNS = [
   'moved_at',
 ] as const;
 
-/**
- * One CSV cell (RFC 4180): quoted when it holds a comma, quote, CR or LF, quotes doubled. A text starting
- * with = + - @ or a tab/CR would be run as a formula by a spreadsheet: it gets a leading apostrophe (OWASP's
- * advice), which spreadsheets show as text. Pure.
- */
-export function csvCell(value: string | number | null): string {
-  if (value === null) return '';
-  let text = String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
 export function renderDeviceCsv(devices: readonly Device[]): string {
-  const rows = devices.map((d) =>
-    [
+  return toCsv(
+    CSV_COLUMNS,
+    devices.map((d) => [
       d.site,
       d.ip,
       d.mac,
@@ -77,11 +67,8 @@ export function renderDeviceCsv(devices: readonly Device[]): string {
       d.missedScans,
       d.previousSite,
       d.movedAt,
-    ]
-      .map(csvCell)
-      .join(','),
+    ]),
   );
-  return `${[CSV_COLUMNS.join(','), ...rows].join('\r\n')}\r\n`;
 }
 
 const KIND_WIDTH = 'returning'.length;

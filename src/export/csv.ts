@@ -5,7 +5,8 @@
  */
 export type Cell = string | number | boolean | null;
 
-function cell(value: Cell): string {
+/** One cell: quoted when it holds a comma, quote, CR or LF (quotes doubled), formulas defused. */
+export function csvCell(value: Cell): string {
   if (value === null) return '';
   let text = String(value);
   if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
@@ -13,5 +14,5 @@ function cell(value: Cell): string {
 }
 
 export function toCsv(headers: readonly string[], rows: readonly (readonly Cell[])[]): string {
-  return [headers, ...rows].map((row) => row.map((v) => cell(v)).join(',')).join('\r\n') + '\r\n';
+  return [headers, ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
 }

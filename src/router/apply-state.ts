@@ -8,12 +8,6 @@
  * job's record is gone (it lives in RAM: a reboot cleared it) or no apply ever ran.
  */
 
-/**
- * Whether an unconfirmed apply is still rolled back when the router reboots inside the confirm window: yes,
- * the previous configuration is kept on flash (/etc/waveshift/pending-restore) and a boot hook restores it
- * unless the apply was confirmed. wavectl's messages say so.
- */
-export const ROLLBACK_SURVIVES_REBOOT = true;
 export type ApplyState = 'started' | 'restarted' | 'confirmed' | 'rolledback' | 'none' | 'other';
 
 export function parseApplyState(text: string | undefined): ApplyState {

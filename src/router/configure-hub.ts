@@ -241,7 +241,7 @@ export function routerChoices(
   };
 }
 
-export const failed = (site: number, host: string, step: string, reason: string): RouterResult => ({
+const failed = (site: number, host: string, step: string, reason: string): RouterResult => ({
   site,
   host,
   port: 22,

@@ -1,11 +1,5 @@
 import { RouterConnectionError, RouterError } from '../errors';
-import {
-  isPending,
-  judgeProbe,
-  parseApplyState,
-  ROLLBACK_SURVIVES_REBOOT,
-  type RouterConfiguration,
-} from './apply-state';
+import { isPending, judgeProbe, parseApplyState, type RouterConfiguration } from './apply-state';
 import {
   BATCH_FAILED_EXIT,
   CONFIRM_SCRIPT,
@@ -354,9 +348,9 @@ function unreachableMessage(attempt: Attempt, hosts: string[], previousHost: str
     );
   }
   const restores = `it restores its previous configuration by itself when its ${rollbackSeconds}s rollback window ends and answers at ${previousHost} again`;
-  return ROLLBACK_SURVIVES_REBOOT
-    ? `the router did not answer at ${at} to confirm the new configuration; ${restores}, even if it reboots meanwhile`
-    : `the router did not answer at ${at} to confirm the new configuration; ${restores} — unless it rebooted meanwhile: its rollback does not survive a reboot, and it then keeps the new configuration at ${hosts[0]}`;
+  // An unconfirmed apply rolls back across a reboot too: the previous configuration is kept on flash
+  // (/etc/waveshift/pending-restore) and a boot hook restores it unless the apply was confirmed.
+  return `the router did not answer at ${at} to confirm the new configuration; ${restores}, even if it reboots meanwhile`;
 }
 
 /**

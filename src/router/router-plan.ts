@@ -85,13 +85,13 @@ export interface RouterPlan {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** Pure: what must change on the router, from its snapshot and the site's desired state. */
 /** Pure: the scanner's configuration a site's router should hold (over HTTPS once there is a deployment CA). */
 export const scannerConfFor = (inputs: RouterPlanInputs): string =>
   inputs.ca
     ? renderScannerConf(inputs.tunnel.site, inputs.scannerKey, CONTROLLER_HTTPS_URL, inputs.ca)
     : renderScannerConf(inputs.tunnel.site, inputs.scannerKey);
 
+/** Pure: what must change on the router, from its snapshot and the site's desired state. */
 export function planRouter(snapshot: RouterSnapshot, inputs: RouterPlanInputs): RouterPlan {
   const uci = planUci(snapshot.uci, desiredRouterState(inputs));
   const changes = [...uci.changes];
