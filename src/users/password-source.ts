@@ -6,7 +6,7 @@ import { UsageError } from '../errors';
 export type PasswordSource = 'prompt' | 'stdin' | 'generate';
 
 /** The controller's minimum. */
-export const MIN_PASSWORD_LENGTH = passwordSchema.minLength;
+const MIN_PASSWORD_LENGTH = passwordSchema.minLength;
 
 /** 18 random bytes, base64url: 24 characters, 144 bits. */
 export const generatePassword = (): string => randomBytes(18).toString('base64url');
