@@ -173,7 +173,7 @@ function report(error: unknown, io: Output): number {
 }
 
 /** Commander's message as one line: "error: " dropped, its "(Did you mean …?)" hint kept. */
-export function commanderMessage(error: CommanderError): string {
+function commanderMessage(error: CommanderError): string {
   // Without a command commander prints the help (on stderr) and says only "(outputHelp)".
   if (error.code === 'commander.help')
     return 'no command given; the commands are listed above (wavectl --help)';

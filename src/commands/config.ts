@@ -1,3 +1,4 @@
+import { UsageError } from '../errors';
 import type { CommandDefinition } from './command';
 
 export const configCommand: CommandDefinition = {
@@ -39,7 +40,6 @@ export const configCommand: CommandDefinition = {
       .action(
         run(async (ctx, _options, [name]) => {
           if (name !== 'idp-client-secret') {
-            const { UsageError } = await import('../errors');
             throw new UsageError(
               `config set-secret: no secret "${name}"; the one there is: idp-client-secret`,
             );

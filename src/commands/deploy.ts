@@ -1,4 +1,5 @@
 import type { DeployOptions } from '../deploy/deploy';
+import { UsageError, WavectlError } from '../errors';
 import type { CommandDefinition } from './command';
 
 export const deployCommand: CommandDefinition = {
@@ -19,7 +20,6 @@ export const deployCommand: CommandDefinition = {
       )
       .action(
         run<DeployOptions>(async (ctx, options) => {
-          const { UsageError, WavectlError } = await import('../errors');
           for (const [flag, value] of [
             ['--controller-instance-type', options.controllerInstanceType],
             ['--kasm-instance-type', options.kasmInstanceType],

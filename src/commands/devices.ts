@@ -1,6 +1,7 @@
 import type { DevicesOptions } from '../devices/selection';
 import { UsageError } from '../errors';
 import type { CommandDefinition } from './command';
+import { flagOf } from './numbers';
 
 export const devicesCommand: CommandDefinition = {
   register(program, run) {
@@ -41,7 +42,7 @@ export const devicesCommand: CommandDefinition = {
           );
           if (refused.length > 0) {
             throw new UsageError(
-              `devices watch takes --site, --sites and --mac only, not --${refused[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+              `devices watch takes --site, --sites and --mac only, not ${flagOf(refused[0]!)}`,
             );
           }
           const { deviceSelection } = await import('../devices/selection');

@@ -1,10 +1,10 @@
+import { WavectlError } from '../errors';
 import type { GroupResult } from '../groups/manage';
 import type { CommandDefinition } from './command';
 
 /** The operator asked for a group Kasm can use: a refusal on a real host is exit 1 (the group is kept). */
-async function failWhenKasmFailed(result: GroupResult, what: string): Promise<void> {
+function failWhenKasmFailed(result: GroupResult, what: string): void {
   if (result.kasm?.state !== 'failed') return;
-  const { WavectlError } = await import('../errors');
   throw new WavectlError(`${what} Kasm was not given it: ${result.kasm.detail}`);
 }
 
@@ -49,7 +49,7 @@ export const groupsCommand: CommandDefinition = {
             kasm: options.kasm,
           });
           ctx.io.result(result, renderGroupResult);
-          await failWhenKasmFailed(result, `group ${result.group.name} was added to the controller, but`);
+          failWhenKasmFailed(result, `group ${result.group.name} was added to the controller, but`);
         }),
       );
     groups
@@ -62,7 +62,7 @@ export const groupsCommand: CommandDefinition = {
           const { giveGroupToKasm, renderGroupResult } = await import('../groups/manage');
           const result = await giveGroupToKasm(ctx, String(name));
           ctx.io.result(result, renderGroupResult);
-          await failWhenKasmFailed(result, `group ${result.group.name}:`);
+          failWhenKasmFailed(result, `group ${result.group.name}:`);
         }),
       );
     groups

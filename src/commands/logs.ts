@@ -1,4 +1,5 @@
 import { UsageError } from '../errors';
+import type { LogTarget } from '../logs/script';
 import type { CommandDefinition } from './command';
 import { wholeNumber } from './numbers';
 
@@ -23,11 +24,11 @@ export const logsCommand: CommandDefinition = {
       .action(
         run<LogsOptions>(async (ctx, options, [name, index]) => {
           const { parseSince } = await import('../logs/script');
-          const target =
+          const target: LogTarget | undefined =
             name === 'controller' || name === 'kasm'
               ? { kind: name }
               : name === 'access-server'
-                ? { kind: 'access-server' as const, index: wholeNumber('access-server K', index, 0, 63) }
+                ? { kind: 'access-server', index: wholeNumber('access-server K', index, 0, 63) }
                 : undefined;
           if (!target)
             throw new UsageError(`logs: the target is controller, kasm or access-server K, not "${name}"`);
@@ -39,7 +40,7 @@ export const logsCommand: CommandDefinition = {
             follow: options.follow === true,
           };
           const { readLogs, renderLogs } = await import('../logs/fetch');
-          const result = await readLogs(ctx, target as Parameters<typeof readLogs>[1], settings);
+          const result = await readLogs(ctx, target, settings);
           if (result) ctx.io.result(result, renderLogs);
         }),
       );

@@ -10,6 +10,10 @@ export function wholeNumber(option: string, value: unknown, min: number, max: nu
   return n;
 }
 
+/** The command-line flag of a commander option name: `exportConfig` → `--export-config`. */
+export const flagOf = (option: string): string =>
+  `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
 /** Exactly one of the actions must be given. */
 export function oneAction(
   command: string,
@@ -18,7 +22,7 @@ export function oneAction(
 ): string {
   const given = actions.filter((a) => options[a] !== undefined && options[a] !== false);
   if (given.length !== 1) {
-    const flags = actions.map((a) => `--${a.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ');
+    const flags = actions.map(flagOf).join(', ');
     throw new UsageError(`${command} needs exactly one of ${flags}`);
   }
   return given[0]!;

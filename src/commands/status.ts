@@ -1,3 +1,4 @@
+import { WavectlError } from '../errors';
 import type { CommandDefinition } from './command';
 
 export const statusCommand: CommandDefinition = {
@@ -10,7 +11,6 @@ export const statusCommand: CommandDefinition = {
       .action(
         run(async (ctx) => {
           const { deploymentStatus, renderStatus } = await import('../deploy/status');
-          const { WavectlError } = await import('../errors');
           const status = await deploymentStatus(ctx);
           ctx.io.result(status, renderStatus);
           if (!status.ok) {

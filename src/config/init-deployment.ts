@@ -154,7 +154,7 @@ export function buildInitialConfig(
  * `$schema` names a copy of the schema beside wavectl.json: it resolves wherever the directory is moved,
  * committed or cloned, with or without wavectl installed there.
  */
-export const SCHEMA_FILE = 'wavectl.schema.json';
+const SCHEMA_FILE = 'wavectl.schema.json';
 const SCHEMA_REFERENCE = `./${SCHEMA_FILE}`;
 
 export interface InitResult {

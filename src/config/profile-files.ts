@@ -16,21 +16,21 @@ export function profilesIn(text: string, kind: 'config' | 'credentials'): string
   return names;
 }
 
+/** The shared AWS files: AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config, ~/.aws/credentials. */
+function sharedFiles(env: NodeJS.ProcessEnv): { file: string; kind: 'config' | 'credentials' }[] {
+  const home = env.HOME || homedir();
+  return [
+    { file: env.AWS_CONFIG_FILE || join(home, '.aws', 'config'), kind: 'config' },
+    { file: env.AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials'), kind: 'credentials' },
+  ];
+}
+
 /**
- * Whether `profile` is defined in the shared AWS files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, else
- * ~/.aws/config and ~/.aws/credentials). Absent is only worth a warning: the SDK also takes credentials from
- * the environment or an instance role.
+ * Whether `profile` is defined in the shared AWS files. Absent is only worth a warning: the SDK also takes
+ * credentials from the environment or an instance role.
  */
 export async function profileDefined(profile: string, env: NodeJS.ProcessEnv): Promise<boolean> {
-  const home = env.HOME || homedir();
-  const files = [
-    { file: env.AWS_CONFIG_FILE || join(home, '.aws', 'config'), kind: 'config' as const },
-    {
-      file: env.AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials'),
-      kind: 'credentials' as const,
-    },
-  ];
-  for (const { file, kind } of files) {
+  for (const { file, kind } of sharedFiles(env)) {
     const text = await readFile(file, 'utf8').catch(() => '');
     if (profilesIn(text, kind).includes(profile)) return true;
   }
@@ -39,6 +39,7 @@ export async function profileDefined(profile: string, env: NodeJS.ProcessEnv): P
 
 /** Where `profileDefined` looked, for the warning. */
 export function profileFiles(env: NodeJS.ProcessEnv): string {
-  const home = env.HOME || homedir();
-  return `${env.AWS_CONFIG_FILE || join(home, '.aws', 'config')} or ${env.AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials')}`;
+  return sharedFiles(env)
+    .map((f) => f.file)
+    .join(' or ');
 }

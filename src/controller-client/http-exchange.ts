@@ -1,5 +1,10 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import {
+  type ClientRequest,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { Readable } from 'node:stream';
 
 export interface Exchange {
@@ -21,12 +26,32 @@ export interface Exchanged {
   text: string;
 }
 
-export function exchange(url: string, options: Exchange): Promise<Exchanged> {
+/** Starts a request with node:http or node:https; an https one is verified against `ca`. */
+function start(
+  url: string,
+  options: RequestOptions,
+  ca: string | undefined,
+  onResponse: (res: IncomingMessage) => void,
+): ClientRequest {
   const target = new URL(url);
-  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const https = target.protocol === 'https:';
+  return (https ? httpsRequest : httpRequest)(target, { ...options, ...(https ? { ca } : {}) }, onResponse);
+}
+
+/** A response's whole body as UTF-8 text. */
+function readText(res: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = send(
-      target,
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+  });
+}
+
+export function exchange(url: string, options: Exchange): Promise<Exchanged> {
+  return new Promise((resolve, reject) => {
+    const req = start(
+      url,
       {
         method: options.method,
         headers: {
@@ -34,20 +59,13 @@ export function exchange(url: string, options: Exchange): Promise<Exchanged> {
           ...(options.body === undefined ? {} : { 'content-length': Buffer.byteLength(options.body) }),
         },
         timeout: options.timeoutMs,
-        ...(target.protocol === 'https:' ? { ca: options.ca } : {}),
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        res.on('error', reject);
-      },
+      options.ca,
+      (res) =>
+        readText(res).then(
+          (text) => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }),
+          reject,
+        ),
     );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
     req.on('error', reject);
@@ -63,27 +81,18 @@ export function openExchangeStream(
   url: string,
   options: { headers: Record<string, string>; ca?: string; signal: AbortSignal },
 ): Promise<{ status: number; body?: ReadableStream<Uint8Array>; text?: string }> {
-  const target = new URL(url);
-  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = send(
-      target,
-      {
-        method: 'GET',
-        headers: options.headers,
-        signal: options.signal,
-        ...(target.protocol === 'https:' ? { ca: options.ca } : {}),
-      },
+    const req = start(
+      url,
+      { method: 'GET', headers: options.headers, signal: options.signal },
+      options.ca,
       (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) {
           resolve({ status, body: Readable.toWeb(res) as ReadableStream<Uint8Array> });
           return;
         }
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
+        readText(res).then((text) => resolve({ status, text }), reject);
       },
     );
     req.on('error', reject);

@@ -2,6 +2,7 @@ import type { Context } from '../context';
 import { builtInGroupRefusal, isBuiltInGroup } from '../controller/repositories/groups';
 import { groupNameSchema } from '../controller/schemas/groups';
 import type { ControllerClient } from '../controller-client/client';
+import { connectController } from '../controller-client/connect';
 import type { Group } from '../controller-client/group-types';
 import { UsageError } from '../errors';
 import { renderTable } from '../io/output';
@@ -17,11 +18,6 @@ export interface GroupResult {
   kasm?: KasmGroupOutcome;
 }
 
-async function client(ctx: Context): Promise<ControllerClient> {
-  const { connectController } = await import('../controller-client/connect');
-  return connectController(ctx);
-}
-
 async function find(controller: ControllerClient, name: string): Promise<Group> {
   if (isBuiltInGroup(name)) throw new UsageError(builtInGroupRefusal(name));
   const group = (await controller.listGroups()).find((g) => g.name.toLowerCase() === name.toLowerCase());
@@ -30,11 +26,11 @@ async function find(controller: ControllerClient, name: string): Promise<Group> 
 }
 
 export async function listGroups(ctx: Context): Promise<{ groups: Group[] }> {
-  return { groups: await (await client(ctx)).listGroups() };
+  return { groups: await (await connectController(ctx)).listGroups() };
 }
 
 export async function showGroup(ctx: Context, name: string): Promise<GroupResult> {
-  return { action: 'shown', group: await find(await client(ctx), name) };
+  return { action: 'shown', group: await find(await connectController(ctx), name) };
 }
 
 export async function addGroup(
@@ -50,7 +46,7 @@ export async function addGroup(
       `a group name has 1 to ${groupNameSchema.maxLength} letters, digits, '.', '_', '@' or '-', not ${JSON.stringify(input.name)}`,
     );
   }
-  const group = await (await client(ctx)).createGroup({
+  const group = await (await connectController(ctx)).createGroup({
     name: input.name,
     description: input.description ?? null,
   });
@@ -68,13 +64,13 @@ const KASM_GROUP_LEFT = (name: string): KasmGroupOutcome => ({
 
 /** Gives Kasm an existing group (again): after `--no-kasm`, a failure, or a group made before deploy. */
 export async function giveGroupToKasm(ctx: Context, name: string): Promise<GroupResult> {
-  const group = await find(await client(ctx), name);
+  const group = await find(await connectController(ctx), name);
   return { action: 'kasm', group, kasm: await giveKasmGroup(ctx, group) };
 }
 
 /** Removing a group ends its members' sessions and refresh tokens (the controller does it). */
 export async function removeGroup(ctx: Context, name: string): Promise<GroupResult> {
-  const controller = await client(ctx);
+  const controller = await connectController(ctx);
   const group = await find(controller, name);
   const members = group.members.length;
   await ctx.confirm(
@@ -96,7 +92,7 @@ export async function setMember(
   username: string,
   member: boolean,
 ): Promise<GroupResult> {
-  const controller = await client(ctx);
+  const controller = await connectController(ctx);
   const [group, user] = await Promise.all([find(controller, groupName), findUser(controller, username)]);
   const { group: changed, changed: didChange } = await controller.setMember(group.id, user.id, member);
   return {

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { releaseHeldLocksSync } from '../config/lock';
 
-export const INTERRUPTED_EXIT_CODE = 130;
+const INTERRUPTED_EXIT_CODE = 130;
 
 /** Pure: the command line an operator types again, each argument quoted only where the shell needs it. */
 export function commandLine(argv: readonly string[]): string {

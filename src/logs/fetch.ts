@@ -16,7 +16,7 @@ export interface LogsResult {
   truncated: boolean;
 }
 
-export const targetName = (t: LogTarget): string =>
+const targetName = (t: LogTarget): string =>
   t.kind === 'access-server' ? `access-server ${t.index}` : t.kind;
 
 const FOLLOW_INTERVAL_MS = 5000;

@@ -9,8 +9,8 @@ export interface LogPosition {
   epoch?: number;
 }
 
-export const CURSOR_MARK = 'WAVESHIFT-LOGS-CURSOR';
-export const NOW_MARK = 'WAVESHIFT-LOGS-NOW';
+const CURSOR_MARK = 'WAVESHIFT-LOGS-CURSOR';
+const NOW_MARK = 'WAVESHIFT-LOGS-NOW';
 
 const UNITS: Record<LogTarget['kind'], string[]> = {
   controller: ['waveshift-controller', 'postgresql'],

@@ -2,6 +2,7 @@ import type { Context } from '../context';
 import { sealingKeyPair } from '../controller/auth/sealed-box';
 import { groupsOf } from '../controller/oidc/claims';
 import type { ControllerClient } from '../controller-client/client';
+import { connectController } from '../controller-client/connect';
 import type { User } from '../controller-client/user-types';
 import { ControllerError, UsageError } from '../errors';
 import { renderTable } from '../io/output';
@@ -29,11 +30,6 @@ export interface UserResult {
   totp?: { uri: string; secret: string };
 }
 
-async function client(ctx: Context): Promise<ControllerClient> {
-  const { connectController } = await import('../controller-client/connect');
-  return connectController(ctx);
-}
-
 function requireConfidential(controller: ControllerClient): void {
   if (!controller.transport.confidential) {
     throw new ControllerError(
@@ -50,11 +46,11 @@ export async function findUser(controller: ControllerClient, username: string): 
 }
 
 export async function listUsers(ctx: Context): Promise<{ users: User[] }> {
-  return { users: await (await client(ctx)).listUsers() };
+  return { users: await (await connectController(ctx)).listUsers() };
 }
 
 export async function showUser(ctx: Context, username: string): Promise<UserResult> {
-  const controller = await client(ctx);
+  const controller = await connectController(ctx);
   const [user, groups] = await Promise.all([findUser(controller, username), controller.listGroups()]);
   const memberOf = groups.filter((g) => g.members.some((m) => m.userId === user.id)).map((g) => g.name);
   return { action: 'shown', user, groups: groupsOf(user, memberOf) };
@@ -64,7 +60,7 @@ export async function addUser(
   ctx: Context,
   input: { username: string; role: User['role']; displayName?: string; passwordSource: PasswordSource },
 ): Promise<UserResult> {
-  const controller = await client(ctx);
+  const controller = await connectController(ctx);
   requireConfidential(controller);
   const { password, generated } = await obtainPassword(ctx, input.passwordSource);
   const user = await controller.createUser({
@@ -81,7 +77,7 @@ export async function resetPassword(
   username: string,
   passwordSource: PasswordSource,
 ): Promise<UserResult> {
-  const controller = await client(ctx);
+  const controller = await connectController(ctx);
   requireConfidential(controller);
   const user = await findUser(controller, username);
   const { password, generated } = await obtainPassword(ctx, passwordSource);
@@ -91,14 +87,14 @@ export async function resetPassword(
 
 /** Disabling ends the user's sessions, sign-ins and refresh tokens (the controller does it in one transaction). */
 export async function setDisabled(ctx: Context, username: string, disabled: boolean): Promise<UserResult> {
-  const controller = await client(ctx);
+  const controller = await connectController(ctx);
   const user = await findUser(controller, username);
   const changed = await controller.updateUser(user.id, { disabled });
   return { action: disabled ? 'disabled' : 'enabled', user: changed };
 }
 
 export async function removeUser(ctx: Context, username: string): Promise<UserResult> {
-  const controller = await client(ctx);
+  const controller = await connectController(ctx);
   const user = await findUser(controller, username);
   await ctx.confirm(
     `Remove user ${user.username} and end their sessions?`,
@@ -114,7 +110,7 @@ export async function removeUser(ctx: Context, username: string): Promise<UserRe
  * can travel through the SSM relay (whose output AWS keeps) as safely as over HTTPS.
  */
 export async function enableTotp(ctx: Context, username: string): Promise<UserResult> {
-  const controller = await client(ctx);
+  const controller = await connectController(ctx);
   const user = await findUser(controller, username);
   const keys = sealingKeyPair();
   const { user: changed, sealed } = await controller.enableTotp(user.id, keys.publicKey);
@@ -129,7 +125,7 @@ export async function enableTotp(ctx: Context, username: string): Promise<UserRe
 }
 
 export async function disableTotp(ctx: Context, username: string): Promise<UserResult> {
-  const controller = await client(ctx);
+  const controller = await connectController(ctx);
   const user = await findUser(controller, username);
   await ctx.confirm(
     `Turn TOTP off for ${user.username}? Their password alone will sign them in.`,

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../context';
+import { passwordSchema } from '../controller/schemas/users';
 import { UsageError } from '../errors';
 
 export type PasswordSource = 'prompt' | 'stdin' | 'generate';
 
-/** The controller's minimum (schemas/users.ts). */
-export const MIN_PASSWORD_LENGTH = 12;
+/** The controller's minimum. */
+const MIN_PASSWORD_LENGTH = passwordSchema.minLength;
 
 /** 18 random bytes, base64url: 24 characters, 144 bits. */
 export const generatePassword = (): string => randomBytes(18).toString('base64url');
