@@ -21,8 +21,9 @@ main(argv, {
   cwd: process.cwd(),
   onCommand: ({ name, json }) => {
     // These stop cleanly on SIGINT by themselves: the controller server (its database included), and
-    // `devices watch`, for which Ctrl-C is the normal end (exit 0).
-    if (name !== 'controller serve' && name !== 'devices watch') {
+    // `devices watch` and `logs` (`--follow`), for which Ctrl-C is the normal end (exit 0); `logs` has
+    // nothing to finish either.
+    if (name !== 'controller serve' && name !== 'devices watch' && name !== 'logs') {
       exitOnInterrupt(argv, { stdout: process.stdout, stderr: process.stderr, json }, process.exit);
     }
   },

@@ -1,8 +1,10 @@
+import { getEventListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandLine } from '../src/io/interrupt';
+import { interruptibleSleep, interruptSignal } from '../src/io/interruptible-wait';
 import { initDeployment, PROFILE } from './helpers/deploy-fixture';
 import { writeAwsProfile } from './helpers/moto';
 import { cliBundle } from './helpers/paths';
@@ -76,5 +78,31 @@ describe('interrupting a command (SIGINT, the built binary)', () => {
     expect(commandLine(['sites', '--remove', '3,5-7', '--dir', '/tmp/a b', "it's"])).toBe(
       `wavectl sites --remove 3,5-7 --dir '/tmp/a b' 'it'\\''s'`,
     );
+  });
+});
+
+describe('waits that Ctrl-C ends (devices watch, logs --follow)', () => {
+  it('leave no listener on the signal, whether they run out or are cut short', async () => {
+    const stop = new AbortController();
+    for (let i = 0; i < 20; i++) await interruptibleSleep(1, stop.signal);
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
+    const began = Date.now();
+    const long = interruptibleSleep(60_000, stop.signal);
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(1);
+    stop.abort();
+    await long;
+    expect(Date.now() - began).toBeLessThan(5_000);
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('hear SIGINT and SIGTERM until released, and leave no handler behind', () => {
+    const before = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
+    const interrupt = interruptSignal();
+    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(
+      before.map((n) => n + 1),
+    );
+    interrupt.release();
+    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
+    expect(interrupt.signal.aborted).toBe(false);
   });
 });

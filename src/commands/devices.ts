@@ -47,7 +47,8 @@ export const devicesCommand: CommandDefinition = {
           }
           const { deviceSelection } = await import('../devices/selection');
           const selection = deviceSelection(options, new Date());
-          const { watchDevices, interruptSignal } = await import('../devices/watch');
+          const { watchDevices } = await import('../devices/watch');
+          const { interruptSignal } = await import('../io/interruptible-wait');
           const interrupt = interruptSignal();
           try {
             const summary = await watchDevices(ctx, selection, interrupt.signal);

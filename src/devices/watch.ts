@@ -1,6 +1,7 @@
 import type { Context } from '../context';
 import type { DeviceEvent } from '../controller/api-types';
 import { ConfigError, ControllerError } from '../errors';
+import { interruptibleSleep } from '../io/interruptible-wait';
 import { controllerUrlOnVpn } from '../network/service-names';
 import { renderDeviceEvent } from './render';
 import type { DeviceSelection } from './selection';
@@ -12,17 +13,6 @@ export interface WatchSummary {
 }
 
 const RECONNECT_MS = 2000;
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 const wanted = (selection: DeviceSelection, e: DeviceEvent) =>
   (!selection.sites || selection.sites.includes(e.site)) && (!selection.mac || e.mac === selection.mac);
@@ -81,22 +71,7 @@ export async function watchDevices(
       ctx.io.warn(`event stream lost (${(error as Error).message}); reconnecting`);
     }
     summary.reconnects += 1;
-    await sleep(RECONNECT_MS, stop);
+    await interruptibleSleep(RECONNECT_MS, stop);
   }
   return summary;
-}
-
-/** An AbortSignal that SIGINT or SIGTERM aborts; `release` removes the handlers. */
-export function interruptSignal(): { signal: AbortSignal; release(): void } {
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    release() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
 }

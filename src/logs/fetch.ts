@@ -5,6 +5,7 @@ import { readDeploymentSecrets } from '../backup/secrets';
 import type { Context } from '../context';
 import { RELAY_OUTPUT_LIMIT } from '../controller-client/relay';
 import { AwsError } from '../errors';
+import { interruptibleSleep, interruptSignal } from '../io/interruptible-wait';
 import { redactLine } from './redact';
 import { type LogPosition, type LogTarget, parseLogsOutput, renderLogsScript } from './script';
 
@@ -87,28 +88,18 @@ export async function readLogs(
 
   ctx.io.stream(first.lines, name);
   ctx.io.info(`following the ${name} log every ${FOLLOW_INTERVAL_MS / 1000}s; Ctrl-C stops`);
-  const stopped = new AbortController();
-  const stop = () => stopped.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const interrupt = interruptSignal();
   try {
     let position = first.position;
-    while (!stopped.signal.aborted) {
-      await new Promise((resolve) => {
-        const timer = setTimeout(resolve, FOLLOW_INTERVAL_MS);
-        stopped.signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve(undefined);
-        });
-      });
-      if (stopped.signal.aborted) break;
+    while (!interrupt.signal.aborted) {
+      await interruptibleSleep(FOLLOW_INTERVAL_MS, interrupt.signal);
+      if (interrupt.signal.aborted) break;
       const next = await poll(position);
       ctx.io.stream(next.lines, name);
       position = next.position;
     }
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    interrupt.release();
   }
   return undefined;
 }
