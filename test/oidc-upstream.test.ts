@@ -20,9 +20,8 @@ import { addMember, createGroup, findGroup } from '../src/controller/repositorie
 import { createUpstreamUser } from '../src/controller/repositories/upstream-users';
 import { type RunningController, startController } from '../src/controller/server';
 import { exchange } from '../src/controller-client/http-exchange';
-import { createCertificateAuthority, issueServerCertificate } from '../src/tls/certificates';
 import { TEST_API_KEY } from './helpers/controller';
-import { authorizationRequest, Browser, callApi } from './helpers/oidc-bed';
+import { authorizationRequest, Browser, callApi, providerControllerOptions } from './helpers/oidc-bed';
 import { freePort } from './helpers/ports';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
 import { makeTempDir } from './helpers/tmp';
@@ -197,32 +196,20 @@ describe('sign-in delegated to an upstream OpenID provider (a second oidc-provid
     const caFile = join(tmp.path, 'upstream-ca.pem');
     await writeFile(caFile, idp.caPem);
 
-    const authority = await createCertificateAuthority('upstreamtest', new Date());
-    const tls = await issueServerCertificate(
-      authority,
-      { names: ['localhost'], ips: ['127.0.0.1'] },
-      new Date(),
-    );
-    ca = `${authority.certificatePem}\n${idp.caPem}`;
-    const databaseUrl = await pg.createDatabase('upstream');
-    controllerOptions = {
-      host: '127.0.0.1',
+    const bed = await providerControllerOptions(
+      await pg.createDatabase('upstream'),
+      {
+        clientSecret: kasmSecret,
+        redirectUris: [KASM_REDIRECT],
+        postLogoutRedirectUris: ['https://kasm.internal/'],
+      },
       port,
-      databaseUrl,
-      apiKey: TEST_API_KEY,
-      logger: false,
-      tls,
-      authRateLimit: { max: 1000, timeWindowMs: 60_000 },
+    );
+    ca = `${bed.ca}\n${idp.caPem}`;
+    controllerOptions = {
+      ...bed.options,
       oidc: {
-        issuer,
-        clients: [
-          {
-            clientId: 'kasm',
-            clientSecret: kasmSecret,
-            redirectUris: [KASM_REDIRECT],
-            postLogoutRedirectUris: ['https://kasm.internal/'],
-          },
-        ],
+        ...bed.options.oidc!,
         upstream: {
           issuer: idp.issuer,
           clientId: 'waveshift',
@@ -243,9 +230,9 @@ describe('sign-in delegated to an upstream OpenID provider (a second oidc-provid
     const local = await api('POST', '/users', { username: 'bob', password: 'bob-local-pass-123' });
     expect(local.status).toBe(201);
     kasm = await oidc.discovery(new URL(issuer), 'kasm', undefined, oidc.ClientSecretBasic(kasmSecret), {
-      [oidc.customFetch]: trustingFetch(authority.certificatePem),
+      [oidc.customFetch]: trustingFetch(bed.ca),
     });
-    kasm[oidc.customFetch] = trustingFetch(authority.certificatePem);
+    kasm[oidc.customFetch] = trustingFetch(bed.ca);
   }, 120_000);
   afterAll(async () => {
     await controller?.close();
