@@ -59,16 +59,20 @@ export function oidcEnv(env: NodeJS.ProcessEnv): OidcOptions | undefined {
 
 export class ControllerConfigError extends Error {}
 
+/** The value `text` spells in JSON; undefined when it is no JSON. */
+function jsonOf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A JSON array of names (what deploy writes: upstream group names may hold commas), or comma-separated. */
 function adminGroupsOf(text: string | undefined): string[] {
   const trimmed = text?.trim() ?? '';
   if (trimmed.startsWith('[')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(trimmed);
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = jsonOf(trimmed);
     if (!Array.isArray(parsed) || !parsed.every((g) => typeof g === 'string')) {
       throw new ControllerConfigError('WAVESHIFT_UPSTREAM_ADMIN_GROUPS must be a JSON array of group names');
     }
@@ -99,12 +103,7 @@ export function upstreamEnv(env: NodeJS.ProcessEnv): UpstreamOptions | undefined
   let groupMap: Record<string, string> = {};
   const mapText = env.WAVESHIFT_UPSTREAM_GROUP_MAP?.trim();
   if (mapText) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(mapText);
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = jsonOf(mapText);
     const valid =
       typeof parsed === 'object' &&
       parsed !== null &&
