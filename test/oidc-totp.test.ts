@@ -10,10 +10,9 @@ import { totpCodeAt, totpStepOf, totpUri } from '../src/controller/auth/totp';
 import type { RunningController } from '../src/controller/server';
 import { ControllerClient } from '../src/controller-client/client';
 import { parseRelayOutput, relayTransport } from '../src/controller-client/relay';
-import { certificateFacts } from '../src/tls/certificates';
 import { renderUserList, renderUserResult } from '../src/users/manage';
 import { runCli } from './helpers/cli';
-import { TEST_API_KEY } from './helpers/controller';
+import { TEST_API_KEY, writeControllerDeployment } from './helpers/controller';
 import {
   authorizationRequest,
   Browser,
@@ -143,18 +142,7 @@ describe('TOTP at sign-in (openid-client, real controller and PostgreSQL, HTTPS)
       { clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT], postLogoutRedirectUris: [] },
       { loopbackHttpPort: 0 },
     ));
-    const facts = certificateFacts(ca);
-    await writeFile(
-      join(tmp.path, 'wavectl.json'),
-      JSON.stringify({
-        version: 1,
-        name: 'totptest',
-        identityProvider: 'local',
-        aws: { profile: 'default', region: 'eu-west-1' },
-        controller: { url: controller.url },
-        tls: { caCertificate: ca, caFingerprint: facts.fingerprintSha256, caExpires: facts.notAfter },
-      }),
-    );
+    await writeControllerDeployment(tmp.path, controller.url, ca);
     kasm = await oidc.discovery(new URL(issuer), 'kasm', undefined, oidc.ClientSecretBasic(CLIENT_SECRET), {
       [oidc.customFetch]: fetchTrusting(ca),
     });

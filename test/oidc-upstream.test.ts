@@ -20,9 +20,8 @@ import { addMember, createGroup, findGroup } from '../src/controller/repositorie
 import { createUpstreamUser } from '../src/controller/repositories/upstream-users';
 import { type RunningController, startController } from '../src/controller/server';
 import { exchange } from '../src/controller-client/http-exchange';
-import { createCertificateAuthority, issueServerCertificate } from '../src/tls/certificates';
 import { TEST_API_KEY } from './helpers/controller';
-import { authorizationRequest, Browser } from './helpers/oidc-bed';
+import { authorizationRequest, Browser, callApi, providerControllerOptions } from './helpers/oidc-bed';
 import { freePort } from './helpers/ports';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
 import { makeTempDir } from './helpers/tmp';
@@ -138,19 +137,8 @@ describe('sign-in delegated to an upstream OpenID provider (a second oidc-provid
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
   let controllerOptions: Parameters<typeof startController>[0];
   const kasmSecret = randomBytes(24).toString('base64url');
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await exchange(`${controller.url}${path}`, {
-      method,
-      headers: {
-        'x-api-key': TEST_API_KEY,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      ca,
-      timeoutMs: 30_000,
-    });
-    return { status: res.status, body: JSON.parse(res.text || '{}') };
-  };
+  const api = (method: string, path: string, body?: unknown) =>
+    callApi(controller.url, ca, method, path, body);
   const callbackPrefix = () => `${issuer}/upstream/callback`;
 
   /** Kasm starts a sign-in; the browser goes to Waveshift, on to the upstream, and shows its form. */
@@ -208,32 +196,20 @@ describe('sign-in delegated to an upstream OpenID provider (a second oidc-provid
     const caFile = join(tmp.path, 'upstream-ca.pem');
     await writeFile(caFile, idp.caPem);
 
-    const authority = await createCertificateAuthority('upstreamtest', new Date());
-    const tls = await issueServerCertificate(
-      authority,
-      { names: ['localhost'], ips: ['127.0.0.1'] },
-      new Date(),
-    );
-    ca = `${authority.certificatePem}\n${idp.caPem}`;
-    const databaseUrl = await pg.createDatabase('upstream');
-    controllerOptions = {
-      host: '127.0.0.1',
+    const bed = await providerControllerOptions(
+      await pg.createDatabase('upstream'),
+      {
+        clientSecret: kasmSecret,
+        redirectUris: [KASM_REDIRECT],
+        postLogoutRedirectUris: ['https://kasm.internal/'],
+      },
       port,
-      databaseUrl,
-      apiKey: TEST_API_KEY,
-      logger: false,
-      tls,
-      authRateLimit: { max: 1000, timeWindowMs: 60_000 },
+    );
+    ca = `${bed.ca}\n${idp.caPem}`;
+    controllerOptions = {
+      ...bed.options,
       oidc: {
-        issuer,
-        clients: [
-          {
-            clientId: 'kasm',
-            clientSecret: kasmSecret,
-            redirectUris: [KASM_REDIRECT],
-            postLogoutRedirectUris: ['https://kasm.internal/'],
-          },
-        ],
+        ...bed.options.oidc!,
         upstream: {
           issuer: idp.issuer,
           clientId: 'waveshift',
@@ -251,18 +227,12 @@ describe('sign-in delegated to an upstream OpenID provider (a second oidc-provid
         await createGroup(tx, { name, description: null });
     });
     // A local user named like an upstream one: the upstream user must not take over this account.
-    const local = await exchange(`${controller.url}/users`, {
-      method: 'POST',
-      headers: { 'x-api-key': TEST_API_KEY, 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'bob', password: 'bob-local-pass-123' }),
-      ca,
-      timeoutMs: 30_000,
-    });
+    const local = await api('POST', '/users', { username: 'bob', password: 'bob-local-pass-123' });
     expect(local.status).toBe(201);
     kasm = await oidc.discovery(new URL(issuer), 'kasm', undefined, oidc.ClientSecretBasic(kasmSecret), {
-      [oidc.customFetch]: trustingFetch(authority.certificatePem),
+      [oidc.customFetch]: trustingFetch(bed.ca),
     });
-    kasm[oidc.customFetch] = trustingFetch(authority.certificatePem);
+    kasm[oidc.customFetch] = trustingFetch(bed.ca);
   }, 120_000);
   afterAll(async () => {
     await controller?.close();

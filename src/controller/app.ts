@@ -161,14 +161,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(deviceRoutes, { offlineAfterMissedScans: options.offlineAfterMissedScans ?? 2 });
   await app.register(userRoutes);
   await app.register(groupRoutes);
+  // The password API and the provider's sign-in pages are limited alike per client address.
+  const authRateLimit = options.authRateLimit ?? { max: 10, timeWindowMs: 60_000 };
   await app.register(authRoutes, {
     sessionTtlSeconds: options.sessionTtlSeconds ?? 12 * 3600,
-    rateLimit: options.authRateLimit ?? { max: 10, timeWindowMs: 60_000 },
+    rateLimit: authRateLimit,
   });
   await app.register(auditRoutes);
   if (options.oidc) {
     await app.register(oidcSignInRoutes, {
-      rateLimit: options.authRateLimit ?? { max: 10, timeWindowMs: 60_000 },
+      rateLimit: authRateLimit,
       upstream: options.oidc.upstream,
     });
   }

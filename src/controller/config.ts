@@ -23,12 +23,18 @@ export interface ControllerEnv {
 /** Kasm's OpenID callback path (Kasm Workspaces: Settings → Authentication → OpenID, "Redirect URL"). */
 export const KASM_OIDC_CALLBACK_PATH = '/api/oidc_callback';
 
-export function oidcEnv(env: NodeJS.ProcessEnv): OidcOptions | undefined {
-  const issuer = env.WAVESHIFT_OIDC_ISSUER?.trim();
-  if (!issuer) return undefined;
-  if (!/^https:\/\/[^/]+(\/.*)?$/.test(issuer)) {
-    throw new ControllerConfigError('WAVESHIFT_OIDC_ISSUER must be an https:// URL');
+/** An issuer URL from the environment variable `name`: undefined when unset, refused unless https://. */
+function issuerOf(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const issuer = env[name]?.trim();
+  if (issuer && !/^https:\/\/[^/]+(\/.*)?$/.test(issuer)) {
+    throw new ControllerConfigError(`${name} must be an https:// URL`);
   }
+  return issuer || undefined;
+}
+
+export function oidcEnv(env: NodeJS.ProcessEnv): OidcOptions | undefined {
+  const issuer = issuerOf(env, 'WAVESHIFT_OIDC_ISSUER');
+  if (!issuer) return undefined;
   const secret = env.WAVESHIFT_KASM_CLIENT_SECRET?.trim();
   if (!secret || secret.length < 32) {
     throw new ControllerConfigError(
@@ -53,16 +59,20 @@ export function oidcEnv(env: NodeJS.ProcessEnv): OidcOptions | undefined {
 
 export class ControllerConfigError extends Error {}
 
+/** The value `text` spells in JSON; undefined when it is no JSON. */
+function jsonOf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A JSON array of names (what deploy writes: upstream group names may hold commas), or comma-separated. */
 function adminGroupsOf(text: string | undefined): string[] {
   const trimmed = text?.trim() ?? '';
   if (trimmed.startsWith('[')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(trimmed);
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = jsonOf(trimmed);
     if (!Array.isArray(parsed) || !parsed.every((g) => typeof g === 'string')) {
       throw new ControllerConfigError('WAVESHIFT_UPSTREAM_ADMIN_GROUPS must be a JSON array of group names');
     }
@@ -81,11 +91,8 @@ function adminGroupsOf(text: string | undefined): string[] {
  * (JSON array or comma-separated), WAVESHIFT_UPSTREAM_EMAIL_DOMAIN and WAVESHIFT_UPSTREAM_CA_FILE. Pure.
  */
 export function upstreamEnv(env: NodeJS.ProcessEnv): UpstreamOptions | undefined {
-  const issuer = env.WAVESHIFT_UPSTREAM_ISSUER?.trim();
+  const issuer = issuerOf(env, 'WAVESHIFT_UPSTREAM_ISSUER');
   if (!issuer) return undefined;
-  if (!/^https:\/\/[^/]+(\/.*)?$/.test(issuer)) {
-    throw new ControllerConfigError('WAVESHIFT_UPSTREAM_ISSUER must be an https:// URL');
-  }
   const clientId = env.WAVESHIFT_UPSTREAM_CLIENT_ID?.trim();
   if (!clientId)
     throw new ControllerConfigError('WAVESHIFT_UPSTREAM_CLIENT_ID must be set with an upstream issuer');
@@ -96,12 +103,7 @@ export function upstreamEnv(env: NodeJS.ProcessEnv): UpstreamOptions | undefined
   let groupMap: Record<string, string> = {};
   const mapText = env.WAVESHIFT_UPSTREAM_GROUP_MAP?.trim();
   if (mapText) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(mapText);
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = jsonOf(mapText);
     const valid =
       typeof parsed === 'object' &&
       parsed !== null &&

@@ -1,9 +1,9 @@
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /**
  * Runs until SIGINT, SIGTERM or SIGHUP (a closed terminal), then calls `close` once (Fastify drains requests, the pool ends, an embedded
  * database stops). A second signal while closing exits at once: an operator pressing Ctrl-C twice means it.
  */
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
 export function closeOnSignal(
   close: () => Promise<void>,
   onSignal?: (signal: string) => void,

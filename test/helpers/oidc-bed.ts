@@ -75,23 +75,23 @@ export function fetchTrusting(ca: string): typeof fetch {
 }
 
 /**
- * A controller on loopback serving HTTPS with a CA made for the test, the OpenID provider of one client
- * `kasm`; the deployment key is TEST_API_KEY.
+ * The options of a controller on loopback at `port` serving HTTPS with a CA made for the test (`ca`), the
+ * OpenID provider of one client `kasm`; the deployment key is TEST_API_KEY.
  */
-export async function startProviderController(
+export async function providerControllerOptions(
   databaseUrl: string,
   kasm: Omit<OidcClient, 'clientId'>,
+  port: number,
   more: Partial<StartOptions> = {},
-): Promise<{ controller: RunningController; ca: string; issuer: string }> {
+): Promise<{ options: StartOptions; ca: string; issuer: string }> {
   const authority = await createCertificateAuthority('oidctest', new Date());
   const tls = await issueServerCertificate(
     authority,
     { names: ['localhost'], ips: ['127.0.0.1'] },
     new Date(),
   );
-  const port = await freePort();
   const issuer = `https://127.0.0.1:${port}/auth`;
-  const controller = await startController({
+  const options: StartOptions = {
     host: '127.0.0.1',
     port,
     databaseUrl,
@@ -101,8 +101,18 @@ export async function startProviderController(
     authRateLimit: { max: 1000, timeWindowMs: 60_000 },
     oidc: { issuer, clients: [{ clientId: 'kasm', ...kasm }] },
     ...more,
-  });
-  return { controller, ca: authority.certificatePem, issuer };
+  };
+  return { options, ca: authority.certificatePem, issuer };
+}
+
+/** A controller started with providerControllerOptions on a free port. */
+export async function startProviderController(
+  databaseUrl: string,
+  kasm: Omit<OidcClient, 'clientId'>,
+  more: Partial<StartOptions> = {},
+): Promise<{ controller: RunningController; ca: string; issuer: string }> {
+  const { options, ca, issuer } = await providerControllerOptions(databaseUrl, kasm, await freePort(), more);
+  return { controller: await startController(options), ca, issuer };
 }
 
 /** One call of the controller's API with the deployment key, over HTTPS trusting `ca`. */

@@ -29,11 +29,10 @@ export class DeploymentKeyRing {
    * Rotating to the current key again is a no-op, so a re-run of an interrupted rotation is harmless.
    */
   rotate(nextHash: string, graceSeconds: number): { previousValidUntil: string | null } {
-    if (sameKeyHash(nextHash, this.current)) {
-      return { previousValidUntil: this.previousValidUntil() };
+    if (!sameKeyHash(nextHash, this.current)) {
+      this.previous = { hash: this.current, notAfter: this.now() + graceSeconds * 1000 };
+      this.current = nextHash;
     }
-    this.previous = { hash: this.current, notAfter: this.now() + graceSeconds * 1000 };
-    this.current = nextHash;
     return { previousValidUntil: this.previousValidUntil() };
   }
 

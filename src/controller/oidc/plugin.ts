@@ -28,18 +28,18 @@ type SignInOptions = Pick<OidcPluginOptions, 'rateLimit' | 'upstream'>;
 
 const FORM = 'application/x-www-form-urlencoded';
 
-/**
- * Mounts the OpenID Connect provider under the issuer's path. Its own routes (discovery, authorize, token,
- * userinfo, JWKS, end-session, revocation) go straight to oidc-provider from an onRequest hook, before
- * Fastify parses a body or asks for an API key: they authenticate clients and users themselves. The sign-in
- * page (the provider's "interaction") is ours, checking the controller's users with their scrypt hashes.
- */
 declare module 'fastify' {
   interface FastifyInstance {
     oidc: Awaited<ReturnType<typeof createProvider>>;
   }
 }
 
+/**
+ * Mounts the OpenID Connect provider under the issuer's path. Its own routes (discovery, authorize, token,
+ * userinfo, JWKS, end-session, revocation) go straight to oidc-provider from an onRequest hook, before
+ * Fastify parses a body or asks for an API key: they authenticate clients and users themselves. The sign-in
+ * page (the provider's "interaction") is ours, checking the controller's users with their scrypt hashes.
+ */
 const providerPlugin: FastifyPluginAsync<OidcOptions> = async (app, options) => {
   const created = await createProvider(app.db, options);
   app.decorate('oidc', created);

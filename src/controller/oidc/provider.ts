@@ -36,6 +36,9 @@ export const OIDC_ROUTES = {
 
 export const INTERACTION_PATH = '/interaction';
 
+/** How long a sign-in (oidc-provider's interaction) may take. */
+export const INTERACTION_SECONDS = 600;
+
 /**
  * The OpenID Connect provider (oidc-provider, OpenID Certified): authorization code (PKCE verified when
  * sent, required of public clients), refresh tokens for clients allowed them, RP-initiated logout, RS256 ID tokens. Accounts are
@@ -118,7 +121,7 @@ export async function createProvider(db: Pool, options: OidcOptions) {
       AuthorizationCode: 60,
       IdToken: 3600,
       RefreshToken: 14 * 86_400,
-      Interaction: 600,
+      Interaction: INTERACTION_SECONDS,
       Session: 12 * 3600,
       Grant: 14 * 86_400,
     },

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { recordAudit } from '../repositories/audit';
 import { savePendingUpstreamLogin, takePendingUpstreamLogin } from '../repositories/upstream-logins';
 import { errorPage } from './pages';
-import type { WaveshiftProvider } from './provider';
+import { INTERACTION_SECONDS, type WaveshiftProvider } from './provider';
 import {
   UPSTREAM_CALLBACK_PATH,
   type UpstreamOptions,
@@ -13,8 +13,6 @@ import {
 import { signInUpstreamUser } from './upstream-accounts';
 import { emailDomainProblem, upstreamIdentity } from './upstream-mapping';
 
-/** As long as oidc-provider's interaction lives: the sign-in must come back within it. */
-const PENDING_SECONDS = 600;
 const STATE_COOKIE = 'waveshift_upstream_state';
 
 const epochSeconds = () => Math.floor(Date.now() / 1000);
@@ -85,11 +83,16 @@ export function upstreamSignIn(
         );
       }
       const { state, nonce, codeVerifier } = started.checks;
-      await savePendingUpstreamLogin(app.db, state, { uid, codeVerifier, nonce, client }, PENDING_SECONDS);
+      await savePendingUpstreamLogin(
+        app.db,
+        state,
+        { uid, codeVerifier, nonce, client },
+        INTERACTION_SECONDS,
+      );
       return reply
         .code(303)
         .header('cache-control', 'no-store')
-        .header('set-cookie', cookie(state, PENDING_SECONDS))
+        .header('set-cookie', cookie(state, INTERACTION_SECONDS))
         .header('location', started.url.href)
         .send();
     },

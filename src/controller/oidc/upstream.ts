@@ -56,8 +56,6 @@ export function upstreamRelyingParty(options: UpstreamOptions, redirectUri: stri
   };
 
   return {
-    issuer: options.issuer,
-
     /** The upstream's authorization URL for a new sign-in, and what its callback must match. */
     async start(): Promise<{ url: URL; checks: UpstreamChecks }> {
       const config = await configuration();
@@ -111,8 +109,6 @@ export function upstreamRelyingParty(options: UpstreamOptions, redirectUri: stri
     },
   };
 }
-
-export type UpstreamRelyingParty = ReturnType<typeof upstreamRelyingParty>;
 
 /**
  * The provider's error code and description when it gave them, else openid-client's message with its causes

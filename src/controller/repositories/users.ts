@@ -120,7 +120,6 @@ const loginOf = (r: Record<string, unknown>): Login => ({
   totpSecret: (r.totp_secret as string | null) ?? null,
 });
 
-/** Turns TOTP on with a new secret (no step used yet), or off with null. */
 /** The issuer that vouches for a user signing in upstream; null for a local user, undefined for none. */
 export async function upstreamIssuerOf(
   db: Pool | PoolClient,
@@ -133,6 +132,7 @@ export async function upstreamIssuerOf(
   return rows[0]?.upstream_issuer;
 }
 
+/** Turns TOTP on with a new secret (no step used yet), or off with null. */
 export async function setTotpSecret(
   db: Pool | PoolClient,
   id: number,

@@ -28,7 +28,9 @@ export const PATTERN_MEANINGS: Readonly<Record<string, string>> = {
 };
 
 /** The largest id the API takes: ids travel as JSON numbers, exact up to 2^53 - 1. */
-export const MAX_ID = Number.MAX_SAFE_INTEGER;
+const MAX_ID = Number.MAX_SAFE_INTEGER;
+/** A row's id in a path. */
+export const idSchema = { type: 'integer', minimum: 1, maximum: MAX_ID } as const;
 
 export const errorSchema = {
   $id: 'Error',

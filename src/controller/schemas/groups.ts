@@ -1,10 +1,9 @@
-import { MAX_ID, nullableText, timestamp } from './common';
+import { idSchema, nullableText, timestamp } from './common';
 import { usernameSchema } from './users';
 
 /** Group names follow the user names' rules: Kasm matches them in its group mappings, so keep them plain. */
 export const groupNameSchema = usernameSchema;
 const description = nullableText(256);
-const id = { type: 'integer', minimum: 1, maximum: MAX_ID } as const;
 
 export const groupSchema = {
   $id: 'Group',
@@ -30,12 +29,12 @@ export const groupSchema = {
   },
 } as const;
 
-export const groupParams = { type: 'object', required: ['id'], properties: { id } } as const;
+export const groupParams = { type: 'object', required: ['id'], properties: { id: idSchema } } as const;
 
 export const memberParams = {
   type: 'object',
   required: ['id', 'userId'],
-  properties: { id, userId: id },
+  properties: { id: idSchema, userId: idSchema },
 } as const;
 
 export const createGroupSchema = {

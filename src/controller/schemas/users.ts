@@ -1,4 +1,4 @@
-import { MAX_ID, nullableText, text, timestamp } from './common';
+import { idSchema, nullableText, text, timestamp } from './common';
 
 export const usernameSchema = {
   type: 'string',
@@ -29,7 +29,7 @@ export const userSchema = {
 export const userParams = {
   type: 'object',
   required: ['id'],
-  properties: { id: { type: 'integer', minimum: 1, maximum: MAX_ID } },
+  properties: { id: idSchema },
 } as const;
 
 export const createUserSchema = {
