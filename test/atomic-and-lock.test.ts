@@ -57,9 +57,19 @@ describe('atomic writes and the directory lock', () => {
     await writeFile(join(tmp.path, `.wavectl.json.tmp-${gone.pid}-0badcafe`), '{"half":');
     // A lock left by a killed process is stale and taken over; the next run succeeds and sweeps the
     // temporary files of dead writers.
-    const after = await runCliProcess(init('after'), { cwd: tmp.path });
-    expect(after.stderr).not.toMatch(/wavectl:/);
-    expect(after.code).toBe(0);
+    // The profile defined, so that the run has nothing at all to say on stderr.
+    const awsConfig = await makeTempDir();
+    try {
+      await writeFile(join(awsConfig.path, 'config'), '[profile p]\nregion = us-east-1\n');
+      const after = await runCliProcess(init('after'), {
+        cwd: tmp.path,
+        env: { AWS_CONFIG_FILE: join(awsConfig.path, 'config') },
+      });
+      expect(after.stderr).toBe('');
+      expect(after.code).toBe(0);
+    } finally {
+      await awsConfig.remove();
+    }
     const leftovers = (await readdir(tmp.path)).filter(
       (f) => !['wavectl.json', 'wavectl.json.bak', 'wavectl.schema.json'].includes(f),
     );
