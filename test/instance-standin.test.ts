@@ -72,17 +72,15 @@ describeWithNetns('instance stand-ins run what wavectl sends to instances', () =
       const encoded = attribute.UserData?.Value;
       if (encoded) userData.set(component, Buffer.from(encoded, 'base64').toString('utf8'));
     }
-    const sent = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
-    for (const command of [...sent].sort((a, b) => +a.RequestedDateTime! - +b.RequestedDateTime!)) {
-      expect(command.DocumentName).toBe('AWS-RunShellScript');
-      const script = (command.Parameters?.commands ?? []).join('\n');
-      for (const id of command.InstanceIds ?? []) {
-        const component = componentOf.get(id)!;
-        commands.set(component, [
-          ...(commands.get(component) ?? []),
-          { comment: command.Comment ?? '', script },
-        ]);
-      }
+    // Each command to the instances wavectl sent it to, as it asked SSM (moto's ListCommands names every
+    // instance in every command, which would run each script on every stand-in).
+    const listed = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    expect(listed.map((c) => c.DocumentName)).toEqual(listed.map(() => 'AWS-RunShellScript'));
+    expect(bed.sentCommands).toHaveLength(listed.length);
+    for (const { instanceIds, comment, script } of bed.sentCommands) {
+      expect(instanceIds).toHaveLength(1);
+      const component = componentOf.get(instanceIds[0]!)!;
+      commands.set(component, [...(commands.get(component) ?? []), { comment, script }]);
     }
     for (const component of new Set([...commands.keys(), ...userData.keys()])) {
       const image = IMAGE_OF[component];

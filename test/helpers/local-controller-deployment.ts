@@ -4,9 +4,16 @@ import type { WavectlConfig } from '../../src/config/schema';
 import { type RunningController, startController } from '../../src/controller/server';
 import { runCli } from './cli';
 import { initDeployment, motoWithManagedPolicies, PROFILE } from './deploy-fixture';
+import { startForwardingProxy } from './forwarding-proxy';
 import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './moto';
 import { type PostgresServer, startPostgres } from './postgres';
 import { makeTempDir } from './tmp';
+
+export interface SentCommand {
+  instanceIds: string[];
+  comment: string;
+  script: string;
+}
 
 export interface LocalControllerDeployment {
   moto: MotoServer;
@@ -17,6 +24,11 @@ export interface LocalControllerDeployment {
   tmp: string;
   /** The real CLI on this deployment, against moto, with the controller's API key. */
   cli(...args: string[]): ReturnType<typeof runCli>;
+  /**
+   * Every SSM SendCommand the CLI made, as it asked for it, oldest first. moto's ListCommands cannot say
+   * where a command went: without Targets it names every instance of the account in each command.
+   */
+  sentCommands: SentCommand[];
   stop(): Promise<void>;
 }
 
@@ -39,6 +51,23 @@ export async function startLocalControllerDeployment(
     apiKey,
     logger: false,
   });
+  const sentCommands: SentCommand[] = [];
+  // Records, never answers: every request still reaches moto as it was sent.
+  const recorder = await startForwardingProxy(moto.endpoint, (req, body) => {
+    if (req.headers['x-amz-target'] === 'AmazonSSM.SendCommand') {
+      const sent = JSON.parse(body.toString('utf8')) as {
+        InstanceIds?: string[];
+        Comment?: string;
+        Parameters?: { commands?: string[] };
+      };
+      sentCommands.push({
+        instanceIds: sent.InstanceIds ?? [],
+        comment: sent.Comment ?? '',
+        script: (sent.Parameters?.commands ?? []).join('\n'),
+      });
+    }
+    return undefined;
+  });
   const tmp = await makeTempDir();
   applyEnv(await writeAwsProfile(join(tmp.path, 'aws'), PROFILE, region));
   const dir = await initDeployment(tmp.path, name, region);
@@ -51,11 +80,13 @@ export async function startLocalControllerDeployment(
     dir,
     tmp: tmp.path,
     cli: (...args) =>
-      runCli([...args, '--dir', dir, '--endpoint-url', moto.endpoint], {
+      runCli([...args, '--dir', dir, '--endpoint-url', recorder.url], {
         cwd: dir,
         env: { WAVESHIFT_API_KEY: apiKey },
       }),
+    sentCommands,
     async stop() {
+      await recorder.stop();
       await controller.close();
       await postgres.stop();
       await moto.stop();
