@@ -10,7 +10,7 @@ import {
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
-import { GetParameterCommand, ListCommandsCommand } from '@aws-sdk/client-ssm';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourceTags, tagFilters } from '../src/aws/naming';
 import { DEPLOY_GRAPH, type DeployResult } from '../src/deploy/deploy';
@@ -26,6 +26,7 @@ import {
   rawClients,
 } from './helpers/deploy-fixture';
 import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './helpers/moto';
+import { recordSendCommands } from './helpers/send-command-recorder';
 import { makeTempDir } from './helpers/tmp';
 
 type Applied = Extract<DeployResult, { mode: 'apply' }>;
@@ -36,12 +37,14 @@ describe('deploy, status, destroy against moto', () => {
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
   let us: string;
   let eu: string;
+  let recorder: Awaited<ReturnType<typeof recordSendCommands>>;
   const cli = (dir: string, ...args: string[]) =>
-    runCli([...args, '--dir', dir, '--endpoint-url', moto.endpoint], { cwd: dir });
+    runCli([...args, '--dir', dir, '--endpoint-url', recorder.url], { cwd: dir });
 
   beforeAll(async () => {
     motoWithManagedPolicies();
     moto = await startMoto();
+    recorder = await recordSendCommands(moto.endpoint);
     tmp = await makeTempDir();
     applyEnv(await writeAwsProfile(join(tmp.path, 'aws'), PROFILE, 'us-east-1'));
     // The same deployment name in two regions of one account: IAM, zones and buckets must not collide.
@@ -49,6 +52,7 @@ describe('deploy, status, destroy against moto', () => {
     eu = await initDeployment(tmp.path, 'flow', 'eu-west-1');
   });
   afterAll(async () => {
+    await recorder?.stop();
     await moto?.stop();
     await tmp?.remove();
   });
@@ -201,7 +205,7 @@ describe('deploy, status, destroy against moto', () => {
   });
 
   it('gives Kasm its OpenID configuration once; a Kasm instance without its record is drift, and deploy resends it', async () => {
-    const { ec2, ssm } = rawClients(moto.endpoint, 'us-east-1');
+    const { ec2 } = rawClients(moto.endpoint, 'us-east-1');
     const kasmInstance = async () =>
       (
         (await ec2.send(new DescribeInstancesCommand({ Filters: tagFilters('flow', 'kasm') })))
@@ -215,17 +219,13 @@ describe('deploy, status, destroy against moto', () => {
         )!;
     const configured = async () =>
       (await kasmInstance()).Tags?.find((t) => t.Key === 'waveshift:kasm-oidc')?.Value;
-    const sent = async () =>
-      ((await ssm.send(new ListCommandsCommand({}))).Commands ?? []).filter(
-        (c) => c.Comment === 'wavectl deploy: configure kasm oidc',
-      );
+    const sent = async () => recorder.sent.filter((c) => c.comment === 'wavectl deploy: configure kasm oidc');
     const fingerprint = await configured();
     expect(fingerprint).toMatch(/^kasm-oidc-[0-9a-f]{16}$/);
     // Sent by the first deploy only, not by the no-op ones since.
     const first = await sent();
     expect(first).toHaveLength(1);
-    // (moto's ListCommands names every instance of the account in each command, not the one it targeted.)
-    expect(first[0]!.InstanceIds).toContain((await kasmInstance()).InstanceId);
+    expect(first[0]!.instanceIds).toEqual([(await kasmInstance()).InstanceId]);
     await ec2.send(
       new DeleteTagsCommand({
         Resources: [(await kasmInstance()).InstanceId!],

@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DescribeTagsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TAG_KASM_OIDC } from '../src/aws/instances';
 import { resourceTags } from '../src/aws/naming';
@@ -13,6 +12,7 @@ import { runCli } from './helpers/cli';
 import { TEST_API_KEY } from './helpers/controller';
 import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './helpers/moto';
 import { type PostgresServer, startPostgres } from './helpers/postgres';
+import { recordSendCommands } from './helpers/send-command-recorder';
 import { makeTempDir } from './helpers/tmp';
 
 const NAME = 'kasmgroups';
@@ -32,13 +32,12 @@ describe('wavectl groups add gives the Kasm host a group (moto, real controller)
   let moto: MotoServer;
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
   let ec2: EC2Client;
-  let ssm: SSMClient;
   let env: Record<string, string>;
   let ca: string;
   const cli = (args: string[], more: Record<string, string> = {}) =>
     runCli(['--dir', tmp.path, ...args], { cwd: tmp.path, env: { ...env, ...more } });
-  const sentToKasm = async () =>
-    ((await ssm.send(new ListCommandsCommand({}))).Commands ?? []).filter((c) => c.Comment === COMMENT);
+  let recorder: Awaited<ReturnType<typeof recordSendCommands>>;
+  const sentToKasm = async () => recorder.sent.filter((c) => c.comment === COMMENT);
 
   beforeAll(async () => {
     [pg, moto, tmp] = await Promise.all([startPostgres(), startMoto(), makeTempDir('wavectl-groups-kasm-')]);
@@ -51,10 +50,10 @@ describe('wavectl groups add gives the Kasm host a group (moto, real controller)
     });
     const profile = await writeAwsProfile(join(tmp.path, 'aws'), PROFILE, REGION);
     applyEnv(profile);
-    env = { ...profile, AWS_ENDPOINT_URL: moto.endpoint, WAVESHIFT_API_KEY: TEST_API_KEY };
+    recorder = await recordSendCommands(moto.endpoint);
+    env = { ...profile, AWS_ENDPOINT_URL: recorder.url, WAVESHIFT_API_KEY: TEST_API_KEY };
     const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
     ec2 = new EC2Client({ region: REGION, endpoint: moto.endpoint, credentials });
-    ssm = new SSMClient({ region: REGION, endpoint: moto.endpoint, credentials });
     ca = (await createCertificateAuthority(NAME, new Date())).certificatePem;
     const facts = certificateFacts(ca);
     // What deploy leaves in wavectl.json: the Kasm instance's id cached, the deployment CA recorded.
@@ -73,8 +72,8 @@ describe('wavectl groups add gives the Kasm host a group (moto, real controller)
   }, 120_000);
   afterAll(async () => {
     ec2?.destroy();
-    ssm?.destroy();
     await controller?.close();
+    await recorder?.stop();
     await Promise.all([pg?.stop(), moto?.stop()]);
     await tmp?.remove();
   });
@@ -117,12 +116,11 @@ describe('wavectl groups add gives the Kasm host a group (moto, real controller)
 
     const sent = await sentToKasm();
     expect(sent).toHaveLength(1);
-    // (moto lists every instance of the account on a command; AWS lists the one asked for.)
-    expect(sent[0]!.InstanceIds).toContain(kasmId);
-    expect(sent[0]!.DocumentName).toBe('AWS-RunShellScript');
-    expect(sent[0]!.Parameters?.commands).toEqual([
+    expect(sent[0]!.instanceIds).toEqual([kasmId]);
+    expect(sent[0]!.document).toBe('AWS-RunShellScript');
+    expect(sent[0]!.script).toEqual(
       kasmOidcScriptFor({ deployment: NAME, region: REGION }, ca, [operatorKasmGroup('Lab', 'the test lab')]),
-    ]);
+    );
     const tags = await ec2.send(
       new DescribeTagsCommand({ Filters: [{ Name: 'resource-id', Values: [kasmId] }] }),
     );
@@ -137,9 +135,9 @@ describe('wavectl groups add gives the Kasm host a group (moto, real controller)
     expect(later.json()).toMatchObject({ action: 'kasm', kasm: { state: 'unverified' } });
     const both = await sentToKasm();
     expect(both).toHaveLength(2);
-    expect(both.map((c) => c.Parameters?.commands)).toContainEqual([
+    expect(both.map((c) => c.script)).toContainEqual(
       kasmOidcScriptFor({ deployment: NAME, region: REGION }, ca, [operatorKasmGroup('quiet', null)]),
-    ]);
+    );
   });
 
   it('keeps the controller’s group and exits 1 with the reason when Kasm could not be reached', async () => {

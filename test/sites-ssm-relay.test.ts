@@ -8,6 +8,7 @@ import type { WavectlConfig } from '../src/config/schema';
 import { runCli } from './helpers/cli';
 import { motoWithManagedPolicies } from './helpers/deploy-fixture';
 import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './helpers/moto';
+import { recordSendCommands } from './helpers/send-command-recorder';
 import { makeTempDir } from './helpers/tmp';
 
 const NAME = 'relay';
@@ -27,6 +28,7 @@ describe('controller relay through SSM Run Command (moto)', () => {
   let ssm: SSMClient;
   let dir: string;
   let env: Record<string, string>;
+  let recorder: Awaited<ReturnType<typeof recordSendCommands>>;
   const cli = (args: string[]) => runCli([...args, '--dir', dir], { cwd: tmp.path, env });
   const config = async () => JSON.parse(await readFile(join(dir, 'wavectl.json'), 'utf8')) as WavectlConfig;
 
@@ -36,7 +38,8 @@ describe('controller relay through SSM Run Command (moto)', () => {
     moto = await startMoto();
     const profile = await writeAwsProfile(join(tmp.path, 'aws'), 'relay-test', REGION);
     applyEnv(profile);
-    env = { ...profile, AWS_ENDPOINT_URL: moto.endpoint, WAVESHIFT_API_KEY: KEY_IN_ENV };
+    recorder = await recordSendCommands(moto.endpoint);
+    env = { ...profile, AWS_ENDPOINT_URL: recorder.url, WAVESHIFT_API_KEY: KEY_IN_ENV };
     dir = join(tmp.path, 'deployment');
     await mkdir(dir);
     const init = await cli([
@@ -71,6 +74,7 @@ describe('controller relay through SSM Run Command (moto)', () => {
   afterAll(async () => {
     ec2?.destroy();
     ssm?.destroy();
+    await recorder?.stop();
     await moto?.stop();
     await tmp?.remove();
   });
@@ -99,13 +103,12 @@ describe('controller relay through SSM Run Command (moto)', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/the SSM relay printed no controller answer/);
     expect((await config()).accessServers).toMatchObject([{ index: 0, registered: false }]);
-    const commands = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
-    const relay = commands.find((c) => c.Comment === 'wavectl controller relay');
-    // (moto lists every instance of the account on a command sent without Targets; AWS lists the one asked for.)
-    expect(relay?.InstanceIds).toContain(controllerId);
-    const script = relay?.Parameters?.commands?.join('\n') ?? '';
+    const relay = recorder.sent.find((c) => c.comment === 'wavectl controller relay');
+    expect(relay?.instanceIds).toEqual([controllerId]);
+    const script = relay?.script ?? '';
     expect(script).toContain('-X PUT -H @/etc/waveshift/api-key-header');
     expect(script).toContain("'http://127.0.0.1:8080/api/access-servers'");
+    const commands = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
     for (const c of commands) expect(JSON.stringify(c.Parameters)).not.toContain(KEY_IN_ENV);
   });
 });

@@ -4,16 +4,10 @@ import type { WavectlConfig } from '../../src/config/schema';
 import { type RunningController, startController } from '../../src/controller/server';
 import { runCli } from './cli';
 import { initDeployment, motoWithManagedPolicies, PROFILE } from './deploy-fixture';
-import { startForwardingProxy } from './forwarding-proxy';
 import { applyEnv, type MotoServer, startMoto, writeAwsProfile } from './moto';
 import { type PostgresServer, startPostgres } from './postgres';
+import { recordSendCommands, type SentCommand } from './send-command-recorder';
 import { makeTempDir } from './tmp';
-
-export interface SentCommand {
-  instanceIds: string[];
-  comment: string;
-  script: string;
-}
 
 export interface LocalControllerDeployment {
   moto: MotoServer;
@@ -51,23 +45,7 @@ export async function startLocalControllerDeployment(
     apiKey,
     logger: false,
   });
-  const sentCommands: SentCommand[] = [];
-  // Records, never answers: every request still reaches moto as it was sent.
-  const recorder = await startForwardingProxy(moto.endpoint, (req, body) => {
-    if (req.headers['x-amz-target'] === 'AmazonSSM.SendCommand') {
-      const sent = JSON.parse(body.toString('utf8')) as {
-        InstanceIds?: string[];
-        Comment?: string;
-        Parameters?: { commands?: string[] };
-      };
-      sentCommands.push({
-        instanceIds: sent.InstanceIds ?? [],
-        comment: sent.Comment ?? '',
-        script: (sent.Parameters?.commands ?? []).join('\n'),
-      });
-    }
-    return undefined;
-  });
+  const recorder = await recordSendCommands(moto.endpoint);
   const tmp = await makeTempDir();
   applyEnv(await writeAwsProfile(join(tmp.path, 'aws'), PROFILE, region));
   const dir = await initDeployment(tmp.path, name, region);
@@ -84,7 +62,7 @@ export async function startLocalControllerDeployment(
         cwd: dir,
         env: { WAVESHIFT_API_KEY: apiKey },
       }),
-    sentCommands,
+    sentCommands: recorder.sent,
     async stop() {
       await recorder.stop();
       await controller.close();
